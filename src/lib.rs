@@ -1,0 +1,1 @@
+pub fn version() -> String { format!("{:?}", tch::Device::Cpu) }
