@@ -1,1 +1,12 @@
-pub fn version() -> String { format!("{:?}", tch::Device::Cpu) }
+//! zsnas: zero-shot neural architecture search with training-free proxies (WRCor and the
+//! zero-cost proxy suite) on libtorch.
+//!
+//! Data flows one way: [`data`] → [`net`] → [`proxy`] (responses, scores) → search / eval.
+
+pub mod data;
+pub mod net;
+pub mod proxy;
+pub mod space;
+pub mod eval;
+pub mod report;
+pub mod app;

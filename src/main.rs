@@ -1,1 +1,144 @@
-fn main() { let t = tch::Tensor::from_slice(&[1f32,2.,3.]); t.print(); println!("{}", zsnas::version()); }
+//! The `zsnas` command line: parses flags, calls the library, prints.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use zsnas::app;
+use zsnas::data::load::{load_batch, BatchSpec, DataSource};
+use zsnas::proxy::Proxy;
+
+#[derive(Parser)]
+#[command(name = "zsnas", version, about = "Zero-shot NAS with training-free proxies (WRCor and friends) on libtorch")]
+struct Cli {
+    /// libtorch intra-op threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<i32>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone, Debug)]
+struct DataArgs {
+    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
+    /// Default: the embedded first 1,000 CIFAR-10 training images.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Batch size N.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Run seed: choice of the batch, weight initialisation (per architecture).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Standard CIFAR augmentation of the batch (crop with 4-pixel padding, flip).
+    #[arg(long)]
+    augment: bool,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+impl DataArgs {
+    fn source(&self) -> DataSource {
+        match &self.data {
+            Some(p) => DataSource::Path(p.clone()),
+            None => DataSource::Embedded,
+        }
+    }
+    fn batch(&self) -> Result<zsnas::data::batch::Batch> {
+        let spec = BatchSpec { batch_size: self.batch_size, seed: self.seed, augment: self.augment };
+        let dev = app::score::parse_device(&self.device)?;
+        Ok(load_batch(&self.source(), &spec)?.to_device(dev))
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Score architectures with proxies; one JSON line per architecture.
+    Score(app::cli_score::ScoreArgs),
+    /// List the proxies and votes.
+    Proxies,
+    /// Median seconds per architecture for a proxy set on NAS-Bench-201.
+    Bench {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Comma-separated proxies.
+        #[arg(long, default_value = "wrcor")]
+        proxies: String,
+        /// Size of the seeded random sample case.
+        #[arg(long, default_value_t = 50)]
+        sample: usize,
+        /// Repeats of each case.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
+    /// The main job: score a seeded sample of NAS-Bench-201 architectures with WRCor on
+    /// real CIFAR-10 images, print the top 10 and the Spearman ρ against accuracy.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Number of architectures.
+        #[arg(long, default_value_t = 200)]
+        sample: usize,
+        /// Proxy to rank by.
+        #[arg(long, default_value = "wrcor")]
+        proxy: String,
+    },
+}
+
+fn parse_proxies(s: &str) -> Result<Vec<Proxy>> {
+    let v: Vec<Proxy> = s.split(',').map(|x| x.trim()).filter(|x| !x.is_empty()).map(Proxy::from_name).collect::<Result<_>>()?;
+    if v.is_empty() {
+        bail!("--proxies is empty");
+    }
+    Ok(v)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(t) = cli.threads {
+        tch::set_num_threads(t);
+    }
+    match cli.cmd {
+        Cmd::Score(a) => app::cli_score::run(a),
+        Cmd::Proxies => {
+            for p in Proxy::ALL {
+                println!("{:16} {}", p.name(), p.describe());
+            }
+            for (n, d) in zsnas::proxy::vote::NAMED {
+                println!("{:16} vote: {}", n, d);
+            }
+            println!("{:16} a vote over any list, e.g. vote:synflow,jacob_cov,wrcor (prefix '-' = lower is better)", "vote:...");
+            Ok(())
+        }
+        Cmd::Bench { data, proxies, sample, repeats } => {
+            let batch = data.batch()?;
+            let proxies = parse_proxies(&proxies)?;
+            let dev = app::score::parse_device(&data.device)?;
+            let cases = app::bench::standard_cases(sample, data.seed);
+            let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+            println!(
+                "zsnas bench: {} at batch {} on {} ({} threads), network build + scoring per architecture",
+                names.join(","),
+                batch.len(),
+                data.device,
+                tch::get_num_threads()
+            );
+            for (name, med, n) in app::bench::run(&cases, &batch, &proxies, repeats, dev)? {
+                println!("{name:20} median {med:.4} s/arch over {n} timings");
+            }
+            Ok(())
+        }
+        Cmd::Demo { data, sample, proxy } => {
+            let batch = data.batch().context("loading the batch")?;
+            let p = Proxy::from_name(&proxy)?;
+            app::demo::run(&batch, &data.source().describe(), sample, data.seed, p, app::score::parse_device(&data.device)?)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! `zsnas score`: scores a list, a seeded sample or all architectures, streaming one JSON
+//! line per architecture (flushed) to `--output`, resuming from what the file holds.
+
+use super::arch::AnyArch;
+use super::record::to_json;
+use super::score::{arch_seed, build_model, parse_device, SpaceKind};
+use crate::data::load::{load_batch, BatchSpec, DataSource};
+use crate::proxy::vote::Vote;
+use crate::proxy::{compute, Proxy, ProxyOptions};
+use crate::report::jsonl::{done_set, JsonlLog};
+use crate::report::progress::Progress;
+use crate::report::shard::Shard;
+use crate::space::nb201_table::Nb201Table;
+use anyhow::{bail, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Flags of `zsnas score`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ScoreArgs {
+    /// Search space: nb201, nb101, mbv2.
+    #[arg(long, default_value = "nb201")]
+    pub space: String,
+    /// An architecture (repeatable).
+    #[arg(long)]
+    pub arch: Vec<String>,
+    /// A file of architectures, one per line.
+    #[arg(long)]
+    pub archs_file: Option<PathBuf>,
+    /// A seeded uniform sample of K distinct architectures (seed: --seed).
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order).
+    #[arg(long)]
+    pub all: bool,
+    /// Comma-separated proxies and votes (`zsnas proxies` lists them).
+    #[arg(long, default_value = "wrcor")]
+    pub proxies: String,
+    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Batch size N.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Run seed (batch choice, per-architecture initialisation).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Standard CIFAR augmentation of the batch.
+    #[arg(long)]
+    pub augment: bool,
+    /// PyTorch state dict (safetensors) to load instead of a fresh initialisation.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Append JSON lines here (resumes: architectures already in the file are skipped).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Score only slice I of N (0-based), e.g. 3/8; default from SLURM_ARRAY_TASK_ID /
+    /// JOB_COMPLETION_INDEX with --shard-count.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Number of shards when the index comes from the environment.
+    #[arg(long)]
+    pub shard_count: Option<usize>,
+    /// Number of classes of the network head.
+    #[arg(long, default_value_t = 10)]
+    pub num_classes: i64,
+}
+
+/// Splits a `--proxies` list into the proxies to compute (vote members included).
+pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
+    let mut proxies: Vec<Proxy> = Vec::new();
+    let mut votes = Vec::new();
+    // Split on commas, but keep `vote:a,b,c` together until the next vote/known token.
+    let items: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
+    let mut i = 0;
+    while i < items.len() {
+        let it = items[i];
+        if let Some(rest) = it.strip_prefix("vote:") {
+            let mut members = vec![rest.to_string()];
+            while i + 1 < items.len() && !items[i + 1].starts_with("vote:") && items[i + 1] != "sjw" && items[i + 1] != "spw" {
+                i += 1;
+                members.push(items[i].to_string());
+            }
+            let v = Vote::parse(&format!("vote:{}", members.join(",")))?.unwrap();
+            votes.push(v);
+        } else if let Some(v) = Vote::parse(it)? {
+            votes.push(v);
+        } else {
+            proxies.push(Proxy::from_name(it)?);
+        }
+        i += 1;
+    }
+    if s.trim() == "vote:" {
+        bail!("vote 'vote:' has no proxies");
+    }
+    for v in &votes {
+        for (p, _) in &v.members {
+            if !proxies.contains(p) {
+                proxies.push(*p);
+            }
+        }
+    }
+    if proxies.is_empty() {
+        bail!("--proxies names no proxy");
+    }
+    Ok((proxies, votes))
+}
+
+/// Runs `zsnas score`.
+pub fn run(a: ScoreArgs) -> Result<()> {
+    let space = SpaceKind::parse(&a.space)?;
+    let (proxies, _votes) = expand_proxies(&a.proxies)?;
+    let device = parse_device(&a.device)?;
+    let table = Nb201Table::embedded()?;
+    let mut archs: Vec<AnyArch> = Vec::new();
+    for s in &a.arch {
+        archs.push(AnyArch::parse(space, s)?);
+    }
+    if let Some(f) = &a.archs_file {
+        archs.extend(AnyArch::read_file(space, f)?);
+    }
+    if let Some(k) = a.sample {
+        archs.extend(AnyArch::sample(space, k, a.seed)?);
+    }
+    if a.all {
+        archs.extend(AnyArch::all(space, &table)?);
+    }
+    if archs.is_empty() {
+        bail!("no architecture given (use --arch, --archs-file, --sample K or --all)");
+    }
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::from_env(a.shard_count)?.unwrap_or(Shard::ALL),
+    };
+    let src = match &a.data {
+        Some(p) => DataSource::Path(p.clone()),
+        None => DataSource::Embedded,
+    };
+    let batch = load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.seed, augment: a.augment })?.to_device(device);
+    let (mut log, done) = match &a.output {
+        Some(p) => {
+            let (log, recs) = JsonlLog::open(p)?;
+            (Some(log), done_set(&recs, "arch"))
+        }
+        None => (None, Default::default()),
+    };
+    let todo: Vec<&AnyArch> =
+        shard.select(archs.iter()).map(|(_, x)| x).filter(|x| !done.contains(&x.text())).collect();
+    if !done.is_empty() {
+        eprintln!("resuming: {} architectures already in the output, {} to score", done.len(), todo.len());
+    }
+    let progress = Progress::new(todo.len() as u64, "score");
+    let opts = ProxyOptions::default();
+    let stdout = std::io::stdout();
+    for arch in todo {
+        let text = arch.text();
+        let m = build_model(arch.builder(a.num_classes), device, arch_seed(a.seed, &text), a.weights.as_deref())?;
+        let s = compute(&m, &batch, &proxies, &opts)?;
+        let line = to_json(space.name(), &text, arch.index(Some(&table)), &arch.extra(), &s.values, &s.seconds);
+        match log.as_mut() {
+            Some(l) => l.append(&line)?,
+            None => {
+                let mut o = stdout.lock();
+                writeln!(o, "{line}")?;
+                o.flush()?;
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish();
+    Ok(())
+}

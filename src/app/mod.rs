@@ -1,0 +1,8 @@
+//! Command implementations behind the CLI (the binary only parses flags and prints).
+
+pub mod arch;
+pub mod bench;
+pub mod cli_score;
+pub mod demo;
+pub mod record;
+pub mod score;

@@ -1,0 +1,104 @@
+//! Scoring architectures: building the network for a space, loading or initialising its
+//! weights, computing the requested proxies.
+
+use crate::data::batch::Batch;
+use crate::net::model::{Builder, Model};
+use crate::net::nb201::Nb201Net;
+use crate::net::weights::load_state_dict;
+use crate::proxy::{compute, Proxy, ProxyOptions, Scores};
+use crate::space::nb201::Nb201Arch;
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::rc::Rc;
+use tch::Device;
+
+/// The search spaces zsnas knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpaceKind {
+    /// NAS-Bench-201 (CIFAR network, C=16, N=5).
+    Nb201,
+    /// NAS-Bench-101.
+    Nb101,
+    /// The MobileNetV2-like space.
+    Mbv2,
+}
+
+impl SpaceKind {
+    /// Parses `nb201`, `nb101` or `mbv2`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "nb201" | "nasbench201" | "nas-bench-201" => Ok(SpaceKind::Nb201),
+            "nb101" | "nasbench101" | "nas-bench-101" => Ok(SpaceKind::Nb101),
+            "mbv2" => Ok(SpaceKind::Mbv2),
+            _ => bail!("unknown search space '{s}' (known: nb201, nb101, mbv2)"),
+        }
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SpaceKind::Nb201 => "nb201",
+            SpaceKind::Nb101 => "nb101",
+            SpaceKind::Mbv2 => "mbv2",
+        }
+    }
+}
+
+/// Seed of an architecture's weight initialisation, derived from the run seed and the
+/// architecture's canonical text (FNV-1a), so that evaluation order, sharding and
+/// resumption never change a score.
+pub fn arch_seed(run_seed: u64, arch_text: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ run_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for b in arch_text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h >> 1) as i64
+}
+
+/// Builder of the NAS-Bench-201 network of `arch` with `num_classes` outputs.
+pub fn nb201_builder(arch: Nb201Arch, num_classes: i64) -> Builder {
+    Rc::new(move |p| Box::new(Nb201Net::new(p, &arch, 16, 5, num_classes)))
+}
+
+/// Builds a model (fresh PyTorch-default init from `seed`, or weights from `weights`).
+pub fn build_model(builder: Builder, device: Device, seed: i64, weights: Option<&Path>) -> Result<Model> {
+    let mut m = Model::new(builder, device, seed);
+    if let Some(w) = weights {
+        load_state_dict(&mut m.vs, w)?;
+    }
+    Ok(m)
+}
+
+/// Scores one model on `batch`.
+pub fn score_model(m: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOptions) -> Result<Scores> {
+    compute(m, batch, proxies, opts)
+}
+
+/// Parses a device name: `cpu`, `cuda` or `cuda:N`. For CUDA, loads libtorch's CUDA
+/// library (not linked by default, so that CPU-only installs work) and checks that a GPU
+/// is visible.
+pub fn parse_device(s: &str) -> Result<Device> {
+    match s {
+        "cpu" => Ok(Device::Cpu),
+        _ if s == "cuda" || s.starts_with("cuda:") => {
+            let idx: usize = if s == "cuda" { 0 } else { s[5..].parse().map_err(|_| anyhow::anyhow!("bad device '{s}'"))? };
+            load_cuda();
+            if !tch::Cuda::is_available() {
+                bail!("--device {s}: no CUDA device is available (a CPU-only libtorch, or no GPU)");
+            }
+            Ok(Device::Cuda(idx))
+        }
+        _ => bail!("unknown device '{s}' (cpu, cuda, cuda:N)"),
+    }
+}
+
+fn load_cuda() {
+    // libtorch_cuda.so is dropped by the linker's --as-needed; load it at run time.
+    for name in ["libtorch_cuda.so"] {
+        let c = std::ffi::CString::new(name).unwrap();
+        unsafe {
+            libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Dataset readers (CIFAR-10 binary, image folders), CPU-side transforms and
+//! ground-truth tables. All of it is pure Rust except [`batch`], which wraps
+//! the result in tch tensors.
+
+pub mod batch;
+pub mod cifar10;
+pub mod folder;
+pub mod load;
+pub mod transform;
+pub mod truth;
+
+use std::path::PathBuf;
+
+/// Location of the shared real-data directory (the one holding `cifar10/`,
+/// `nb201/`, `nb101/`), or `None` when none can be found.
+///
+/// Lookup order:
+/// 1. the environment variable `ZSNAS_DATA`, if set and non-empty (returned
+///    as given, even if it does not exist, so a wrong setting surfaces as a
+///    clear "missing file" error later);
+/// 2. `<CARGO_MANIFEST_DIR>/../shared/data` (the crate root as seen at compile
+///    time), if it is a directory;
+/// 3. `./../shared/data` relative to the current working directory, if it is
+///    a directory.
+pub fn data_dir() -> Option<PathBuf> {
+    if let Some(v) = std::env::var_os("ZSNAS_DATA") {
+        if !v.is_empty() {
+            return Some(PathBuf::from(v));
+        }
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if manifest.is_dir() {
+        return Some(manifest);
+    }
+    let local = PathBuf::from("./../shared/data");
+    if local.is_dir() {
+        return Some(local);
+    }
+    None
+}

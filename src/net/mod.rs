@@ -1,0 +1,52 @@
+//! Networks on tch. Every network's forward takes a [`Recorder`] and routes its ReLUs and
+//! Conv/Linear outputs through it (see [`crate::proxy::sites`]).
+
+pub mod mbv2;
+pub mod model;
+pub mod nb101;
+pub mod nb201;
+pub mod ops;
+pub mod weights;
+
+use crate::proxy::sites::Recorder;
+use tch::Tensor;
+
+/// A network that zsnas can score.
+pub trait Network {
+    /// Features after the last ReLU, before global pooling ([N, C, h, w]); Zen-NAS uses them.
+    fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor;
+    /// Logits [N, classes] from [`Network::features`].
+    fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor;
+    /// Logits [N, classes] for input `x` [N, 3, H, W].
+    fn forward(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
+        let f = self.features(x, rec);
+        self.head(&f, rec)
+    }
+}
+
+impl Network for nb201::Nb201Net {
+    fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
+        nb201::Nb201Net::features(self, x, rec)
+    }
+    fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor {
+        nb201::Nb201Net::head(self, f, rec)
+    }
+}
+
+impl Network for nb101::Nb101Net {
+    fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
+        nb101::Nb101Net::features(self, x, rec)
+    }
+    fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor {
+        nb101::Nb101Net::head(self, f, rec)
+    }
+}
+
+impl Network for mbv2::Mbv2Net {
+    fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
+        mbv2::Mbv2Net::features(self, x, rec)
+    }
+    fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor {
+        mbv2::Mbv2Net::head(self, f, rec)
+    }
+}

@@ -1,0 +1,156 @@
+//! The NAS-Bench-201 CIFAR network (C=16, N=5), built exactly as the benchmark's
+//! `NASBench201Network(16, 5, genotype, 10, bn=True)`, with PyTorch's parameter names so
+//! that PyTorch state dicts load:
+//! `stem.{0,1}`, `cells.{0..16}` (5 reduction-free cells, `ResNetBasicblock` at 5 and 11),
+//! `lastact.0` (BN; followed by ReLU), `classifier`.
+//!
+//! Layer indices for WRCor weights: the position in `cells` (0..16), and 17 for `lastact`.
+
+use super::ops::{avg_pool_3x3, BatchNorm, Conv, Linear, ReluConvBn};
+use crate::proxy::sites::Recorder;
+use crate::space::nb201::{Nb201Arch, Nb201Op, NB201_EDGES};
+use tch::{nn, Tensor};
+
+/// One edge op with its parameters.
+#[derive(Debug)]
+enum EdgeOp {
+    None,
+    Skip,
+    Pool,
+    Conv(ReluConvBn),
+}
+
+/// A normal cell (`InferCell`): 4 nodes, 6 edges.
+#[derive(Debug)]
+struct Cell {
+    edges: Vec<EdgeOp>,
+}
+
+/// The residual reduction block (`ResNetBasicblock`, stride 2).
+#[derive(Debug)]
+struct Reduction {
+    conv_a: ReluConvBn,
+    conv_b: ReluConvBn,
+    downsample: Conv,
+}
+
+#[derive(Debug)]
+enum Block {
+    Cell(Cell),
+    Reduction(Reduction),
+}
+
+/// The NAS-Bench-201 network for one cell. Input [N, 3, 32, 32] (any H, W divisible by 4
+/// works), output logits [N, num_classes].
+#[derive(Debug)]
+pub struct Nb201Net {
+    stem_conv: Conv,
+    stem_bn: BatchNorm,
+    blocks: Vec<Block>,
+    lastact: BatchNorm,
+    classifier: Linear,
+}
+
+/// Index of the final BN+ReLU in the WRCor layer list.
+pub const NB201_FINAL_LAYER: usize = 17;
+
+impl Nb201Net {
+    /// Builds the network under `p` with `c` = 16 initial channels, `n` = 5 cells per
+    /// stage. Parameters are created in PyTorch's construction order, so after
+    /// `tch::manual_seed(s)` they equal PyTorch's after `torch.manual_seed(s)`.
+    pub fn new(p: &nn::Path, arch: &Nb201Arch, c: i64, n: usize, num_classes: i64) -> Self {
+        let stem = p / "stem";
+        let stem_conv = Conv::new(&(&stem / 0), 3, c, 3, 1, 1, 1);
+        let stem_bn = BatchNorm::new(&(&stem / 1), c, 1e-5);
+        let cells = p / "cells";
+        let mut blocks = Vec::new();
+        let mut c_prev = c;
+        let mut idx = 0;
+        for stage in 0..3 {
+            let c_cur = c << stage;
+            if stage > 0 {
+                let q = &cells / idx;
+                blocks.push(Block::Reduction(Reduction {
+                    conv_a: ReluConvBn::new(&(&q / "conv_a"), c_prev, c_cur, 3, 2, 1),
+                    conv_b: ReluConvBn::new(&(&q / "conv_b"), c_cur, c_cur, 3, 1, 1),
+                    downsample: Conv::new(&(&q / "downsample" / 1), c_prev, c_cur, 1, 1, 0, 1),
+                }));
+                idx += 1;
+                c_prev = c_cur;
+            }
+            for _ in 0..n {
+                let q = &cells / idx / "layers";
+                let edges = arch
+                    .ops
+                    .iter()
+                    .enumerate()
+                    .map(|(e, op)| match op {
+                        Nb201Op::None => EdgeOp::None,
+                        Nb201Op::SkipConnect => EdgeOp::Skip,
+                        Nb201Op::AvgPool3x3 => EdgeOp::Pool,
+                        Nb201Op::NorConv1x1 => EdgeOp::Conv(ReluConvBn::new(&(&q / e), c_cur, c_cur, 1, 1, 0)),
+                        Nb201Op::NorConv3x3 => EdgeOp::Conv(ReluConvBn::new(&(&q / e), c_cur, c_cur, 3, 1, 1)),
+                    })
+                    .collect();
+                blocks.push(Block::Cell(Cell { edges }));
+                idx += 1;
+            }
+        }
+        let lastact = BatchNorm::new(&(p / "lastact" / 0), c_prev, 1e-5);
+        let classifier = Linear::new(&(p / "classifier"), c_prev, num_classes);
+        Nb201Net { stem_conv, stem_bn, blocks, lastact, classifier }
+    }
+
+    /// Features after the final BN+ReLU, before global pooling: [N, 64, H/4, W/4].
+    pub fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
+        let y = self.stem_conv.forward(x, rec);
+        let mut h = self.stem_bn.forward(&y, rec);
+        for (layer, b) in self.blocks.iter().enumerate() {
+            h = match b {
+                Block::Cell(cell) => cell_forward(cell, &h, layer, rec),
+                Block::Reduction(r) => {
+                    let a = r.conv_a.forward(&h, layer, rec);
+                    let bb = r.conv_b.forward(&a, layer, rec);
+                    let res = r.downsample.forward(&h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), rec);
+                    res + bb
+                }
+            };
+        }
+        let z = self.lastact.forward(&h, rec);
+        rec.final_relu(&z, NB201_FINAL_LAYER)
+    }
+
+    /// Logits from pre-pooling features: global average pool, then the classifier.
+    pub fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor {
+        let g = f.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        self.classifier.forward(&g, rec)
+    }
+}
+
+fn cell_forward(cell: &Cell, x: &Tensor, layer: usize, rec: &mut Recorder) -> Tensor {
+    let mut nodes: Vec<Tensor> = vec![x.shallow_clone()];
+    for to in 1..4 {
+        let mut acc: Option<Tensor> = None;
+        for (e, &(t, from)) in NB201_EDGES.iter().enumerate() {
+            if t != to {
+                continue;
+            }
+            let inp = &nodes[from];
+            let out = match &cell.edges[e] {
+                EdgeOp::None => None,
+                EdgeOp::Skip => Some(inp.shallow_clone()),
+                EdgeOp::Pool => Some(avg_pool_3x3(inp)),
+                EdgeOp::Conv(op) => Some(op.forward(inp, layer, rec)),
+            };
+            if let Some(o) = out {
+                acc = Some(match acc {
+                    None => o,
+                    Some(a) => a + o,
+                });
+            }
+        }
+        // A node fed only by `none` edges is all zeros (the reference computes x·0).
+        nodes.push(acc.unwrap_or_else(|| x.zeros_like()));
+    }
+    nodes.pop().unwrap()
+}

@@ -1,0 +1,287 @@
+//! Training-free proxies: the registry, and the planner that computes any set of them
+//! for one network with shared passes.
+//!
+//! Response-based proxies (`wrcor`, `rcor`, `acor`, `gcor`, `wrcor_official`, `naswot`,
+//! `naswot_paper`, `jacob_cov`) and the loss-gradient ones (`snip`, `grad_norm`, `plain`,
+//! `fisher`) share one forward and one backward of the loss (plus one backward of Σ
+//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own;
+//! `l2_norm`, `params` and `flops` need no data. Scores are f64; −inf and NaN are values.
+
+pub mod corr;
+pub mod counts;
+pub mod fisher;
+pub mod grasp;
+pub mod jacob_cov;
+pub mod naswot;
+pub mod pass;
+pub mod saliency;
+pub mod sites;
+pub mod synflow;
+pub mod vote;
+pub mod wrcor;
+pub mod zen;
+
+use crate::data::batch::Batch;
+use crate::net::model::Model;
+use anyhow::{bail, Result};
+use pass::Needs;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// A single proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proxy {
+    /// WRCor, the paper's definition.
+    Wrcor,
+    /// Unweighted response correlation.
+    Rcor,
+    /// Activation (forward) correlation only.
+    Acor,
+    /// Gradient (backward) correlation only.
+    Gcor,
+    /// WRCor as the public reference code computes it.
+    WrcorOfficial,
+    /// NASWOT with the reference (name-matched) ReLU set.
+    Naswot,
+    /// NASWOT over genuine ReLUs only.
+    NaswotPaper,
+    /// JacobCor.
+    JacobCov,
+    /// SynFlow.
+    Synflow,
+    /// ln(SynFlow).
+    LogSynflow,
+    /// Σ‖∂L/∂W‖.
+    GradNorm,
+    /// SNIP.
+    Snip,
+    /// GraSP.
+    Grasp,
+    /// Fisher.
+    Fisher,
+    /// Σ W·∂L/∂W.
+    Plain,
+    /// Σ‖W‖.
+    L2Norm,
+    /// Zen-score.
+    Zen,
+    /// Trainable parameters.
+    Params,
+    /// Multiply-accumulates of one image.
+    Flops,
+}
+
+impl Proxy {
+    /// Every proxy, in listing order.
+    pub const ALL: [Proxy; 19] = [
+        Proxy::Wrcor,
+        Proxy::Rcor,
+        Proxy::Acor,
+        Proxy::Gcor,
+        Proxy::WrcorOfficial,
+        Proxy::Naswot,
+        Proxy::NaswotPaper,
+        Proxy::JacobCov,
+        Proxy::Synflow,
+        Proxy::LogSynflow,
+        Proxy::GradNorm,
+        Proxy::Snip,
+        Proxy::Grasp,
+        Proxy::Fisher,
+        Proxy::Plain,
+        Proxy::L2Norm,
+        Proxy::Zen,
+        Proxy::Params,
+        Proxy::Flops,
+    ];
+
+    /// The field's name of the proxy.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proxy::Wrcor => "wrcor",
+            Proxy::Rcor => "rcor",
+            Proxy::Acor => "acor",
+            Proxy::Gcor => "gcor",
+            Proxy::WrcorOfficial => "wrcor_official",
+            Proxy::Naswot => "naswot",
+            Proxy::NaswotPaper => "naswot_paper",
+            Proxy::JacobCov => "jacob_cov",
+            Proxy::Synflow => "synflow",
+            Proxy::LogSynflow => "log_synflow",
+            Proxy::GradNorm => "grad_norm",
+            Proxy::Snip => "snip",
+            Proxy::Grasp => "grasp",
+            Proxy::Fisher => "fisher",
+            Proxy::Plain => "plain",
+            Proxy::L2Norm => "l2_norm",
+            Proxy::Zen => "zen",
+            Proxy::Params => "params",
+            Proxy::Flops => "flops",
+        }
+    }
+
+    /// One-line description with the source.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Proxy::Wrcor => "log|det Σ 2^l (|C_act|+|C_grad|)| over ReLU sites (Jing et al. 2025)",
+            Proxy::Rcor => "unweighted WRCor: log|det Σ (|C_act|+|C_grad|)|",
+            Proxy::Acor => "activation-only response correlation log|det Σ |C_act||",
+            Proxy::Gcor => "gradient-only response correlation log|det Σ |C_grad||",
+            Proxy::WrcorOfficial => "WRCor as the reference code computes it (wrapper duplicates, conv-output grads)",
+            Proxy::Naswot => "NASWOT log|det K_H| over binary ReLU codes (Mellor et al. 2021), reference site set",
+            Proxy::NaswotPaper => "NASWOT over genuine ReLUs only (no wrapper duplicates)",
+            Proxy::JacobCov => "JacobCor: −Σ ln(λ+k)+1/(λ+k) of corr(∂Σlogits/∂x) (Mellor et al. 2021 v1)",
+            Proxy::Synflow => "SynFlow Σ|θ⊙∂R/∂θ| with |θ|, no BN, f64, ones input (Tanaka et al. 2020)",
+            Proxy::LogSynflow => "natural log of synflow",
+            Proxy::GradNorm => "Σ per-layer ‖∂L/∂W‖₂ (Abdelfattah et al. 2021)",
+            Proxy::Snip => "SNIP Σ|W⊙∂L/∂W| (Lee et al. 2019)",
+            Proxy::Grasp => "GraSP Σ −W⊙Hg (Wang et al. 2020)",
+            Proxy::Fisher => "Fisher Σ ½ mean_n(Σ a·∂L/∂a)² per channel (Turner et al. 2020)",
+            Proxy::Plain => "Σ W⊙∂L/∂W (signed)",
+            Proxy::L2Norm => "Σ per-layer ‖W‖₂ (no data)",
+            Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
+            Proxy::Params => "trainable parameters",
+            Proxy::Flops => "multiply-accumulates of one forward pass of one image",
+        }
+    }
+
+    /// Parses a proxy name. Errors list the valid names. Accepts the reference code's
+    /// aliases (`jacov`, `jacob_cor`, `nwot`, `act_hamming`, `act_grad_cor_weighted`,
+    /// `zen_score`).
+    pub fn from_name(s: &str) -> Result<Proxy> {
+        let alias = match s {
+            "jacov" | "jacob_cor" => "jacob_cov",
+            "nwot" | "act_hamming" => "naswot",
+            "act_grad_cor_weighted" => "wrcor_official",
+            "zen_score" => "zen",
+            x => x,
+        };
+        Proxy::ALL.iter().copied().find(|p| p.name() == alias).ok_or_else(|| {
+            let names: Vec<&str> = Proxy::ALL.iter().map(|p| p.name()).collect();
+            anyhow::anyhow!("unknown proxy '{s}' (known: {})", names.join(", "))
+        })
+    }
+
+    fn needs(self) -> Needs {
+        let mut n = Needs::default();
+        match self {
+            Proxy::Wrcor | Proxy::Rcor | Proxy::Gcor => {
+                n.relu_inputs = true;
+                n.relu_grads = true;
+            }
+            Proxy::Acor | Proxy::Naswot | Proxy::NaswotPaper => n.relu_inputs = true,
+            Proxy::WrcorOfficial => {
+                n.relu_inputs = true;
+                n.relu_grads = true;
+                n.wrapper_grads = true;
+            }
+            Proxy::JacobCov => n.input_grad = true,
+            Proxy::GradNorm | Proxy::Snip | Proxy::Plain => n.weight_grads = true,
+            Proxy::Fisher => n.layer_grads = true,
+            _ => {}
+        }
+        n
+    }
+}
+
+/// Options of a scoring call.
+#[derive(Clone, Debug)]
+pub struct ProxyOptions {
+    /// Seed of libtorch's generator for Zen's noise (the reference seeds 0).
+    pub zen_seed: i64,
+}
+
+impl Default for ProxyOptions {
+    fn default() -> Self {
+        ProxyOptions { zen_seed: 0 }
+    }
+}
+
+/// Scores and the seconds spent on each, keyed by proxy name. Proxies computed in the
+/// shared pass are each charged the pass time plus their own post-processing; `total`
+/// holds the wall time of the whole call.
+#[derive(Clone, Debug, Default)]
+pub struct Scores {
+    /// Proxy name → score.
+    pub values: BTreeMap<String, f64>,
+    /// Proxy name → seconds.
+    pub seconds: BTreeMap<String, f64>,
+    /// Wall time of the whole call, seconds.
+    pub total: f64,
+}
+
+/// Computes `proxies` for `model` on `batch`, sharing passes. See the module docs.
+pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOptions) -> Result<Scores> {
+    if proxies.is_empty() {
+        bail!("no proxy requested");
+    }
+    let t_all = Instant::now();
+    let mut out = Scores::default();
+    let needs = proxies.iter().fold(Needs::default(), |a, p| a.union(p.needs()));
+    let s = batch.images.size();
+    let hw = (s[2], s[3]);
+    if !needs.is_empty() {
+        let t0 = Instant::now();
+        let r = pass::run(model, batch, needs);
+        let t_pass = t0.elapsed().as_secs_f64();
+        let mut cache = wrcor::CorrCache::default();
+        let ws = if needs.weight_grads { model.weights() } else { Vec::new() };
+        for &p in proxies {
+            if p.needs().is_empty() {
+                continue;
+            }
+            let t = Instant::now();
+            let v = tch::no_grad(|| match p {
+                Proxy::Wrcor => wrcor::score(&r, wrcor::Variant::Wrcor, &mut cache),
+                Proxy::Rcor => wrcor::score(&r, wrcor::Variant::Rcor, &mut cache),
+                Proxy::Acor => wrcor::score(&r, wrcor::Variant::Acor, &mut cache),
+                Proxy::Gcor => wrcor::score(&r, wrcor::Variant::Gcor, &mut cache),
+                Proxy::WrcorOfficial => wrcor::score(&r, wrcor::Variant::WrcorOfficial, &mut cache),
+                Proxy::Naswot => naswot::score(&r, true),
+                Proxy::NaswotPaper => naswot::score(&r, false),
+                Proxy::JacobCov => jacob_cov::score(r.input_grad.as_ref()),
+                Proxy::GradNorm => saliency::grad_norm(&ws, &r.weight_grads),
+                Proxy::Snip => saliency::snip(&ws, &r.weight_grads),
+                Proxy::Plain => saliency::plain(&ws, &r.weight_grads),
+                Proxy::Fisher => fisher::score(&r),
+                _ => f64::NAN,
+            });
+            out.values.insert(p.name().into(), v);
+            out.seconds.insert(p.name().into(), t_pass + t.elapsed().as_secs_f64());
+        }
+    }
+    let mut synflow_val: Option<(f64, f64)> = None;
+    for &p in proxies {
+        if !p.needs().is_empty() {
+            continue;
+        }
+        let t = Instant::now();
+        let v = match p {
+            Proxy::Synflow | Proxy::LogSynflow => {
+                let (sf, secs) = match synflow_val {
+                    Some(v) => v,
+                    None => {
+                        let sf = synflow::score(model, hw)?;
+                        let v = (sf, t.elapsed().as_secs_f64());
+                        synflow_val = Some(v);
+                        v
+                    }
+                };
+                out.seconds.insert(p.name().into(), secs);
+                let v = if p == Proxy::Synflow { sf } else { sf.ln() };
+                out.values.insert(p.name().into(), v);
+                continue;
+            }
+            Proxy::Grasp => grasp::score(model, batch),
+            Proxy::Zen => zen::score(model, &batch.images, opts.zen_seed)?,
+            Proxy::L2Norm => saliency::l2_norm(&model.weights()),
+            Proxy::Params => counts::params(model),
+            Proxy::Flops => counts::flops(model, hw),
+            _ => unreachable!("response proxies are handled above"),
+        };
+        out.values.insert(p.name().into(), v);
+        out.seconds.insert(p.name().into(), t.elapsed().as_secs_f64());
+    }
+    out.total = t_all.elapsed().as_secs_f64();
+    Ok(out)
+}

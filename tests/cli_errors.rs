@@ -1,0 +1,92 @@
+//! Bad input gives a clear error and a non-zero exit code, never a panic.
+
+use std::process::Command;
+
+fn zsnas(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zsnas")).args(args).output().expect("run zsnas");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_error(args: &[&str], needle: &str) {
+    let (code, _out, err) = zsnas(args);
+    assert_ne!(code, 0, "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert!(err.contains(needle), "{args:?}: expected '{needle}' in stderr, got: {err}");
+}
+
+const A: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
+
+#[test]
+fn malformed_arch_str() {
+    assert_error(&["score", "--arch", "|nor_conv_3x3~0|+|nor_conv_3x3~0|"], "expected 3 nodes");
+    assert_error(&["score", "--arch", "|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"], "unknown NAS-Bench-201 op 'conv_5x5'");
+}
+
+#[test]
+fn unknown_proxy_and_empty_vote() {
+    assert_error(&["score", "--arch", A, "--proxies", "wrcor,magic"], "unknown proxy 'magic'");
+    assert_error(&["score", "--arch", A, "--proxies", "vote:"], "no proxies");
+    assert_error(&["score", "--arch", A, "--proxies", "vote:synflow,nope"], "unknown proxy 'nope'");
+}
+
+#[test]
+fn missing_and_truncated_data() {
+    assert_error(&["score", "--arch", A, "--data", "/nonexistent/cifar.bin"], "does not exist");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("data_batch_1.bin");
+    std::fs::write(&p, vec![0u8; 3073 * 2 + 100]).unwrap();
+    assert_error(&["score", "--arch", A, "--data", p.to_str().unwrap()], "truncated");
+    let q = dir.path().join("bad.safetensors");
+    std::fs::write(&q, b"not a safetensors file").unwrap();
+    assert_error(&["score", "--arch", A, "--data", q.to_str().unwrap()], "safetensors");
+}
+
+#[test]
+fn weights_with_a_missing_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.safetensors");
+    let t = tch::Tensor::zeros([3], (tch::Kind::Float, tch::Device::Cpu));
+    tch::Tensor::write_safetensors(&[("stem.0.weight", &t)], &p).unwrap();
+    assert_error(&["score", "--arch", A, "--weights", p.to_str().unwrap()], "has no tensor");
+    assert_error(&["score", "--arch", A, "--weights", "/nonexistent/w.safetensors"], "does not exist");
+}
+
+#[test]
+fn unknown_space_and_device() {
+    assert_error(&["score", "--space", "nb999", "--arch", A], "unknown search space 'nb999'");
+    assert_error(&["score", "--arch", A, "--device", "tpu"], "unknown device 'tpu'");
+}
+
+#[test]
+fn degenerate_network_scores_are_values_not_errors() {
+    let (code, out, err) = zsnas(&[
+        "score", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "wrcor,jacob_cov,synflow", "--batch-size", "16",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["scores"]["wrcor"], "-inf");
+    assert_eq!(v["scores"]["jacob_cov"], "nan");
+    assert_eq!(v["scores"]["synflow"], 0.0);
+    assert_eq!(v["index"], 1651);
+}
+
+#[test]
+fn same_seed_same_scores() {
+    let args = ["score", "--sample", "3", "--seed", "7", "--batch-size", "16", "--proxies", "wrcor,naswot"];
+    let (c1, o1, _) = zsnas(&args);
+    let (c2, o2, _) = zsnas(&args);
+    assert_eq!((c1, c2), (0, 0));
+    let strip = |o: &str| -> Vec<serde_json::Value> {
+        o.lines().map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            v
+        }).collect()
+    };
+    assert_eq!(strip(&o1), strip(&o2));
+    assert_eq!(strip(&o1).len(), 3);
+}
