@@ -18,6 +18,21 @@ fn main() {
         let t3 = t.elapsed().as_secs_f64();
         println!("it {it}: build {:.3} pass {:.3} corr+det {:.3} total {:.3} score {s}", t1, t2 - t1, t3 - t2, t3);
     }
+    {
+        let m = build_model(nb201_builder(a, 10), tch::Device::Cpu, 0, None).unwrap();
+        let r = run(&m, &b, Needs { relu_inputs: true, relu_grads: true, ..Default::default() });
+        let _g = tch::no_grad_guard();
+        for _ in 0..2 {
+        let t = Instant::now();
+        let mut n = 0; let mut d = 0;
+        let mut seen = std::collections::HashSet::new();
+        for s in &r.rec.relus { if seen.insert(s.key) { let c = zsnas::proxy::corr::corrcoef(&s.input); let _ = c.double_value(&[0,0]); n += 1; d += s.input.numel(); } }
+        let t1 = t.elapsed().as_secs_f64();
+        for g in r.relu_grads.iter().flatten() { let c = zsnas::proxy::corr::corrcoef(g); let _ = c.double_value(&[0,0]); n += 1; d += g.numel(); }
+        let t2 = t.elapsed().as_secs_f64();
+        println!("corr only: fwd {:.3} s, bwd {:.3} s, {} matrices, {} elements", t1, t2 - t1, n, d);
+        }
+    }
     // forward only
     let m = build_model(nb201_builder(a, 10), tch::Device::Cpu, 0, None).unwrap();
     for _ in 0..3 {
@@ -26,3 +41,5 @@ fn main() {
         println!("fwd only {:.3}", t.elapsed().as_secs_f64()); drop(r);
     }
 }
+#[allow(dead_code)]
+fn _unused() {}

@@ -70,8 +70,8 @@ fn forward_resized_input() {
     // stem 0, stages 1..=7, head 8 (final)
     assert_eq!(rec.relus[0].layer, 0);
     let last = rec.relus.last().unwrap();
-    assert_eq!((last.layer, last.is_final), (MBV2_HEAD_LAYER, true));
-    assert_eq!(rec.relus.iter().filter(|s| s.is_final).count(), 1);
+    assert_eq!((last.layer, last.is_final), (MBV2_HEAD_LAYER, false));
+    assert_eq!(rec.relus.iter().filter(|s| s.is_final).count(), 0);
     assert!(rec.relus.iter().all(|s| !s.wrapped && s.layer <= MBV2_HEAD_LAYER));
     // 4 ReLUs per sub-layer (expand, depthwise, SE, after the addition)
     let sublayers: usize = arch.stages.iter().map(|s| s.layers).sum();

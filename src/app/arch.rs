@@ -2,8 +2,13 @@
 //! index, network builder, and parsing from the command line or files.
 
 use super::score::{nb201_builder, SpaceKind};
+use crate::net::mbv2::Mbv2Net;
 use crate::net::model::Builder;
+use crate::net::nb101::Nb101Net;
+use crate::space::mbv2::{random_arch, Mbv2Arch, DEFAULT_FLOPS_LIMIT};
+use crate::space::nb101::Nb101Spec;
 use crate::space::nb201::Nb201Arch;
+use std::rc::Rc;
 use crate::space::nb201_table::Nb201Table;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
@@ -15,6 +20,10 @@ use std::path::Path;
 pub enum AnyArch {
     /// A NAS-Bench-201 cell.
     Nb201(Nb201Arch),
+    /// A NAS-Bench-101 cell.
+    Nb101(Nb101Spec),
+    /// A MobileNetV2-like network (with its input resolution).
+    Mbv2(Mbv2Arch),
 }
 
 impl AnyArch {
@@ -22,6 +31,8 @@ impl AnyArch {
     pub fn text(&self) -> String {
         match self {
             AnyArch::Nb201(a) => a.arch_str(),
+            AnyArch::Nb101(s) => s.to_text(),
+            AnyArch::Mbv2(a) => a.to_string(),
         }
     }
 
@@ -29,6 +40,8 @@ impl AnyArch {
     pub fn space(&self) -> SpaceKind {
         match self {
             AnyArch::Nb201(_) => SpaceKind::Nb201,
+            AnyArch::Nb101(_) => SpaceKind::Nb101,
+            AnyArch::Mbv2(_) => SpaceKind::Mbv2,
         }
     }
 
@@ -36,18 +49,40 @@ impl AnyArch {
     pub fn index(&self, nb201: Option<&Nb201Table>) -> Option<usize> {
         match self {
             AnyArch::Nb201(a) => nb201.and_then(|t| t.index_of(a)),
+            _ => None,
         }
     }
 
     /// Extra identifying fields of the output line (e.g. NAS-Bench-101's `hash`).
     pub fn extra(&self) -> Vec<(&'static str, Value)> {
-        Vec::new()
+        match self {
+            AnyArch::Nb101(s) => vec![("hash", Value::String(s.hash()))],
+            AnyArch::Mbv2(a) => vec![("resolution", Value::from(a.resolution))],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The key joined with ground-truth tables: `arch_str` (NAS-Bench-201), module hash
+    /// (NAS-Bench-101), canonical text otherwise.
+    pub fn key(&self) -> String {
+        match self {
+            AnyArch::Nb101(s) => s.hash(),
+            _ => self.text(),
+        }
     }
 
     /// The network builder with `num_classes` outputs.
     pub fn builder(&self, num_classes: i64) -> Builder {
         match self {
             AnyArch::Nb201(a) => nb201_builder(*a, num_classes),
+            AnyArch::Nb101(s) => {
+                let s = s.clone();
+                Rc::new(move |p| Box::new(Nb101Net::new(p, &s, num_classes)))
+            }
+            AnyArch::Mbv2(a) => {
+                let a = a.clone();
+                Rc::new(move |p| Box::new(Mbv2Net::new(p, &a, num_classes)))
+            }
         }
     }
 
@@ -55,7 +90,20 @@ impl AnyArch {
     pub fn parse(space: SpaceKind, s: &str) -> Result<AnyArch> {
         match space {
             SpaceKind::Nb201 => Ok(AnyArch::Nb201(Nb201Arch::parse(s)?)),
-            _ => bail!("space '{}' is not available in this build", space.name()),
+            SpaceKind::Nb101 => {
+                if s.trim_start().starts_with('{') {
+                    let v: crate::space::nb101::Nb101SpecJson =
+                        serde_json::from_str(s).context("NAS-Bench-101 spec JSON")?;
+                    Ok(AnyArch::Nb101(Nb101Spec::try_from(v)?))
+                } else {
+                    Ok(AnyArch::Nb101(Nb101Spec::parse_text(s)?))
+                }
+            }
+            SpaceKind::Mbv2 => {
+                let a = Mbv2Arch::parse(s)?;
+                a.validate()?;
+                Ok(AnyArch::Mbv2(a))
+            }
         }
     }
 
@@ -63,6 +111,15 @@ impl AnyArch {
     /// comments skipped).
     pub fn read_file(space: SpaceKind, path: &Path) -> Result<Vec<AnyArch>> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
+        if space == SpaceKind::Nb101 && text.trim_start().starts_with('[') {
+            let v: Vec<crate::space::nb101::Nb101SpecJson> =
+                serde_json::from_str(&text).with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
+            return v
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| Nb101Spec::try_from(x).map(AnyArch::Nb101).with_context(|| format!("{}: entry {i}", path.display())))
+                .collect();
+        }
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let l = line.trim();
@@ -92,7 +149,23 @@ impl AnyArch {
                 }
                 Ok(out)
             }
-            _ => bail!("space '{}' is not available in this build", space.name()),
+            SpaceKind::Nb101 => {
+                let mut seen = std::collections::HashSet::new();
+                let mut out = Vec::new();
+                let mut tries = 0;
+                while out.len() < k {
+                    tries += 1;
+                    if tries > 100 * k + 1000 {
+                        bail!("could not draw {k} distinct NAS-Bench-101 cells");
+                    }
+                    let s = Nb101Spec::random_spec(&mut rng);
+                    if seen.insert(s.hash()) {
+                        out.push(AnyArch::Nb101(s));
+                    }
+                }
+                Ok(out)
+            }
+            SpaceKind::Mbv2 => (0..k).map(|_| random_arch(&mut rng, DEFAULT_FLOPS_LIMIT).map(AnyArch::Mbv2)).collect(),
         }
     }
 

@@ -4,7 +4,7 @@
 use super::arch::AnyArch;
 use super::record::to_json;
 use super::score::{arch_seed, build_model, parse_device, SpaceKind};
-use crate::data::load::{load_batch, BatchSpec, DataSource};
+use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
 use crate::proxy::vote::Vote;
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::report::jsonl::{done_set, JsonlLog};
@@ -64,10 +64,17 @@ pub struct ScoreArgs {
     /// Number of shards when the index comes from the environment.
     #[arg(long)]
     pub shard_count: Option<usize>,
-    /// Number of classes of the network head.
-    #[arg(long, default_value_t = 10)]
-    pub num_classes: i64,
+    /// Number of classes of the network head (default: 10; 1,000 for mbv2).
+    #[arg(long)]
+    pub num_classes: Option<i64>,
+    /// mbv2: input resolution, overriding the architecture string's own.
+    #[arg(long)]
+    pub resolution: Option<usize>,
 }
+
+/// Proxies computed from the architecture alone, outside [`Proxy`]: `flops_reference`
+/// (mbv2: the reference FLOPs counter with its stride quirk).
+pub const SPACE_PROXIES: [&str; 1] = ["flops_reference"];
 
 /// Splits a `--proxies` list into the proxies to compute (vote members included).
 pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
@@ -88,6 +95,8 @@ pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
             votes.push(v);
         } else if let Some(v) = Vote::parse(it)? {
             votes.push(v);
+        } else if SPACE_PROXIES.contains(&it) {
+            // handled by the caller
         } else {
             proxies.push(Proxy::from_name(it)?);
         }
@@ -103,7 +112,7 @@ pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
             }
         }
     }
-    if proxies.is_empty() {
+    if proxies.is_empty() && !items.iter().any(|x| SPACE_PROXIES.contains(x)) {
         bail!("--proxies names no proxy");
     }
     Ok((proxies, votes))
@@ -113,11 +122,21 @@ pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
 pub fn run(a: ScoreArgs) -> Result<()> {
     let space = SpaceKind::parse(&a.space)?;
     let (proxies, _votes) = expand_proxies(&a.proxies)?;
+    let want_flops_ref = a.proxies.split(',').any(|x| x.trim() == "flops_reference");
+    if want_flops_ref && space != SpaceKind::Mbv2 {
+        bail!("proxy 'flops_reference' is only defined for --space mbv2");
+    }
+    let num_classes = a.num_classes.unwrap_or(if space == SpaceKind::Mbv2 { 1000 } else { 10 });
     let device = parse_device(&a.device)?;
     let table = Nb201Table::embedded()?;
     let mut archs: Vec<AnyArch> = Vec::new();
     for s in &a.arch {
-        archs.push(AnyArch::parse(space, s)?);
+        let mut x = AnyArch::parse(space, s)?;
+        if let (AnyArch::Mbv2(m), Some(r)) = (&mut x, a.resolution) {
+            m.resolution = r;
+            m.validate()?;
+        }
+        archs.push(x);
     }
     if let Some(f) = &a.archs_file {
         archs.extend(AnyArch::read_file(space, f)?);
@@ -139,7 +158,16 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         Some(p) => DataSource::Path(p.clone()),
         None => DataSource::Embedded,
     };
-    let batch = load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.seed, augment: a.augment })?.to_device(device);
+    let batch = if space == SpaceKind::Mbv2 && a.data.is_none() {
+        eprintln!(
+            "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {})",
+            a.batch_size, a.seed
+        );
+        random_batch(a.batch_size, 224, num_classes, a.seed)
+    } else {
+        load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.seed, augment: a.augment })?
+    }
+    .to_device(device);
     let (mut log, done) = match &a.output {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
@@ -157,9 +185,17 @@ pub fn run(a: ScoreArgs) -> Result<()> {
     let stdout = std::io::stdout();
     for arch in todo {
         let text = arch.text();
-        let m = build_model(arch.builder(a.num_classes), device, arch_seed(a.seed, &text), a.weights.as_deref())?;
-        let s = compute(&m, &batch, &proxies, &opts)?;
-        let line = to_json(space.name(), &text, arch.index(Some(&table)), &arch.extra(), &s.values, &s.seconds);
+        let m = build_model(arch.builder(num_classes), device, arch_seed(a.seed, &text), a.weights.as_deref())?;
+        let mut s = if proxies.is_empty() { Default::default() } else { compute(&m, &batch, &proxies, &opts)? };
+        if let (true, AnyArch::Mbv2(x)) = (want_flops_ref, arch) {
+            s.values.insert("flops_reference".into(), x.flops_reference(num_classes as usize));
+            s.seconds.insert("flops_reference".into(), 0.0);
+        }
+        let mut extra = arch.extra();
+        if space == SpaceKind::Mbv2 && a.data.is_none() {
+            extra.push(("data", serde_json::json!("random")));
+        }
+        let line = to_json(space.name(), &text, arch.index(Some(&table)), &extra, &s.values, &s.seconds);
         match log.as_mut() {
             Some(l) => l.append(&line)?,
             None => {

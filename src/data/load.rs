@@ -129,3 +129,13 @@ pub fn load_safetensors_batch(p: &Path, batch_size: usize) -> Result<Batch> {
         labels: labels.to_kind(tch::Kind::Int64).narrow(0, 0, b),
     })
 }
+
+/// A random batch for spaces without real data here (e.g. ImageNet-sized mbv2): images
+/// N(0,1) [n, 3, res, res] and labels uniform in 0..classes, from libtorch's generator
+/// seeded with `seed`.
+pub fn random_batch(n: usize, res: i64, classes: i64, seed: u64) -> Batch {
+    tch::manual_seed(seed as i64);
+    let images = Tensor::randn([n as i64, 3, res, res], (tch::Kind::Float, tch::Device::Cpu));
+    let labels = Tensor::randint(classes, [n as i64], (tch::Kind::Int64, tch::Device::Cpu));
+    Batch { images, labels }
+}

@@ -43,7 +43,7 @@
 //! The block index in the reference's `module_list`: stem 0, stage `s` → `s + 1` (1..=7),
 //! head [`MBV2_HEAD_LAYER`] = 8. Every ReLU inside a block (expand, depthwise, the SE ReLU,
 //! and the ReLU after each residual addition) uses the block's index; the head ReLU is
-//! recorded with [`Recorder::final_relu`].
+//! an ordinary site (not in-place in the reference, so no post-ReLU quirk).
 
 use super::ops::{conv_weight, BatchNorm, Conv, Linear};
 use crate::proxy::sites::Recorder;
@@ -266,7 +266,7 @@ impl Mbv2Net {
             }
         }
         let y = self.head.forward(&h, rec);
-        rec.final_relu(&y, self.stages.len() + 1)
+        rec.relu(&y, self.stages.len() + 1)
     }
 
     /// Logits [N, num_classes] from features: global average pool, flatten, classifier.

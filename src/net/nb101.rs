@@ -49,8 +49,9 @@
 //! `self.layers` list: stem 0; stack 1 cells 1, 2, 3; max pool 4; stack 2 cells 5, 6, 7;
 //! max pool 8; stack 3 cells 9, 10, 11 (the pools hold no ReLU). Every ReLU inside a cell
 //! (projections and conv ops) uses the cell's index. There is no final BN+ReLU in
-//! NAS-Bench-101: the last ReLU executed in the last cell is recorded with
-//! [`Recorder::final_relu`]; it is also the last ReLU site of the network.
+//! NAS-Bench-101: the last ReLU executed in the last cell is an ordinary site (the
+//! reference's ReLUs are not in-place, so `wrcor_official`'s post-ReLU quirk of the
+//! NAS-Bench-201 `lastact` does not apply).
 //!
 //! All ReLUs are genuine `nn.ReLU(inplace=False)` modules in the port (inside
 //! `ConvBnRelu`, whose class name does not contain "ReLU"), so they are recorded with
@@ -116,7 +117,7 @@ impl ConvBnRelu {
         let y = self.conv.forward(x, rec);
         let z = self.bn.forward(&y, rec);
         if is_final {
-            rec.final_relu(&z, layer)
+            rec.relu(&z, layer)
         } else {
             rec.relu(&z, layer)
         }
