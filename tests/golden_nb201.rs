@@ -60,6 +60,7 @@ const CHECKS: &[(&str, &str, char, f64)] = &[
     ("grasp", "scores.grasp", 'r', 2e-2),
     ("plain", "scores.plain", 'p', 0.2),
     ("l2_norm", "scores.l2_norm", 'r', 1e-6),
+    ("zen", "scores.zen_score", 'r', 1e-4),
     ("params", "params.trainable", 'e', 0.0),
 ];
 

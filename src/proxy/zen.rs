@@ -2,7 +2,7 @@
 //! foresight zen measure): after seeding libtorch's generator with `seed`, draw
 //! ε ~ N(0,1) and ε' ~ N(0,1) of the batch's shape; on a fresh copy of the network (BN in
 //! training mode) take the pre-pooling features f(ε) and f(ε + 0.01·ε');
-//! score = ln(Σ|f(ε) − f(ε + 0.01 ε')| / N + 1e−6) + Σ_BN ln(√mean(running_var) + 1e−6),
+//! score = ln(Σ_batch |f(ε) − f(ε + 0.01 ε')| + 1e−6) + Σ_BN ln(√mean(running_var) + 1e−6),
 //! with running_var read after both passes (momentum 0.1, unbiased batch variance).
 
 use super::sites::Recorder;
@@ -20,8 +20,8 @@ pub fn score(model: &Model, images: &Tensor, seed: i64) -> Result<f64> {
     tch::no_grad(|| -> Result<f64> {
         let f = m.net.features(&eps, &mut Recorder::default());
         let fm = m.net.features(&mixed, &mut Recorder::default());
-        let n = images.size()[0] as f64;
-        let diff = (f - fm).abs().sum(Kind::Double).double_value(&[]) / n;
+        // The reference takes the L1 norm over the whole batch (no per-sample mean).
+        let diff = (f - fm).abs().sum(Kind::Float).double_value(&[]);
         let mut s = (diff + 1e-6).ln();
         for (name, v) in m.vs.variables() {
             if name.ends_with("running_var") {
