@@ -10,3 +10,4 @@ pub mod space;
 pub mod eval;
 pub mod report;
 pub mod app;
+pub mod search;

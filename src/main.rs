@@ -83,6 +83,8 @@ enum Cmd {
         #[arg(long, default_value = "wrcor")]
         proxy: String,
     },
+    /// Architecture search (random, evolution, REINFORCE) with a proxy or a vote as fitness.
+    Search(app::search::SearchArgs),
 }
 
 fn parse_proxies(s: &str) -> Result<Vec<Proxy>> {
@@ -140,5 +142,6 @@ fn run() -> Result<()> {
             let p = Proxy::from_name(&proxy)?;
             app::demo::run(&batch, &data.source().describe(), sample, data.seed, p, app::score::parse_device(&data.device)?)
         }
+        Cmd::Search(a) => app::search::run(a),
     }
 }

@@ -6,3 +6,4 @@ pub mod cli_score;
 pub mod demo;
 pub mod record;
 pub mod score;
+pub mod search;
