@@ -55,6 +55,9 @@ impl DataArgs {
 enum Cmd {
     /// Score architectures with proxies; one JSON line per architecture.
     Score(app::cli_score::ScoreArgs),
+    /// Rank correlation (Spearman, Kendall), precision@k with bootstrap intervals of
+    /// proxy scores against benchmark accuracy; plots.
+    Correlate(app::correlate::CorrelateArgs),
     /// List the proxies and votes.
     Proxies,
     /// Median seconds per architecture for a proxy set on NAS-Bench-201.
@@ -109,6 +112,7 @@ fn run() -> Result<()> {
     }
     match cli.cmd {
         Cmd::Score(a) => app::cli_score::run(a),
+        Cmd::Correlate(a) => app::correlate::run(a),
         Cmd::Proxies => {
             for p in Proxy::ALL {
                 println!("{:16} {}", p.name(), p.describe());

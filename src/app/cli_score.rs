@@ -7,11 +7,13 @@ use super::score::{arch_seed, build_model, parse_device, SpaceKind};
 use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
 use crate::proxy::vote::Vote;
 use crate::proxy::{compute, Proxy, ProxyOptions};
-use crate::report::jsonl::{done_set, JsonlLog};
+use crate::report::jsonl::{done_set, key_string, JsonlLog};
 use crate::report::progress::Progress;
 use crate::report::shard::Shard;
 use crate::space::nb201_table::Nb201Table;
 use anyhow::{bail, Result};
+use serde_json::Value;
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -118,8 +120,29 @@ pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
     Ok((proxies, votes))
 }
 
-/// Runs `zsnas score`.
+/// Runs `zsnas score`: with `--output` the lines go to that file (resuming), otherwise
+/// each line is printed to stdout as soon as it is scored.
 pub fn run(a: ScoreArgs) -> Result<()> {
+    let to_stdout = a.output.is_none();
+    let stdout = std::io::stdout();
+    score_records(&a, |line| {
+        if to_stdout {
+            let mut o = stdout.lock();
+            writeln!(o, "{line}")?;
+            o.flush()?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Scores the architectures selected by `a` (the work of `zsnas score`) and returns the
+/// records of this run's selection (after `--shard`), one JSON line each, in list order
+/// of first appearance: with `--output`, the records the file already holds for the
+/// selection (resumed, not recomputed) followed by the newly scored ones, which are
+/// appended to the file as they are produced. Every newly scored record is also passed
+/// to `on_new` right after it is written.
+pub fn score_records(a: &ScoreArgs, mut on_new: impl FnMut(&Value) -> Result<()>) -> Result<Vec<Value>> {
     let space = SpaceKind::parse(&a.space)?;
     let (proxies, _votes) = expand_proxies(&a.proxies)?;
     let want_flops_ref = a.proxies.split(',').any(|x| x.trim() == "flops_reference");
@@ -168,21 +191,32 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.seed, augment: a.augment })?
     }
     .to_device(device);
-    let (mut log, done) = match &a.output {
+    let (mut log, done, old) = match &a.output {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
-            (Some(log), done_set(&recs, "arch"))
+            (Some(log), done_set(&recs, "arch"), recs)
         }
-        None => (None, Default::default()),
+        None => (None, Default::default(), Vec::new()),
     };
-    let todo: Vec<&AnyArch> =
-        shard.select(archs.iter()).map(|(_, x)| x).filter(|x| !done.contains(&x.text())).collect();
+    let selected: Vec<&AnyArch> = shard.select(archs.iter()).map(|(_, x)| x).collect();
+    let todo: Vec<&AnyArch> = selected.iter().copied().filter(|x| !done.contains(&x.text())).collect();
+    let mut out: Vec<Value> = Vec::new();
+    if !old.is_empty() {
+        let wanted: HashSet<String> = selected.iter().map(|x| x.text()).collect();
+        let mut kept: HashSet<String> = HashSet::new();
+        for r in old {
+            if let Some(k) = key_string(&r, "arch") {
+                if wanted.contains(&k) && kept.insert(k) {
+                    out.push(r);
+                }
+            }
+        }
+    }
     if !done.is_empty() {
         eprintln!("resuming: {} architectures already in the output, {} to score", done.len(), todo.len());
     }
     let progress = Progress::new(todo.len() as u64, "score");
     let opts = ProxyOptions::default();
-    let stdout = std::io::stdout();
     for arch in todo {
         let text = arch.text();
         let m = build_model(arch.builder(num_classes), device, arch_seed(a.seed, &text), a.weights.as_deref())?;
@@ -196,16 +230,13 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             extra.push(("data", serde_json::json!("random")));
         }
         let line = to_json(space.name(), &text, arch.index(Some(&table)), &extra, &s.values, &s.seconds);
-        match log.as_mut() {
-            Some(l) => l.append(&line)?,
-            None => {
-                let mut o = stdout.lock();
-                writeln!(o, "{line}")?;
-                o.flush()?;
-            }
+        if let Some(l) = log.as_mut() {
+            l.append(&line)?;
         }
+        on_new(&line)?;
+        out.push(line);
         progress.inc(1);
     }
     progress.finish();
-    Ok(())
+    Ok(out)
 }

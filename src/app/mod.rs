@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod bench;
 pub mod cli_score;
+pub mod correlate;
 pub mod demo;
 pub mod record;
 pub mod score;

@@ -1,0 +1,284 @@
+//! `zsnas correlate` on small synthetic score files with hand-computed statistics.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn zsnas(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(args)
+        .env("ZSNAS_PROGRESS", "off")
+        .output()
+        .expect("run zsnas");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let (code, out, err) = zsnas(args);
+    assert_eq!(code, 0, "{args:?} failed: {err}");
+    (out, err)
+}
+
+fn assert_error(args: &[&str], needle: &str) {
+    let (code, _out, err) = zsnas(args);
+    assert_ne!(code, 0, "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert!(err.contains(needle), "{args:?}: expected '{needle}' in stderr, got: {err}");
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+fn line(arch: &str, synflow: &str, wrcor: &str) -> String {
+    format!(r#"{{"space":"nb201","arch":"{arch}","index":null,"scores":{{"synflow":{synflow},"wrcor":{wrcor}}},"seconds":{{}}}}"#)
+}
+
+/// Seven architectures with truth; synflow has ties, a NaN and a -inf; `h` has no truth.
+///
+/// finite synflow: a..e = [5, 6, 7, 8, 7] against truth [1, 2, 3, 4, 5]:
+/// ranks [1, 2, 3.5, 5, 3.5] vs [1, 2, 3, 4, 5] -> ρ = 8/sqrt(95); τ-b: n0 = 10,
+/// one tied pair in x, one discordant pair (d, e) -> (8 - 1)/sqrt(9·10) = 7/sqrt(90).
+fn small_case(dir: &Path) -> (String, String) {
+    let scores = dir.join("small.jsonl");
+    let lines = [
+        line("a", "5", "1"),
+        line("b", "6", "2"),
+        line("c", "7", "3"),
+        line("d", "8", "4"),
+        line("e", "7", "5"),
+        line("f", "\"nan\"", "6"),
+        line("g", "\"-inf\"", "0"),
+        line("h", "1", "1"),
+    ];
+    std::fs::write(&scores, lines.join("\n") + "\n").unwrap();
+    let truth = dir.join("truth.csv");
+    std::fs::write(&truth, "arch_str,acc,other\na,1,0\nb,2,0\nc,3,0\nd,4,0\ne,5,0\nf,6,0\ng,0.5,0\nz,9,0\n").unwrap();
+    (scores.to_str().unwrap().to_string(), truth.to_str().unwrap().to_string())
+}
+
+fn json_lines(out: &str) -> Vec<Value> {
+    out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}"))).collect()
+}
+
+fn by_proxy<'a>(v: &'a [Value], name: &str) -> &'a Value {
+    v.iter().find(|x| x["proxy"] == name).unwrap_or_else(|| panic!("no {name} in {v:?}"))
+}
+
+#[test]
+fn hand_computed_ties_nan_and_missing_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scores, truth) = small_case(dir.path());
+    let plots = dir.path().join("plots");
+    let (out, err) = ok(&[
+        "correlate", "--scores", &scores, "--truth", &truth, "--truth-column", "acc", "--proxies",
+        "synflow,wrcor,vote:synflow", "--format", "json", "--bootstrap", "200", "--plot", plots.to_str().unwrap(),
+    ]);
+    // Missing from the truth table: reported with the count and the name.
+    assert!(err.contains("1 of 8 scored architectures are not in the truth table"), "{err}");
+    assert!(err.contains("first 1: h"), "{err}");
+    let v = json_lines(&out);
+    assert_eq!(v.len(), 3, "{out}");
+    // Documented key order: proxy first.
+    assert!(out.starts_with(r#"{"proxy":"synflow","n":5,"n_nonfinite":2,"#), "{out}");
+
+    let s = by_proxy(&v, "synflow");
+    assert_eq!(s["n"], 5);
+    assert_eq!(s["n_nonfinite"], 2);
+    assert!(close(s["spearman"].as_f64().unwrap(), 8.0 / 95f64.sqrt()), "{s}");
+    assert!(close(s["kendall"].as_f64().unwrap(), 7.0 / 90f64.sqrt()), "{s}");
+    // Population of 7: k = 1 at every fraction. True best f has a NaN score (ranks
+    // last), the proxy's best is d -> 0.
+    for k in ["1%", "5%", "10%"] {
+        assert_eq!(s["precision_at"][k], 0.0, "{k}: {s}");
+        let ci = s["ci95"][format!("precision_at_{k}")].as_array().unwrap();
+        assert_eq!(ci.len(), 2);
+    }
+    let ci = s["ci95"]["spearman"].as_array().unwrap();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!((-1.0..=1.0).contains(&lo) && lo <= hi && hi <= 1.0, "{ci:?}");
+
+    // wrcor equals the truth order on a..f and g: perfect.
+    let w = by_proxy(&v, "wrcor");
+    assert_eq!((w["n"].as_u64(), w["n_nonfinite"].as_u64()), (Some(7), Some(0)));
+    assert!(close(w["spearman"].as_f64().unwrap(), 1.0) && close(w["kendall"].as_f64().unwrap(), 1.0));
+    assert_eq!(w["precision_at"]["10%"], 1.0);
+
+    // vote:synflow, Copeland over a..g: d > e > c > b > a > g > f (c/e tie broken by
+    // the mean-rank tie-break, stable sort: e after c), NaN below -inf. Rank
+    // differences to the truth ranks: 1,1,1,2,0,-6,1 -> Σd² = 44, ρ = 1 - 6·44/(7·48).
+    let vt = by_proxy(&v, "vote:synflow");
+    assert_eq!((vt["n"].as_u64(), vt["n_nonfinite"].as_u64()), (Some(7), Some(0)));
+    assert!(close(vt["spearman"].as_f64().unwrap(), 1.0 - 264.0 / 336.0), "{vt}");
+
+    // Plots: PNG + SVG per proxy and vote, non-empty, ':'/',' made file-name safe.
+    for stem in ["synflow", "wrcor", "vote_synflow"] {
+        for ext in ["png", "svg"] {
+            let p = plots.join(format!("{stem}.{ext}"));
+            let len = std::fs::metadata(&p).unwrap_or_else(|_| panic!("{} missing", p.display())).len();
+            assert!(len > 1000, "{} has {len} bytes", p.display());
+        }
+    }
+    let svg = std::fs::read_to_string(plots.join("synflow.svg")).unwrap();
+    assert!(svg.contains("0.821") && svg.contains("0.738"), "title lacks ρ/τ");
+}
+
+/// Thirty architectures, truth t_i = i, score s_i = i except s_0 = 100 (the worst
+/// architecture ranked first). ρ: d = 29 for arch 0 and -1 for the others, Σd² = 870 ->
+/// 1 - 6·870/(30·899). τ: arch 0 is discordant with all 29 others, the other 406 pairs
+/// concordant -> 377/435. k = 1, 2, 3: true top {29}, {29,28}, {29,28,27}; proxy top
+/// {0}, {0,29}, {0,29,28} -> 0, 1/2, 2/3.
+fn precision_case(dir: &Path) -> String {
+    let p = dir.join("thirty.jsonl");
+    let mut s = String::new();
+    for i in 0..30 {
+        let score = if i == 0 { 100 } else { i };
+        s += &format!(
+            "{{\"space\":\"nb201\",\"arch\":\"x{i}\",\"index\":{i},\"scores\":{{\"params\":{score}}},\"seconds\":{{}}}}\n"
+        );
+    }
+    std::fs::write(&p, s).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn precision_at_k_and_csv_and_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let scores = precision_case(dir.path());
+    let truth = dir.path().join("t.csv");
+    let mut t = String::from("index,acc\n");
+    for i in 0..30 {
+        t += &format!("{i},{i}\n");
+    }
+    std::fs::write(&truth, t).unwrap();
+    let truth = truth.to_str().unwrap();
+    let base = ["correlate", "--scores", &scores, "--truth", truth, "--truth-key", "index", "--truth-column", "acc"];
+
+    let (out, err) = ok(&[&base[..], &["--format", "json"]].concat());
+    assert!(!err.contains("not in the truth table"), "{err}");
+    let v = json_lines(&out);
+    let p = by_proxy(&v, "params");
+    assert_eq!(p["n"], 30);
+    assert!(close(p["spearman"].as_f64().unwrap(), 1.0 - 6.0 * 870.0 / (30.0 * 899.0)), "{p}");
+    assert!(close(p["kendall"].as_f64().unwrap(), 377.0 / 435.0), "{p}");
+    assert_eq!(p["precision_at"]["1%"], 0.0);
+    assert_eq!(p["precision_at"]["5%"], 0.5);
+    assert!(close(p["precision_at"]["10%"].as_f64().unwrap(), 2.0 / 3.0));
+    for key in ["spearman", "kendall", "precision_at_1%", "precision_at_5%", "precision_at_10%"] {
+        let ci = p["ci95"][key].as_array().unwrap_or_else(|| panic!("no ci95.{key}"));
+        let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+        assert!(lo <= hi, "{key}: {lo} {hi}");
+    }
+    let ci = p["ci95"]["spearman"].as_array().unwrap();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo <= p["spearman"].as_f64().unwrap() && p["spearman"].as_f64().unwrap() <= hi);
+    // Seeded: same seed -> same output; another seed -> other intervals.
+    assert_eq!(ok(&[&base[..], &["--format", "json"]].concat()).0, out);
+    assert_ne!(ok(&[&base[..], &["--format", "json", "--seed", "7"]].concat()).0, out);
+
+    // CSV parses, with the same numbers.
+    let (csv_out, _) = ok(&[&base[..], &["--format", "csv"]].concat());
+    let mut rdr = csv::Reader::from_reader(csv_out.as_bytes());
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&h[..4], &["proxy", "n", "n_nonfinite", "spearman"]);
+    assert!(h.contains(&"precision_at_10%_hi".to_string()), "{h:?}");
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| rows[0][h.iter().position(|x| x == name).unwrap()].to_string();
+    assert_eq!(col("proxy"), "params");
+    assert_eq!(col("n"), "30");
+    assert!(close(col("kendall").parse().unwrap(), 377.0 / 435.0));
+    assert_eq!(col("precision_at_5%").parse::<f64>().unwrap(), 0.5);
+    assert!(col("spearman_lo").parse::<f64>().is_ok());
+
+    // Table: a header and one row; without bootstrap no intervals.
+    let (tab, _) = ok(&[&base[..], &["--bootstrap", "0"]].concat());
+    assert!(tab.contains("Spearman ρ") && tab.contains("P@10%"), "{tab}");
+    let row = tab.lines().find(|l| l.starts_with("params")).unwrap();
+    assert!(row.contains("0.806") && row.contains("0.867") && !row.contains('['), "{row}");
+}
+
+#[test]
+fn merging_duplicates_and_torn_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scores, truth) = small_case(dir.path());
+    // A second file repeating two lines exactly, plus a torn last line.
+    let b = dir.path().join("b.jsonl");
+    std::fs::write(&b, format!("{}\n{}\n{{\"space\":\"nb201\",\"arch\":\"q", line("a", "5", "1"), line("c", "7", "3"))).unwrap();
+    let b = b.to_str().unwrap();
+    let (out, err) = ok(&[
+        "correlate", "--scores", &scores, "--scores", b, "--truth", &truth, "--truth-column", "acc", "--format", "json",
+        "--bootstrap", "0",
+    ]);
+    assert!(err.contains("torn last line"), "{err}");
+    assert!(err.contains("2 duplicate score lines"), "{err}");
+    let v = json_lines(&out);
+    assert_eq!(by_proxy(&v, "synflow")["n"], 5);
+    assert!(v.iter().all(|x| x["ci95"].is_null()));
+    // Default: every proxy in the scores, sorted.
+    let names: Vec<&str> = v.iter().map(|x| x["proxy"].as_str().unwrap()).collect();
+    assert_eq!(names, ["synflow", "wrcor"]);
+
+    // The same architecture with a different score is an error.
+    let c = dir.path().join("c.jsonl");
+    std::fs::write(&c, line("b", "6.5", "2") + "\n").unwrap();
+    assert_error(
+        &["correlate", "--scores", &scores, "--scores", c.to_str().unwrap(), "--truth", &truth, "--truth-column", "acc"],
+        "scored twice with different 'synflow' scores",
+    );
+}
+
+#[test]
+fn bad_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scores, truth) = small_case(dir.path());
+    assert_error(&["correlate", "--scores", "/nonexistent/s.jsonl"], "cannot read scores file '/nonexistent/s.jsonl'");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    assert_error(&["correlate", "--scores", empty.to_str().unwrap()], "is empty");
+    let junk = dir.path().join("junk.jsonl");
+    std::fs::write(&junk, "not json\n{\"a\":1}\n").unwrap();
+    assert_error(&["correlate", "--scores", junk.to_str().unwrap()], "junk.jsonl:1: corrupt JSON line");
+    let t = ["--truth", truth.as_str(), "--truth-column", "acc"];
+    assert_error(&[&["correlate", "--scores", &scores, "--proxies", "synflow,magic"][..], &t[..]].concat(), "unknown proxy 'magic'");
+    assert_error(&[&["correlate", "--scores", &scores, "--proxies", "zen"][..], &t[..]].concat(), "proxy 'zen' is not in the scores");
+    assert_error(
+        &[&["correlate", "--scores", &scores, "--proxies", "sjw"][..], &t[..]].concat(),
+        "member 'jacob_cov' is not in the scores",
+    );
+    assert_error(
+        &["correlate", "--scores", &scores, "--truth", &truth, "--truth-column", "accuracy"],
+        "no column \"accuracy\"",
+    );
+    assert_error(&["correlate", "--scores", &scores, "--truth-column", "foo"], "embedded NAS-Bench-201 table has no column 'foo'");
+    // Nothing joins (arch names are not NAS-Bench-201 cells).
+    assert_error(&["correlate", "--scores", &scores], "none of the 8 scored architectures is in the truth table");
+    assert_error(&["correlate"], "nothing to correlate");
+    assert_error(&["correlate", "--scores", &scores, "--sample", "3"], "not both");
+    assert_error(&["correlate", "--scores", &scores, "--space", "nb101"], "but --space nb101");
+}
+
+#[test]
+fn scores_on_the_fly_like_zsnas_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept.jsonl");
+    let (out, _) = ok(&[
+        "--threads", "1", "correlate", "--sample", "6", "--batch-size", "8", "--proxies", "params,wrcor,vote:params,wrcor",
+        "--bootstrap", "50", "--format", "json", "--output", keep.to_str().unwrap(),
+    ]);
+    let v = json_lines(&out);
+    let names: Vec<&str> = v.iter().map(|x| x["proxy"].as_str().unwrap()).collect();
+    assert_eq!(names, ["params", "wrcor", "vote:params,wrcor"]);
+    assert!(v.iter().all(|x| x["n"] == 6 && x["spearman"].as_f64().is_some()), "{out}");
+    // The kept scores are what `zsnas score` writes, and correlate reads them back alike.
+    assert_eq!(std::fs::read_to_string(&keep).unwrap().lines().count(), 6);
+    let (again, _) = ok(&[
+        "correlate", "--scores", keep.to_str().unwrap(), "--proxies", "params,wrcor,vote:params,wrcor", "--bootstrap", "50",
+        "--format", "json",
+    ]);
+    assert_eq!(again, out);
+}
