@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job on real data: builds zsnas (release) and runs the default job.
-# Extra arguments are passed to it.
+# The main job on real data: builds zsnas (release) and runs an aging-evolution search
+# with the sjw vote (SynFlow + JacobCor + WRCor) on NAS-Bench-201, scoring every
+# architecture on a batch of 64 real CIFAR-10 training images (embedded), and prints
+# the architecture found with its NAS-Bench-201 accuracy. Extra arguments go to
+# `zsnas search` (e.g. --budget 300 --runs 3).
 source "$(dirname "$0")/env.sh"
 cd "$ZSNAS_ROOT"
 cargo build --release --quiet
-exec ./target/release/zsnas demo "$@"
+exec ./target/release/zsnas search --space nb201 --strategy evolution --fitness sjw --budget 150 "$@"

@@ -88,6 +88,8 @@ enum Cmd {
     },
     /// Architecture search (random, evolution, REINFORCE) with a proxy or a vote as fitness.
     Search(app::search::SearchArgs),
+    /// Write an architecture as JSON plus initialised weights (safetensors) to train elsewhere.
+    Export(app::export::ExportArgs),
 }
 
 fn parse_proxies(s: &str) -> Result<Vec<Proxy>> {
@@ -147,5 +149,10 @@ fn run() -> Result<()> {
             app::demo::run(&batch, &data.source().describe(), sample, data.seed, p, app::score::parse_device(&data.device)?)
         }
         Cmd::Search(a) => app::search::run(a),
+        Cmd::Export(a) => {
+            let (j, w) = app::export::run(&a)?;
+            println!("wrote {} and {}", j.display(), w.display());
+            Ok(())
+        }
     }
 }

@@ -72,6 +72,10 @@ pub struct ScoreArgs {
     /// mbv2: input resolution, overriding the architecture string's own.
     #[arg(long)]
     pub resolution: Option<usize>,
+    /// mbv2: reject architectures above this many FLOPs (multiply-accumulates at their
+    /// resolution, 1,000 classes), e.g. 600e6.
+    #[arg(long)]
+    pub flops_limit: Option<f64>,
 }
 
 /// Proxies computed from the architecture alone, outside [`Proxy`]: `flops_reference`
@@ -158,6 +162,9 @@ pub fn score_records(a: &ScoreArgs, mut on_new: impl FnMut(&Value) -> Result<()>
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut x, a.resolution) {
             m.resolution = r;
             m.validate()?;
+        }
+        if let (AnyArch::Mbv2(m), Some(l)) = (&x, a.flops_limit) {
+            m.check_flops(l as u64)?;
         }
         archs.push(x);
     }

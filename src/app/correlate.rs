@@ -155,6 +155,7 @@ impl CorrelateArgs {
             shard_count: None,
             num_classes: None,
             resolution: None,
+            flops_limit: None,
         }
     }
 }

@@ -1,0 +1,72 @@
+//! The MobileNetV2-like space from the command line: counters, errors, export, a small
+//! CPU search.
+
+use std::process::Command;
+
+const MBV2: &str = "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE1K3(32,16,1,32,1)SuperResIDWE6K3(16,24,2,16,2)SuperResIDWE6K3(24,32,2,24,3)SuperResIDWE6K3(32,64,2,32,4)SuperResIDWE6K3(64,96,1,64,3)SuperResIDWE6K3(96,160,2,96,3)SuperResIDWE6K3(160,320,1,160,1)SuperConvK1BNRELU(320,1280,1,1)";
+const PAPER600: &str = "SuperConvK3BNRELU(3,48,2,1)SuperResIDWE2K7(48,32,2,40,2)SuperResIDWE2K7(32,32,2,48,3)SuperResIDWE6K7(32,64,1,40,3)SuperResIDWE6K7(64,88,2,40,4)SuperResIDWE6K7(88,104,1,56,6)SuperResIDWE6K5(104,152,2,192,6)SuperResIDWE6K5(152,240,1,136,2)SuperConvK1BNRELU(240,1264,1,1)";
+
+fn zsnas(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zsnas")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn reference_counters_from_the_command_line() {
+    for (arch, params, flops_ref) in [(MBV2, 4_465_880.0, 277_036_312.0), (PAPER600, 10_807_432.0, 591_710_478.0)] {
+        let (code, out, err) = zsnas(&[
+            "score", "--space", "mbv2", "--arch", arch, "--resolution", "224", "--proxies", "params,flops,flops_reference", "--batch-size", "2",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("random Gaussian batch"), "random-input note missing: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(v["scores"]["params"], params);
+        assert_eq!(v["scores"]["flops_reference"], flops_ref);
+        assert_eq!(v["data"], "random");
+    }
+}
+
+#[test]
+fn malformed_and_over_limit_strings_are_clear_errors() {
+    let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE9K3(32,16,1,32,1)"]);
+    assert_ne!(code, 0);
+    assert!(!err.contains("panicked") && err.contains("error:"), "{err}");
+    let bad_chain = MBV2.replace("SuperResIDWE6K3(16,24,2,16,2)", "SuperResIDWE6K3(17,24,2,16,2)");
+    let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", &bad_chain]);
+    assert_ne!(code, 0);
+    assert!(err.contains("does not match the previous block's out_channels"), "{err}");
+    let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", PAPER600, "--flops-limit", "300e6", "--proxies", "params"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("above the limit 300000000"), "{err}");
+    let (code, _, err) = zsnas(&["score", "--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "flops_reference"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("only defined for --space mbv2"), "{err}");
+}
+
+#[test]
+fn export_writes_loadable_weights_and_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exp");
+    let (code, _, err) = zsnas(&["export", "--space", "mbv2", "--arch", PAPER600, "--output", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let desc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
+    assert_eq!(desc["params"], 10_807_432);
+    assert_eq!(desc["resolution"], 224);
+    assert_eq!(desc["flops_reference"], 591_710_478.0);
+    let ts = tch::Tensor::read_safetensors(out.join("weights.safetensors")).unwrap();
+    let n: i64 = ts.iter().filter(|(n, _)| !n.contains("running_")).map(|(_, t)| t.numel() as i64).sum();
+    assert_eq!(n, 10_807_432);
+    assert!(ts.iter().any(|(n, _)| n == "fc_linear.netblock.weight"));
+}
+
+#[test]
+fn small_cpu_search_runs_end_to_end() {
+    let (code, out, err) = zsnas(&[
+        "search", "--space", "mbv2", "--strategy", "evolution", "--fitness", "wrcor", "--budget", "3", "--population", "2",
+        "--tournament", "2", "--batch-size", "2", "--flops-limit", "200e6", "--format", "json", "--threads", "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(v["best"]["arch"].as_str().unwrap().starts_with("SuperConvK3BNRELU(3,"));
+    assert_eq!(v["evaluated"], 3);
+}

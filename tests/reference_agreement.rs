@@ -1,0 +1,63 @@
+//! Agreement with an independent implementation (NAS-Bench-Suite-Zero's scores in
+//! `../shared/data/nb201/nb201_zc_reference_cifar10.csv`): on a seeded sample of 300
+//! NAS-Bench-201 architectures, the Spearman correlation between zsnas's scores and the
+//! reference scores is at least 0.95 for synflow, jacob_cov, naswot, snip, grad_norm,
+//! params and flops. Batches and seeds differ between the two, so rankings are compared.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use zsnas::app::score::{arch_seed, build_model, nb201_builder};
+use zsnas::data::load::{load_batch, BatchSpec, DataSource};
+use zsnas::eval::stats::{finite_pairs, spearman};
+use zsnas::proxy::{compute, Proxy, ProxyOptions};
+use zsnas::space::nb201::Nb201Arch;
+
+const PAIRS: [(&str, &str); 7] = [
+    ("synflow", "synflow"),
+    ("jacob_cov", "jacov"),
+    ("naswot", "nwot"),
+    ("snip", "snip"),
+    ("grad_norm", "grad_norm"),
+    ("params", "params"),
+    ("flops", "flops"),
+];
+
+#[test]
+fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
+    let data = zsnas::data::data_dir().expect("../shared/data");
+    let mut rd = csv::Reader::from_path(data.join("nb201/nb201_zc_reference_cifar10.csv")).unwrap();
+    let hdr = rd.headers().unwrap().clone();
+    let col = |n: &str| hdr.iter().position(|h| h == n).unwrap();
+    let mut rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 9445);
+    rows.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(2025));
+    rows.truncate(300);
+    let batch = load_batch(
+        &DataSource::Path(data.join("cifar10/train_4000.bin")),
+        &BatchSpec { batch_size: 64, seed: 0, augment: false },
+    )
+    .unwrap();
+    let proxies: Vec<Proxy> = PAIRS.iter().map(|p| Proxy::from_name(p.0).unwrap()).collect();
+    let mut ours = vec![Vec::new(); PAIRS.len()];
+    let mut theirs = vec![Vec::new(); PAIRS.len()];
+    for r in &rows {
+        let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
+        let m = build_model(nb201_builder(arch, 10), tch::Device::Cpu, arch_seed(0, &arch.arch_str()), None).unwrap();
+        let s = compute(&m, &batch, &proxies, &ProxyOptions::default()).unwrap();
+        for (k, (a, b)) in PAIRS.iter().enumerate() {
+            ours[k].push(s.values[*a]);
+            theirs[k].push(r[col(b)].parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    let mut report = Vec::new();
+    for (k, (a, b)) in PAIRS.iter().enumerate() {
+        let (x, y) = finite_pairs(&ours[k], &theirs[k]);
+        let rho = spearman(&x, &y);
+        println!("{a:10} vs {b:10} n={} spearman={rho:.4}", x.len());
+        report.push((a, rho, x.len()));
+    }
+    for (a, rho, n) in report {
+        assert!(n >= 295, "{a}: only {n} finite pairs");
+        assert!(rho >= 0.95, "{a}: Spearman {rho:.4} < 0.95");
+    }
+}
