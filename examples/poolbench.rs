@@ -1,3 +1,5 @@
+//! Times libtorch's 3×3 average pooling (count_include_pad=False) against two exact
+//! equivalents and checks they are bit-identical: `cargo run --release --example poolbench`.
 use tch::{Kind, Tensor, Device};
 use std::time::Instant;
 fn seq9(x: &Tensor) -> Tensor {

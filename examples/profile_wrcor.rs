@@ -1,3 +1,5 @@
+//! Where the time of one WRCor evaluation goes (build, pass, correlations) on the
+//! all-`nor_conv_3x3` cell: `cargo run --release --example profile_wrcor`.
 use std::time::Instant;
 use zsnas::app::score::{build_model, nb201_builder};
 use zsnas::data::load::{load_batch, BatchSpec, DataSource};
@@ -41,5 +43,3 @@ fn main() {
         println!("fwd only {:.3}", t.elapsed().as_secs_f64()); drop(r);
     }
 }
-#[allow(dead_code)]
-fn _unused() {}
