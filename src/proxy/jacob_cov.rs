@@ -15,6 +15,6 @@ pub fn score(j: Option<&Tensor>) -> f64 {
     }
     let lam = c.linalg_eigvalsh("L");
     let k = 1e-5;
-    let v: Vec<f64> = Vec::<f64>::try_from(&lam).unwrap_or_default();
+    let v: Vec<f64> = Vec::<f64>::try_from(&lam.to_device(tch::Device::Cpu)).unwrap_or_default();
     -v.iter().map(|l| (l + k).ln() + 1.0 / (l + k)).sum::<f64>()
 }
