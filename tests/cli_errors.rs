@@ -1,22 +1,7 @@
 //! Bad input gives a clear error and a non-zero exit code, never a panic.
 
-use std::process::Command;
-
-fn zsnas(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zsnas")).args(args).output().expect("run zsnas");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn assert_error(args: &[&str], needle: &str) {
-    let (code, _out, err) = zsnas(args);
-    assert_ne!(code, 0, "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert!(err.contains(needle), "{args:?}: expected '{needle}' in stderr, got: {err}");
-}
+mod common;
+use common::{assert_error, zsnas};
 
 const A: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
 

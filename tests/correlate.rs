@@ -2,20 +2,9 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
-fn zsnas(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
-        .args(args)
-        .env("ZSNAS_PROGRESS", "off")
-        .output()
-        .expect("run zsnas");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::zsnas;
 
 fn ok(args: &[&str]) -> (String, String) {
     let (code, out, err) = zsnas(args);

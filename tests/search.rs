@@ -3,7 +3,6 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::process::Command;
 use zsnas::app::arch::AnyArch;
 use zsnas::search::evolution::{Evolution, EvolutionConfig};
 use zsnas::search::reinforce::{run_with_policy, ReinforceConfig};
@@ -173,25 +172,13 @@ fn cache_hits_count_as_steps_not_as_scored() {
 // CLI
 // ---------------------------------------------------------------------------------------
 
-fn zsnas(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
-        .args(["--threads", "1"])
-        .args(args)
-        .env("ZSNAS_PROGRESS", "off")
-        .output()
-        .expect("run zsnas");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::assert_error;
 
-fn assert_error(args: &[&str], needle: &str) {
-    let (code, _out, err) = zsnas(args);
-    assert_ne!(code, 0, "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    assert!(err.contains(needle), "{args:?}: expected '{needle}' in stderr, got: {err}");
+/// `zsnas --threads 1 ARGS`.
+fn zsnas(args: &[&str]) -> (i32, String, String) {
+    let all: Vec<&str> = ["--threads", "1"].iter().copied().chain(args.iter().copied()).collect();
+    common::zsnas(&all)
 }
 
 #[test]
