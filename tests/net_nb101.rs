@@ -8,14 +8,8 @@ use zsnas::net::nb101::Nb101Net;
 use zsnas::proxy::sites::{Mode, RecordSpec, Recorder};
 use zsnas::space::nb101::{load_records, Nb101Record, Nb101Spec};
 
-fn records() -> Option<Vec<Nb101Record>> {
-    let dir = zsnas::data::data_dir()?;
-    let path = dir.join("nb101").join("nb101_sample200.json");
-    if !path.exists() {
-        eprintln!("skipping: {} not found", path.display());
-        return None;
-    }
-    Some(load_records(&path).unwrap())
+fn records() -> Vec<Nb101Record> {
+    load_records(zsnas::data::shared_data_file("nb101/nb101_sample200.json")).unwrap()
 }
 
 fn builder(spec: &Nb101Spec) -> Builder {
@@ -25,7 +19,7 @@ fn builder(spec: &Nb101Spec) -> Builder {
 
 #[test]
 fn param_counts_match_benchmark() {
-    let Some(recs) = records() else { return };
+    let recs = records();
     assert!(recs.len() >= 30);
     for (i, r) in recs.iter().take(30).enumerate() {
         let m = Model::new(builder(&r.spec), Device::Cpu, 0);
@@ -75,7 +69,7 @@ fn check_forward(spec: &Nb101Spec) {
 
 #[test]
 fn forward_shapes_and_sites() {
-    let Some(recs) = records() else { return };
+    let recs = records();
     check_forward(&recs[0].spec);
     check_forward(&recs[1].spec);
 }

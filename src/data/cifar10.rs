@@ -209,7 +209,6 @@ pub fn read_cifar10_path(path: impl AsRef<Path>) -> Result<RawImages> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::data_dir;
 
     fn record(label: u8, fill: u8) -> Vec<u8> {
         let mut r = vec![label];
@@ -292,21 +291,13 @@ mod tests {
 
     #[test]
     fn real_train_4000() {
-        let Some(dir) = data_dir() else {
-            eprintln!("note: no shared data dir; skipping");
-            return;
-        };
-        let p = dir.join("cifar10/train_4000.bin");
-        if !p.exists() {
-            eprintln!("note: {} missing; skipping", p.display());
-            return;
-        }
+        let p = crate::data::shared_data_file("cifar10/train_4000.bin");
         let r = read_cifar10_path(&p).unwrap();
         assert_eq!(r.n, 4000);
         assert_eq!(&r.labels[..10], &[6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
         // First bytes of the first record: label 6, R = 0x3b 0x2b 0x32 ...
         assert_eq!(&r.pixels[..4], &[0x3b, 0x2b, 0x32, 0x44]);
-        let t = read_cifar10_bin(dir.join("cifar10/test_1000.bin")).unwrap();
+        let t = read_cifar10_bin(crate::data::shared_data_file("cifar10/test_1000.bin")).unwrap();
         assert_eq!(t.n, 1000);
         // Official test set begins cat, ship, ship, airplane, frog.
         assert_eq!(&t.labels[..5], &[3, 8, 8, 0, 6]);

@@ -206,7 +206,6 @@ pub fn read_image_folder(root: impl AsRef<Path>, limit_per_class: Option<usize>)
 mod tests {
     use super::*;
     use crate::data::cifar10::read_cifar10_bin;
-    use crate::data::data_dir;
     use image::{Rgb, RgbImage};
 
     fn tmpdir(tag: &str) -> PathBuf {
@@ -289,15 +288,7 @@ mod tests {
 
     #[test]
     fn real_test_jpeg_subset() {
-        let Some(dir) = data_dir() else {
-            eprintln!("note: no shared data dir; skipping");
-            return;
-        };
-        let tgz = dir.join("cifar10/cifar10_test_jpeg.tar.gz");
-        if !tgz.exists() {
-            eprintln!("note: {} missing; skipping", tgz.display());
-            return;
-        }
+        let tgz = crate::data::shared_data_file("cifar10/cifar10_test_jpeg.tar.gz");
         let out = tmpdir("real");
         let status = std::process::Command::new("tar")
             .arg("-xzf")
@@ -324,7 +315,7 @@ mod tests {
         assert_eq!(all.n, 20);
         // The first official test image is a cat and the second a ship: the JPEGs
         // (quality 75) must be close to the lossless bytes.
-        let bin = dir.join("cifar10/test_1000.bin");
+        let bin = crate::data::shared_data_file("cifar10/test_1000.bin");
         if bin.exists() {
             let t = read_cifar10_bin(&bin).unwrap();
             for (folder_idx, bin_idx) in [(0usize, 0usize), (5, 1)] {

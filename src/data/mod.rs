@@ -38,3 +38,13 @@ pub fn data_dir() -> Option<PathBuf> {
     }
     None
 }
+
+/// The path of `rel` inside the shared data folder ([`data_dir`]), for tests and
+/// benchmarks. Panics with a clear message when the folder or file is missing: a test
+/// that needs real data must fail, not pass silently, when the data is not there.
+pub fn shared_data_file(rel: &str) -> PathBuf {
+    let dir = data_dir().expect("shared data folder not found: set ZSNAS_DATA or place it at ../shared/data");
+    let p = dir.join(rel);
+    assert!(p.exists(), "shared data file {} is missing", p.display());
+    p
+}

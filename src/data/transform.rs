@@ -185,7 +185,6 @@ pub fn choose_batch(n_total: usize, batch_size: usize, seed: u64) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::data::cifar10::read_cifar10_bin;
-    use crate::data::data_dir;
 
     fn tiny() -> RawImages {
         // Two 2x2 images; image 1 is all 255.
@@ -283,15 +282,7 @@ mod tests {
 
     #[test]
     fn golden_cifar_batch() {
-        let Some(dir) = data_dir() else {
-            eprintln!("note: no shared data dir; skipping");
-            return;
-        };
-        let p = dir.join("cifar10/train_4000.bin");
-        if !p.exists() {
-            eprintln!("note: {} missing; skipping", p.display());
-            return;
-        }
+        let p = crate::data::shared_data_file("cifar10/train_4000.bin");
         let raw = read_cifar10_bin(&p).unwrap();
         // Golden batch: the first 64 training images in order.
         let idx: Vec<usize> = (0..64).collect();

@@ -175,7 +175,6 @@ impl TruthTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::data_dir;
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use std::io::Write;
@@ -239,15 +238,7 @@ mod tests {
 
     #[test]
     fn real_nb201() {
-        let Some(dir) = data_dir() else {
-            eprintln!("note: no shared data dir; skipping");
-            return;
-        };
-        let p = dir.join("nb201/nb201_cifar10.csv");
-        if !p.exists() {
-            eprintln!("note: {} missing; skipping", p.display());
-            return;
-        }
+        let p = crate::data::shared_data_file("nb201/nb201_cifar10.csv");
         let t = TruthTable::load_csv(&p, "arch_str", "test_acc_200ep").unwrap();
         assert_eq!(t.len(), 15_625);
         let (best, acc) = t.argmax().unwrap();

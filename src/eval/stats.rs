@@ -377,16 +377,8 @@ mod tests {
 
     #[test]
     fn real_nb201_reference_proxies() {
-        use crate::data::{data_dir, truth::TruthTable};
-        let Some(dir) = data_dir() else {
-            eprintln!("note: no shared data dir; skipping");
-            return;
-        };
-        let (gt, zc) = (dir.join("nb201/nb201_cifar10.csv"), dir.join("nb201/nb201_zc_reference_cifar10.csv"));
-        if !gt.exists() || !zc.exists() {
-            eprintln!("note: NB201 tables missing; skipping");
-            return;
-        }
+        use crate::data::{shared_data_file, truth::TruthTable};
+        let (gt, zc) = (shared_data_file("nb201/nb201_cifar10.csv"), shared_data_file("nb201/nb201_zc_reference_cifar10.csv"));
         let truth = TruthTable::load_csv(&gt, "arch_str", "test_acc_200ep").unwrap();
         // README: Spearman with test_acc_200ep roughly nwot 0.81, synflow 0.78, snip 0.60.
         for (proxy, expected) in [("nwot", 0.81), ("synflow", 0.78), ("snip", 0.60)] {
