@@ -286,3 +286,65 @@ fn cli_reinforce_runs_table_and_plot() {
     assert!(v["evaluated"].as_u64().unwrap() >= 1);
     assert!(v["scoring_seconds"].as_f64().unwrap() <= v["seconds"].as_f64().unwrap());
 }
+
+#[test]
+fn cli_precomputed_scores_are_reused_completed_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("sjw.jsonl");
+    let wr = dir.path().join("wrcor.jsonl");
+    let base = ["search", "--strategy", "random", "--budget", "6", "--batch-size", "8", "--seed", "3", "--score-seed", "2", "--format", "json"];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        let (code, out, err) = zsnas(&a);
+        assert_eq!(code, 0, "{a:?}: {err}");
+        (out, err)
+    };
+    let scored = |out: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        v["scored"].as_u64().unwrap()
+    };
+    // Reference: an sjw search that scores everything itself, writing its history.
+    let (plain, _) = run(&["--fitness", "sjw", "--history", hist.to_str().unwrap()]);
+    assert!(scored(&plain) >= 1);
+    // The history as precomputed scores: nothing is scored again, same result.
+    let (again, err) = run(&["--fitness", "sjw", "--scores", hist.to_str().unwrap()]);
+    assert_eq!(scored(&again), 0, "{err}");
+    assert_eq!(strip_times(&plain), strip_times(&again));
+    // A wrcor-only fitness takes its subset of those scores.
+    let (w, _) = run(&["--fitness", "wrcor", "--scores", hist.to_str().unwrap()]);
+    assert_eq!(scored(&w), 0);
+    // Partial scores (wrcor only, from `zsnas score`): synflow and jacob_cov are computed,
+    // and the search is the same as the plain one.
+    let archs: Vec<String> = std::fs::read_to_string(&hist)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["arch"].as_str().unwrap().to_string())
+        .collect();
+    let mut sa = vec!["score", "--proxies", "wrcor", "--seed", "2", "--batch-size", "8", "--output", wr.to_str().unwrap()];
+    for a in &archs {
+        sa.extend(["--arch", a.as_str()]);
+    }
+    let (code, _, err) = zsnas(&sa);
+    assert_eq!(code, 0, "{err}");
+    let (part, err) = run(&["--fitness", "sjw", "--scores", wr.to_str().unwrap()]);
+    assert!(err.contains("with some"), "{err}");
+    assert_eq!(scored(&part), scored(&plain), "partial entries are completed by scoring");
+    let (p, q) = (&strip_times(&plain)[0]["best"], &strip_times(&part)[0]["best"]);
+    assert_eq!(p["arch"], q["arch"]);
+    for k in ["wrcor", "synflow", "jacob_cov"] {
+        let (x, y) = (p["scores"][k].as_f64().unwrap(), q["scores"][k].as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-9 * x.abs(), "{k}: {x} vs {y}");
+    }
+    // Scores from another scoring setup are refused, naming the file.
+    let mut bad: Vec<&str> = base.to_vec();
+    let i = bad.iter().position(|s| *s == "--score-seed").unwrap();
+    bad[i + 1] = "5";
+    bad.extend(["--fitness", "sjw", "--scores", hist.to_str().unwrap()]);
+    assert_error(&bad, "sjw.jsonl");
+    // A missing file is a clear error.
+    let missing = dir.path().join("none.jsonl");
+    let mut m: Vec<&str> = base.to_vec();
+    m.extend(["--fitness", "wrcor", "--scores", missing.to_str().unwrap()]);
+    assert_error(&m, "none.jsonl");
+}

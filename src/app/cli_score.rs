@@ -3,8 +3,7 @@
 
 use super::arch::AnyArch;
 use super::record::to_json;
-use super::score::{arch_seed, build_model, parse_device, SpaceKind};
-use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
+use super::score::{arch_seed, build_model, SetupArgs, SpaceKind};
 use crate::proxy::vote::Vote;
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::report::jsonl::{done_set, key_string, JsonlLog};
@@ -38,24 +37,15 @@ pub struct ScoreArgs {
     /// Comma-separated proxies and votes (`zsnas proxies` lists them).
     #[arg(long, default_value = "wrcor")]
     pub proxies: String,
-    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Batch size N.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
     /// Run seed (batch choice, per-architecture initialisation).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Standard CIFAR augmentation of the batch.
-    #[arg(long)]
-    pub augment: bool,
     /// PyTorch state dict (safetensors) to load instead of a fresh initialisation.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Data, batch size, augmentation, head, device.
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// Append JSON lines here (resumes: architectures already in the file are skipped).
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -66,9 +56,6 @@ pub struct ScoreArgs {
     /// Number of shards when the index comes from the environment.
     #[arg(long)]
     pub shard_count: Option<usize>,
-    /// Number of classes of the network head (default: 10; 1,000 for mbv2).
-    #[arg(long)]
-    pub num_classes: Option<i64>,
     /// mbv2: input resolution, overriding the architecture string's own.
     #[arg(long)]
     pub resolution: Option<usize>,
@@ -153,8 +140,7 @@ pub fn score_records(a: &ScoreArgs, mut on_new: impl FnMut(&Value) -> Result<()>
     if want_flops_ref && space != SpaceKind::Mbv2 {
         bail!("proxy 'flops_reference' is only defined for --space mbv2");
     }
-    let num_classes = a.num_classes.unwrap_or(if space == SpaceKind::Mbv2 { 1000 } else { 10 });
-    let device = parse_device(&a.device)?;
+    let num_classes = a.setup.num_classes(space);
     let table = Nb201Table::embedded()?;
     let mut archs: Vec<AnyArch> = Vec::new();
     for s in &a.arch {
@@ -184,20 +170,7 @@ pub fn score_records(a: &ScoreArgs, mut on_new: impl FnMut(&Value) -> Result<()>
         Some(s) => Shard::parse(s)?,
         None => Shard::from_env(a.shard_count)?.unwrap_or(Shard::ALL),
     };
-    let src = match &a.data {
-        Some(p) => DataSource::Path(p.clone()),
-        None => DataSource::Embedded,
-    };
-    let batch = if space == SpaceKind::Mbv2 && a.data.is_none() {
-        eprintln!(
-            "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {})",
-            a.batch_size, a.seed
-        );
-        random_batch(a.batch_size, 224, num_classes, a.seed)
-    } else {
-        load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.seed, augment: a.augment })?
-    }
-    .to_device(device);
+    let (device, batch) = a.setup.batch(space, a.seed)?;
     let (mut log, done, old) = match &a.output {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
@@ -233,7 +206,7 @@ pub fn score_records(a: &ScoreArgs, mut on_new: impl FnMut(&Value) -> Result<()>
             s.seconds.insert("flops_reference".into(), 0.0);
         }
         let mut extra = arch.extra();
-        if space == SpaceKind::Mbv2 && a.data.is_none() {
+        if a.setup.random_data(space) {
             extra.push(("data", serde_json::json!("random")));
         }
         let line = to_json(space.name(), &text, arch.index(Some(&table)), &extra, &s.values, &s.seconds);

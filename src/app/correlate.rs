@@ -22,7 +22,7 @@
 use super::arch::AnyArch;
 use super::cli_score::{score_records, ScoreArgs};
 use super::record::scores_of;
-use super::score::SpaceKind;
+use super::score::{SetupArgs, SpaceKind};
 use crate::eval::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, precision_at_k, spearman};
 use crate::proxy::vote::Vote;
 use crate::proxy::Proxy;
@@ -112,18 +112,9 @@ pub struct CorrelateArgs {
     /// Score every architecture of the space (nb201).
     #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
     pub all: bool,
-    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
-    #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
-    pub data: Option<PathBuf>,
-    /// Batch size N.
-    #[arg(long, default_value_t = 64, help_heading = "Scoring on the fly (without --scores)")]
-    pub batch_size: usize,
-    /// Standard CIFAR augmentation of the batch.
-    #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
-    pub augment: bool,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu", help_heading = "Scoring on the fly (without --scores)")]
-    pub device: String,
+    /// Data, batch size, augmentation, head, device.
+    #[command(flatten, next_help_heading = "Scoring on the fly (without --scores)")]
+    pub setup: SetupArgs,
     /// Also keep the scores in this JSON-lines file (resumes like `zsnas score --output`).
     #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
     pub output: Option<PathBuf>,
@@ -143,17 +134,13 @@ impl CorrelateArgs {
             sample: self.sample,
             all: self.all,
             proxies: self.proxies.clone().unwrap_or_else(|| "wrcor".into()),
-            data: self.data.clone(),
-            batch_size: self.batch_size,
+            setup: self.setup.clone(),
             seed: self.seed,
-            augment: self.augment,
             weights: None,
-            device: self.device.clone(),
             output: self.output.clone(),
             // Never pick up a scheduler's shard variables: correlate needs everything.
             shard: Some("0/1".into()),
             shard_count: None,
-            num_classes: None,
             resolution: None,
             flops_limit: None,
         }
@@ -290,12 +277,13 @@ fn is_blank(b: &[u8]) -> bool {
     b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | 0))
 }
 
-/// Reads the JSON lines of a `zsnas score` output file without modifying it (the file
-/// may still be being written): blank lines are skipped, an unparsable *last* line (a
+/// Reads the JSON lines of a `zsnas score` output file (plain or gzip-compressed) without
+/// modifying it (the file may still be being written): blank lines are skipped, an unparsable *last* line (a
 /// torn write) is skipped with a note on stderr, an unparsable line elsewhere is an
 /// error naming the line. Returns `(origin, value)` pairs, origin = `file:line`.
 pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read scores file '{}'", path.display()))?;
+    let bytes = crate::data::truth::maybe_gunzip(bytes, &format!("scores file '{}'", path.display()))?;
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let last = lines.iter().rposition(|l| !is_blank(l));
     let Some(last) = last else {

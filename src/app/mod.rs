@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli_score;
 pub mod correlate;
 pub mod demo;
+pub mod precomputed;
 pub mod export;
 pub mod record;
 pub mod score;

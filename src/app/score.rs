@@ -2,13 +2,14 @@
 //! weights, computing the requested proxies.
 
 use crate::data::batch::Batch;
+use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
 use crate::net::model::{Builder, Model};
 use crate::net::nb201::Nb201Net;
 use crate::net::weights::load_state_dict;
 use crate::proxy::{compute, Proxy, ProxyOptions, Scores};
 use crate::space::nb201::Nb201Arch;
 use anyhow::{bail, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use tch::Device;
 
@@ -100,5 +101,72 @@ fn load_cuda() {
         unsafe {
             libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
         }
+    }
+}
+
+/// The scoring-setup flags that `zsnas score`, `search` and `correlate` share: besides
+/// the architecture and the seed, an architecture's score depends on exactly these.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SetupArgs {
+    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
+    /// Default: the embedded CIFAR-10 images (mbv2: a random Gaussian batch).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Batch size N.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Standard CIFAR augmentation of the batch (random crop with 4-pixel padding,
+    /// horizontal flip).
+    #[arg(long)]
+    pub augment: bool,
+    /// Number of classes of the network head (default: 10; 1,000 for mbv2).
+    #[arg(long)]
+    pub num_classes: Option<i64>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl Default for SetupArgs {
+    fn default() -> Self {
+        SetupArgs { data: None, batch_size: 64, augment: false, num_classes: None, device: "cpu".into() }
+    }
+}
+
+impl SetupArgs {
+    /// The head's class count for `space`: `--num-classes`, else 10 (1,000 for mbv2).
+    pub fn num_classes(&self, space: SpaceKind) -> i64 {
+        self.num_classes.unwrap_or(if space == SpaceKind::Mbv2 { 1000 } else { 10 })
+    }
+
+    /// Whether the batch is random (mbv2 without `--data`) rather than images.
+    pub fn random_data(&self, space: SpaceKind) -> bool {
+        space == SpaceKind::Mbv2 && self.data.is_none()
+    }
+
+    /// The device and the scoring batch on it, drawn with `seed`: `--data` (or the
+    /// embedded CIFAR-10 images), or for mbv2 without `--data` a seeded random Gaussian
+    /// batch of N×3×224×224 with random labels (a note on stderr says so).
+    ///
+    /// Errors: batch size 0, an unknown device, unreadable or malformed data.
+    pub fn batch(&self, space: SpaceKind, seed: u64) -> Result<(Device, Batch)> {
+        if self.batch_size == 0 {
+            bail!("--batch-size must be at least 1");
+        }
+        let device = parse_device(&self.device)?;
+        let batch = if self.random_data(space) {
+            eprintln!(
+                "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {seed})",
+                self.batch_size
+            );
+            random_batch(self.batch_size, 224, self.num_classes(space), seed)
+        } else {
+            let src = match &self.data {
+                Some(p) => DataSource::Path(p.clone()),
+                None => DataSource::Embedded,
+            };
+            load_batch(&src, &BatchSpec { batch_size: self.batch_size, seed, augment: self.augment })?
+        };
+        Ok((device, batch.to_device(device)))
     }
 }

@@ -16,10 +16,10 @@
 
 use super::arch::AnyArch;
 use super::record::{decode, encode};
-use super::score::{arch_seed, build_model, parse_device, SpaceKind};
-use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
+use super::score::{arch_seed, build_model, SetupArgs, SpaceKind};
 use crate::data::truth::TruthTable;
-use crate::proxy::{compute, ProxyOptions};
+use super::precomputed::Precomputed;
+use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::report::jsonl::JsonlLog;
 use crate::report::plot::line_plot;
 use crate::report::progress::Progress;
@@ -30,7 +30,7 @@ use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
 use crate::space::nb201_table::Nb201Table;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// Flags of `zsnas search`.
@@ -50,13 +50,6 @@ pub struct SearchArgs {
     /// again).
     #[arg(long)]
     pub budget: usize,
-    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
-    /// Default: the embedded CIFAR-10 images (mbv2: a random batch).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Batch size N of the scoring batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
     /// Search seed of the first run (run r uses seed + r).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -82,6 +75,14 @@ pub struct SearchArgs {
     /// Do not look up ground truth (not even the embedded NAS-Bench-201 table).
     #[arg(long)]
     pub no_truth: bool,
+    /// Precomputed scores to reuse (repeatable, or several files after one flag):
+    /// `zsnas score --output` files or earlier `--history` files made with this search's
+    /// scoring setup (score `--seed` = `--score-seed`, same --data, --batch-size,
+    /// --augment). Architectures with all the fitness's proxies there are not scored
+    /// again; missing proxies are computed. One architecture is re-scored to check the
+    /// setup.
+    #[arg(long = "scores", num_args = 1..)]
+    pub scores: Vec<PathBuf>,
     /// Stream every evaluation to this JSON-lines file and resume from it.
     #[arg(long)]
     pub history: Option<PathBuf>,
@@ -104,15 +105,9 @@ pub struct SearchArgs {
     /// the budget).
     #[arg(long, default_value_t = 100)]
     pub warmup: usize,
-    /// Standard CIFAR augmentation of the scoring batch.
-    #[arg(long)]
-    pub augment: bool,
-    /// Number of classes of the network head (default: 10; 1,000 for mbv2).
-    #[arg(long)]
-    pub num_classes: Option<i64>,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Data, batch size, augmentation, head, device of the scoring.
+    #[command(flatten)]
+    pub setup: SetupArgs,
 }
 
 /// Ground truth of a search: the embedded NAS-Bench-201 table or a CSV key → value table.
@@ -258,9 +253,6 @@ pub fn run(a: SearchArgs) -> Result<()> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    if a.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
-    }
     let flops_limit = match (a.flops_limit, kind) {
         (None, _) => DEFAULT_FLOPS_LIMIT,
         (Some(f), SpaceKind::Mbv2) => {
@@ -343,24 +335,44 @@ pub fn run(a: SearchArgs) -> Result<()> {
     }
 
     // Scoring setup (fixed score seed).
-    let num_classes = a.num_classes.unwrap_or(if kind == SpaceKind::Mbv2 { 1000 } else { 10 });
-    let device = parse_device(&a.device)?;
-    let batch = if kind == SpaceKind::Mbv2 && a.data.is_none() {
-        eprintln!(
-            "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {})",
-            a.batch_size, a.score_seed
-        );
-        random_batch(a.batch_size, 224, num_classes, a.score_seed)
-    } else {
-        let src = match &a.data {
-            Some(p) => DataSource::Path(p.clone()),
-            None => DataSource::Embedded,
-        };
-        load_batch(&src, &BatchSpec { batch_size: a.batch_size, seed: a.score_seed, augment: a.augment })?
-    }
-    .to_device(device);
+    let num_classes = a.setup.num_classes(kind);
+    let (device, batch) = a.setup.batch(kind, a.score_seed)?;
     let opts = ProxyOptions::default();
     let score_seed = a.score_seed;
+    let score_some = |x: &AnyArch, which: &[Proxy]| -> Result<ScoreMap> {
+        let m = build_model(x.builder(num_classes), device, arch_seed(score_seed, &x.text()), None)?;
+        Ok(compute(&m, &batch, which, &opts)?.values)
+    };
+
+    // Precomputed scores: complete ones go to the cache, partial ones are completed when
+    // the search reaches them.
+    let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    let pre = Precomputed::load(&a.scores, kind, &needed)?;
+    let mut partial: HashMap<String, ScoreMap> = HashMap::new();
+    if !pre.is_empty() {
+        let checked = pre.check(|x, names| {
+            let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
+            score_some(x, &which)
+        })?;
+        let mut complete = 0;
+        for e in pre.entries() {
+            if needed.iter().all(|n| e.scores.contains_key(*n)) {
+                if cache.get(&e.arch).is_none() {
+                    cache.insert(&e.arch, e.scores.clone());
+                }
+                complete += 1;
+            } else {
+                partial.insert(e.arch.key(), e.scores.clone());
+            }
+        }
+        eprintln!(
+            "--scores: {} lines, {complete} architectures with every proxy of '{}', {} with some; setup checked on {}",
+            pre.lines(),
+            fitness.name(),
+            partial.len(),
+            checked.map(|x| x.text()).unwrap_or_default()
+        );
+    }
 
     let progress = Progress::new((a.budget * a.runs) as u64, "search");
     let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
@@ -368,8 +380,15 @@ pub fn run(a: SearchArgs) -> Result<()> {
         let seed = a.seed + r as u64;
         let recorded: Vec<String> = replay.remove(&r).map(|v| v.into_iter().map(|l| l.key).collect()).unwrap_or_default();
         let scorer = Box::new(|x: &AnyArch| -> Result<ScoreMap> {
-            let m = build_model(x.builder(num_classes), device, arch_seed(score_seed, &x.text()), None)?;
-            Ok(compute(&m, &batch, &proxies, &opts)?.values)
+            match partial.get(&x.key()) {
+                None => score_some(x, &proxies),
+                Some(known) => {
+                    let missing: Vec<Proxy> = proxies.iter().copied().filter(|p| !known.contains_key(p.name())).collect();
+                    let mut s = score_some(x, &missing)?;
+                    s.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
+                    Ok(s)
+                }
+            }
         });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();

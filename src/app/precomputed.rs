@@ -1,0 +1,225 @@
+//! Precomputed scores for `zsnas search --scores FILE...`: reuse the JSON lines of
+//! `zsnas score --output` files (e.g. all 15,625 NAS-Bench-201 cells scored in shards)
+//! or of earlier `--history` files instead of scoring those architectures again.
+//!
+//! Only scores made with the search's own scoring setup may be reused (`zsnas score
+//! --seed S` = `zsnas search --score-seed S`, same `--data`, `--batch-size`, `--augment`,
+//! `--num-classes`): an architecture's score depends on the batch and on its
+//! initialisation seed `arch_seed(S, arch)`, nothing else. [`Precomputed::check`]
+//! re-scores one architecture to catch files written with another setup.
+
+use super::arch::AnyArch;
+use super::correlate::read_score_file;
+use super::record::scores_of;
+use super::score::SpaceKind;
+use crate::search::ScoreMap;
+use anyhow::{anyhow, bail, Result};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Relative difference below which two values of one proxy for one architecture count as
+/// the same score (libtorch's multi-threaded kernels move `jacob_cov` by about 1e-15
+/// relative between runs; a different batch or seed moves every score by far more).
+pub const SAME_SCORE_RTOL: f64 = 1e-9;
+
+/// Whether `a` and `b` are the same score up to [`SAME_SCORE_RTOL`] (NaN equals NaN,
+/// infinities must be equal).
+pub fn same_score(a: f64, b: f64) -> bool {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return true;
+    }
+    if !a.is_finite() || !b.is_finite() {
+        return false;
+    }
+    (a - b).abs() <= SAME_SCORE_RTOL * a.abs().max(b.abs())
+}
+
+/// One architecture's precomputed scores, restricted to the proxies the search needs.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The architecture.
+    pub arch: AnyArch,
+    /// Proxy name → score (a subset of the needed proxies, never empty).
+    pub scores: ScoreMap,
+    /// `file:line` of the first line that gave a score, for messages.
+    pub origin: String,
+}
+
+/// Precomputed scores keyed by [`AnyArch::key`].
+#[derive(Clone, Debug, Default)]
+pub struct Precomputed {
+    entries: HashMap<String, Entry>,
+    lines: usize,
+}
+
+impl Precomputed {
+    /// Reads `paths` (JSON lines with `arch` and `scores`, as written by `zsnas score
+    /// --output` and `zsnas search --history`), keeping the proxies in `needed`.
+    /// Several lines for one architecture are merged (the union of their proxies).
+    ///
+    /// Errors: an unreadable or corrupt file, an `arch` that is not of `space`, or one
+    /// proxy of one architecture with two different values (beyond [`SAME_SCORE_RTOL`]),
+    /// which means the files were made with different scoring setups.
+    pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str]) -> Result<Precomputed> {
+        let mut out = Precomputed::default();
+        for p in paths {
+            for (origin, v) in read_score_file(p)? {
+                out.lines += 1;
+                let text = v
+                    .get("arch")
+                    .and_then(|a| a.as_str())
+                    .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a score or history file?)"))?;
+                let arch = AnyArch::parse(space, text).map_err(|e| anyhow!("{origin}: {e:#}"))?;
+                let scores: ScoreMap = scores_of(&v).into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
+                if scores.is_empty() {
+                    continue;
+                }
+                let key = arch.key();
+                match out.entries.get_mut(&key) {
+                    None => {
+                        out.entries.insert(key, Entry { arch, scores, origin });
+                    }
+                    Some(e) => {
+                        for (k, x) in scores {
+                            match e.scores.get(&k) {
+                                Some(&y) if !same_score(x, y) => bail!(
+                                    "architecture {text} has two different '{k}' scores: {y} ({}) and {x} ({origin}); \
+                                     were the files made with different settings (seed, batch, data)?",
+                                    e.origin
+                                ),
+                                Some(_) => {}
+                                None => {
+                                    e.scores.insert(k, x);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of architectures with at least one needed score.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no architecture has a needed score.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of JSON lines read.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// The needed scores known for `arch`.
+    pub fn get(&self, arch: &AnyArch) -> Option<&ScoreMap> {
+        self.entries.get(&arch.key()).map(|e| &e.scores)
+    }
+
+    /// All entries, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// Checks that the files were made with this search's scoring setup: re-scores the
+    /// entry with the smallest key (deterministic choice) with `score` and compares every
+    /// score it has. Returns the architecture checked, `None` when there is nothing to
+    /// check. Errors on any difference beyond [`SAME_SCORE_RTOL`], naming the file line.
+    pub fn check(&self, score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>) -> Result<Option<AnyArch>> {
+        let Some((_, e)) = self.entries.iter().min_by(|a, b| a.0.cmp(b.0)) else {
+            return Ok(None);
+        };
+        let names: Vec<String> = e.scores.keys().cloned().collect();
+        let fresh = score(&e.arch, &names)?;
+        for (k, &x) in &e.scores {
+            let y = fresh.get(k).copied().unwrap_or(f64::NAN);
+            if !same_score(x, y) {
+                bail!(
+                    "--scores {}: '{k}' of {} is {x} in the file but {y} with this search's scoring setup; \
+                     the file was made with another --seed/--score-seed, --data, --batch-size, --augment or \
+                     --num-classes (use the same ones, or leave --scores out)",
+                    e.origin,
+                    e.arch.text()
+                );
+            }
+        }
+        Ok(Some(e.arch.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_score_tolerates_rounding_only() {
+        assert!(same_score(-68.29798463460646, -68.29798463460648));
+        assert!(!same_score(871.4054, 871.4055));
+        assert!(same_score(f64::NAN, f64::NAN));
+        assert!(same_score(f64::NEG_INFINITY, f64::NEG_INFINITY));
+        assert!(!same_score(f64::NEG_INFINITY, -1e300));
+        assert!(!same_score(f64::NAN, 1.0));
+    }
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn load_merges_files_keeps_needed_and_rejects_conflicts() {
+        let dir = std::env::temp_dir().join(format!("zsnas_pre_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+        let b = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+        let f1 = write(
+            &dir,
+            "a.jsonl",
+            &format!(
+                "{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":800.5,\"naswot\":1.0}}}}\n{{\"arch\":\"{b}\",\"scores\":{{\"wrcor\":\"-inf\"}}}}\n"
+            ),
+        );
+        let f2 = write(&dir, "b.jsonl", &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"));
+        let p = Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"]).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.lines(), 3);
+        let ea = p.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap();
+        assert_eq!(ea.len(), 2, "naswot is not needed; wrcor and synflow merged: {ea:?}");
+        assert_eq!(ea["synflow"], 2e35);
+        assert_eq!(p.get(&AnyArch::parse(SpaceKind::Nb201, b).unwrap()).unwrap()["wrcor"], f64::NEG_INFINITY);
+
+        // A gzip-compressed copy reads the same.
+        let gz = dir.join("a.jsonl.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &std::fs::read(&f1).unwrap()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let pz = Precomputed::load(&[gz], SpaceKind::Nb201, &["wrcor"]).unwrap();
+        assert_eq!(pz.len(), 2);
+        assert_eq!(pz.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap()["wrcor"], 800.5);
+
+        let f3 = write(&dir, "c.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":801.5}}}}\n"));
+        let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+        assert!(format!("{e:#}").contains("two different 'wrcor' scores"), "{e:#}");
+
+        let f4 = write(&dir, "d.jsonl", "{\"arch\":\"|nor_conv_3x3~0|\",\"scores\":{\"wrcor\":1.0}}\n");
+        let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+        assert!(format!("{e:#}").contains("d.jsonl:1"), "{e:#}");
+
+        // check(): a scorer that disagrees is an error naming the file line.
+        let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"]).unwrap();
+        let e = p.check(|_, _| Ok(ScoreMap::from([("wrcor".to_string(), 1.0)]))).unwrap_err();
+        assert!(format!("{e:#}").contains("a.jsonl"), "{e:#}");
+        let ok = p.check(|x, names| {
+            assert_eq!(names, ["wrcor".to_string()]);
+            let v = if x.text() == a { 800.5 } else { f64::NEG_INFINITY };
+            Ok(ScoreMap::from([("wrcor".to_string(), v)]))
+        });
+        assert!(ok.unwrap().is_some());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
