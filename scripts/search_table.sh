@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The paper's search experiment on NAS-Bench-201: budget 1,000, 5 runs (seeds 0-4) of
+# {random, reinforce, evolution} x {wrcor, sjw}, every architecture scored on the 64
+# embedded CIFAR-10 images with score seed 0. Everything is resumable: rerun the script
+# after a kill and it goes on where it stopped.
+#
+#   1. wrcor of all 15,625 cells, two single-threaded shards (about 1.5 h on 2 cores),
+#      written to $OUT/wrcor_all.{0,1}.jsonl; then the full-space correlation. When
+#      docs/search/table/wrcor_all.jsonl.gz exists (it is committed), it is used instead.
+#   2. The 30 searches. wrcor searches take every score from step 1 (seconds each);
+#      sjw searches compute synflow and jacob_cov of the cells they visit (wrcor comes
+#      from step 1) and pass them on to later searches through their histories.
+#
+# Working files go to $OUT (default results/search_table, not tracked); the results
+# ({wrcor,sjw}_{strategy}.{json,png,svg}, gzipped histories, table.md) are copied to
+# docs/search/table at the end.
+source "$(dirname "$0")/env.sh"
+cd "$ZSNAS_ROOT"
+cargo build --release --quiet
+Z=./target/release/zsnas
+OUT="${OUT:-results/search_table}"
+DOCS=docs/search/table
+mkdir -p "$OUT" "$DOCS"
+export ZSNAS_PROGRESS="${ZSNAS_PROGRESS:-off}"
+
+if [ -e "$DOCS/wrcor_all.jsonl.gz" ]; then
+  WRCOR_ALL=("$DOCS/wrcor_all.jsonl.gz")
+else
+  for i in 0 1; do
+    $Z --threads 1 score --space nb201 --all --proxies wrcor --shard "$i/2" --output "$OUT/wrcor_all.$i.jsonl" &
+  done
+  wait
+  WRCOR_ALL=("$OUT"/wrcor_all.0.jsonl "$OUT"/wrcor_all.1.jsonl)
+fi
+$Z correlate --scores "${WRCOR_ALL[@]}" --proxies wrcor > "$OUT/correlate_wrcor_all.txt"
+
+search() { # fitness strategy
+  local f=$1 s=$2 prior=()
+  for h in "$OUT"/sjw_*.jsonl; do
+    # non-empty histories of the other sjw searches (one may still be being written)
+    [ -s "$h" ] && [ "$h" != "$OUT/${f}_$s.jsonl" ] && prior+=("$h")
+  done
+  $Z --threads 1 search --space nb201 --strategy "$s" --fitness "$f" --budget 1000 --runs 5 --seed 0 \
+    --scores "${WRCOR_ALL[@]}" "${prior[@]}" \
+    --history "$OUT/${f}_$s.jsonl" --plot "$OUT/${f}_$s" --format json > "$OUT/${f}_$s.json"
+}
+for s in random reinforce evolution; do search wrcor "$s"; done
+# sjw: two searches at a time, one thread each.
+search sjw evolution & search sjw reinforce & wait
+search sjw random
+
+# The table: mean +- std of the found cells' test accuracy, distinct cells, wall time.
+python3 - "$OUT" > "$OUT/table.md" <<'EOF'
+import json, sys, statistics as st, os
+out = sys.argv[1]
+print("| fitness | strategy | test acc. (mean ± std, 5 runs) | best run | distinct scored (mean) | search wall per run (mean) |")
+print("| --- | --- | --- | --- | --- | --- |")
+for f in ("wrcor", "sjw"):
+    for s in ("random", "reinforce", "evolution"):
+        p = os.path.join(out, f"{f}_{s}.json")
+        if not os.path.exists(p):
+            continue
+        runs = [json.loads(l) for l in open(p) if l.strip()]
+        acc = [r["best"]["truth"] for r in runs]
+        print(f"| {f} | {s} | {st.mean(acc):.2f} ± {st.stdev(acc) if len(acc) > 1 else 0:.2f}% | {max(acc):.2f}% "
+              f"| {st.mean(r['evaluated'] for r in runs):.0f} | {st.mean(r['seconds'] for r in runs):.1f} s |")
+EOF
+cat "$OUT/table.md"
+
+# Publish.
+cp "$OUT"/table.md "$OUT"/correlate_wrcor_all.txt "$OUT"/*_*.json "$OUT"/*_*.png "$OUT"/*_*.svg "$DOCS"/
+for h in "$OUT"/wrcor_*.jsonl "$OUT"/sjw_*.jsonl; do
+  case "$h" in *wrcor_all.*) continue ;; esac
+  gzip -9 -c "$h" > "$DOCS/$(basename "$h").gz"
+done
+[ -e "$DOCS/wrcor_all.jsonl.gz" ] || cat "${WRCOR_ALL[@]}" | gzip -9 > "$DOCS/wrcor_all.jsonl.gz"
