@@ -7,9 +7,9 @@
 #   1. wrcor of all 15,625 cells, two single-threaded shards (about 1.5 h on 2 cores),
 #      written to $OUT/wrcor_all.{0,1}.jsonl; then the full-space correlation. When
 #      docs/search/table/wrcor_all.jsonl.gz exists (it is committed), it is used instead.
-#   2. The 30 searches. wrcor searches take every score from step 1 (seconds each);
-#      sjw searches compute synflow and jacob_cov of the cells they visit (wrcor comes
-#      from step 1) and pass them on to later searches through their histories.
+#   2. The 30 searches, 5 runs per invocation (the runs share a score cache). wrcor
+#      searches take every score from step 1 (seconds each); sjw searches compute
+#      synflow and jacob_cov of the cells they visit, wrcor comes from step 1.
 #
 # Working files go to $OUT (default results/search_table, not tracked); the results
 # ({wrcor,sjw}_{strategy}.{json,png,svg}, gzipped histories, table.md) are copied to
@@ -34,26 +34,32 @@ else
 fi
 $Z correlate --scores "${WRCOR_ALL[@]}" --proxies wrcor > "$OUT/correlate_wrcor_all.txt"
 
-search() { # fitness strategy
-  local f=$1 s=$2 prior=()
-  for h in "$OUT"/sjw_*.jsonl; do
-    # non-empty histories of the other sjw searches (one may still be being written)
-    [ -s "$h" ] && [ "$h" != "$OUT/${f}_$s.jsonl" ] && prior+=("$h")
-  done
+search() { # fitness strategy [more --scores files]
+  local f=$1 s=$2
+  shift 2
   $Z --threads 1 search --space nb201 --strategy "$s" --fitness "$f" --budget 1000 --runs 5 --seed 0 \
-    --scores "${WRCOR_ALL[@]}" "${prior[@]}" \
-    --history "$OUT/${f}_$s.jsonl" --plot "$OUT/${f}_$s" --format json > "$OUT/${f}_$s.json"
+    --scores "${WRCOR_ALL[@]}" "$@" --history "$OUT/${f}_$s.jsonl" --plot "$OUT/${f}_$s" --format json > "$OUT/${f}_$s.json"
 }
 for s in random reinforce evolution; do search wrcor "$s"; done
-# sjw: two searches at a time, one thread each.
-search sjw evolution & search sjw reinforce & wait
-search sjw random
+# sjw: the three searches at once, one thread each; the earlier single budget-1,000 sjw
+# runs (docs/search/sjw1000_*.jsonl, same scoring setup) lend their scores.
+for s in evolution reinforce random; do search sjw "$s" docs/search/sjw1000_*.jsonl & done
+wait
 
-# The table: mean +- std of the found cells' test accuracy, distinct cells, wall time.
-python3 - "$OUT" > "$OUT/table.md" <<'EOF'
-import json, sys, statistics as st, os
-out = sys.argv[1]
-print("| fitness | strategy | test acc. (mean ± std, 5 runs) | best run | distinct scored (mean) | search wall per run (mean) |")
+# The table: mean +- std of the found cells' test accuracy, distinct cells scored, and
+# the scoring cost of a run from scratch on one thread: the measured wrcor seconds of
+# its distinct cells (step 1), plus for sjw its distinct cells times the mean seconds per
+# cell that the invocation spent on synflow and jacob_cov (scoring_seconds / scored).
+python3 - "$OUT" "${WRCOR_ALL[@]}" > "$OUT/table.md" <<'EOF'
+import gzip, json, os, statistics as st, sys
+out, files = sys.argv[1], sys.argv[2:]
+wr_sec = {}
+for f in files:
+    for l in (gzip.open(f, "rt") if f.endswith(".gz") else open(f)):
+        if l.strip():
+            r = json.loads(l)
+            wr_sec[r["arch"]] = r["seconds"]["wrcor"]
+print("| fitness | strategy | test acc. (mean ± std, 5 runs) | best run | distinct cells scored (mean) | cost per run from scratch, 1 thread (mean) |")
 print("| --- | --- | --- | --- | --- | --- |")
 for f in ("wrcor", "sjw"):
     for s in ("random", "reinforce", "evolution"):
@@ -61,9 +67,18 @@ for f in ("wrcor", "sjw"):
         if not os.path.exists(p):
             continue
         runs = [json.loads(l) for l in open(p) if l.strip()]
+        distinct = {}
+        for l in open(os.path.join(out, f"{f}_{s}.jsonl")):
+            if l.strip():
+                h = json.loads(l)
+                distinct.setdefault(h["run"], set()).add(h["arch"])
+        scored = sum(r["scored"] for r in runs)
+        extra = sum(r["scoring_seconds"] for r in runs) / scored if scored else 0.0
+        cost = [sum(wr_sec[a] for a in distinct[i]) + len(distinct[i]) * extra for i in range(len(runs))]
         acc = [r["best"]["truth"] for r in runs]
-        print(f"| {f} | {s} | {st.mean(acc):.2f} ± {st.stdev(acc) if len(acc) > 1 else 0:.2f}% | {max(acc):.2f}% "
-              f"| {st.mean(r['evaluated'] for r in runs):.0f} | {st.mean(r['seconds'] for r in runs):.1f} s |")
+        sd = st.stdev(acc) if len(acc) > 1 else 0.0
+        print(f"| {f} | {s} | {st.mean(acc):.2f} ± {sd:.2f}% | {max(acc):.2f}% "
+              f"| {st.mean(r['evaluated'] for r in runs):.0f} | {st.mean(cost) / 60:.1f} min |")
 EOF
 cat "$OUT/table.md"
 
