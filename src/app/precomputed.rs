@@ -10,7 +10,7 @@
 
 use super::arch::AnyArch;
 use super::correlate::read_score_file;
-use super::record::scores_of;
+use super::record::decode;
 use super::score::SpaceKind;
 use crate::search::ScoreMap;
 use anyhow::{anyhow, bail, Result};
@@ -57,7 +57,9 @@ impl Precomputed {
     /// --output` and `zsnas search --history`), keeping the proxies in `needed`.
     /// Several lines for one architecture are merged (the union of their proxies).
     ///
-    /// Errors: an unreadable or corrupt file, an `arch` that is not of `space`, or one
+    /// Errors: an unreadable or corrupt file, a line without `arch` or `scores`, a needed
+    /// score that is not a number, a line of another space, an `arch` that is not of
+    /// `space`, or one
     /// proxy of one architecture with two different values (beyond [`SAME_SCORE_RTOL`]),
     /// which means the files were made with different scoring setups.
     pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str]) -> Result<Precomputed> {
@@ -65,12 +67,29 @@ impl Precomputed {
         for p in paths {
             for (origin, v) in read_score_file(p)? {
                 out.lines += 1;
+                if let Some(sp) = v.get("space").and_then(|x| x.as_str()) {
+                    if sp != space.name() {
+                        bail!("{origin}: this line is for space '{sp}', but the search is over '{}'", space.name());
+                    }
+                }
                 let text = v
                     .get("arch")
                     .and_then(|a| a.as_str())
                     .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a score or history file?)"))?;
                 let arch = AnyArch::parse(space, text).map_err(|e| anyhow!("{origin}: {e:#}"))?;
-                let scores: ScoreMap = scores_of(&v).into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
+                let obj = v
+                    .get("scores")
+                    .and_then(|x| x.as_object())
+                    .ok_or_else(|| anyhow!("{origin}: no 'scores' object in this line (not a score or history file?)"))?;
+                let mut scores = ScoreMap::new();
+                for (k, x) in obj {
+                    if needed.contains(&k.as_str()) {
+                        let val = decode(x).ok_or_else(|| {
+                            anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")")
+                        })?;
+                        scores.insert(k.clone(), val);
+                    }
+                }
                 if scores.is_empty() {
                     continue;
                 }
@@ -206,6 +225,17 @@ mod tests {
         let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
         assert!(format!("{e:#}").contains("two different 'wrcor' scores"), "{e:#}");
 
+        for (name, line, needle) in [
+            ("e.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":\"abc\"}}}}\n"), "score 'wrcor'"),
+            ("f.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":null}}}}\n"), "not a number"),
+            ("g.jsonl", format!("{{\"arch\":\"{a}\"}}\n"), "no 'scores'"),
+            ("h.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":\"abc\"}}\n"), "no 'scores'"),
+            ("i.jsonl", format!("{{\"space\":\"nb101\",\"arch\":\"{a}\",\"scores\":{{\"wrcor\":1.0}}}}\n"), "space 'nb101'"),
+        ] {
+            let f = write(&dir, name, &line);
+            let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+            assert!(format!("{e:#}").contains(needle) && format!("{e:#}").contains(name), "{name}: {e:#}");
+        }
         let f4 = write(&dir, "d.jsonl", "{\"arch\":\"|nor_conv_3x3~0|\",\"scores\":{\"wrcor\":1.0}}\n");
         let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
         assert!(format!("{e:#}").contains("d.jsonl:1"), "{e:#}");

@@ -349,6 +349,14 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
     let pre = Precomputed::load(&a.scores, kind, &needed)?;
     let mut partial: HashMap<String, ScoreMap> = HashMap::new();
+    if pre.is_empty() && !a.scores.is_empty() {
+        eprintln!(
+            "note: --scores: none of the {} lines has a score of {} (the proxies of '{}'); nothing is reused",
+            pre.lines(),
+            needed.join(", "),
+            fitness.name()
+        );
+    }
     if !pre.is_empty() {
         let checked = pre.check(|x, names| {
             let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
