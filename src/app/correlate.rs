@@ -21,7 +21,7 @@
 
 use super::arch::AnyArch;
 use super::cli_score::{score_records, ScoreArgs};
-use super::record::scores_of;
+use super::record::decode;
 use super::score::{SetupArgs, SpaceKind};
 use crate::eval::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, precision_at_k, spearman};
 use crate::proxy::vote::Vote;
@@ -168,15 +168,21 @@ impl ScoredArch {
         let arch = v
             .get("arch")
             .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("{origin}: not a `zsnas score` line (no \"arch\" string)"))?;
-        if !v.get("scores").is_some_and(Value::is_object) {
-            bail!("{origin}: not a `zsnas score` line (no \"scores\" object)");
+            .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a `zsnas score` or history line)"))?;
+        let obj = v
+            .get("scores")
+            .and_then(Value::as_object)
+            .ok_or_else(|| anyhow!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)"))?;
+        let mut scores = BTreeMap::new();
+        for (k, x) in obj {
+            let val = decode(x).ok_or_else(|| anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")"))?;
+            scores.insert(k.clone(), val);
         }
         Ok(ScoredArch {
             arch: arch.to_string(),
             index: v.get("index").and_then(Value::as_u64),
             hash: v.get("hash").and_then(Value::as_str).map(str::to_string),
-            scores: scores_of(v),
+            scores,
             origin: origin.to_string(),
         })
     }
@@ -228,12 +234,26 @@ impl ScoreSet {
     }
 }
 
-fn same_score(a: f64, b: f64) -> bool {
-    a == b || (a.is_nan() && b.is_nan())
+/// Relative difference below which two values of one proxy for one architecture count as
+/// the same score (libtorch's multi-threaded kernels move `jacob_cov` by about 1e-15
+/// relative between runs; a different batch or seed moves every score by far more).
+pub const SAME_SCORE_RTOL: f64 = 1e-9;
+
+/// Whether `a` and `b` are the same score up to [`SAME_SCORE_RTOL`] (NaN equals NaN,
+/// infinities must be equal).
+pub fn same_score(a: f64, b: f64) -> bool {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return true;
+    }
+    if !a.is_finite() || !b.is_finite() {
+        return false;
+    }
+    (a - b).abs() <= SAME_SCORE_RTOL * a.abs().max(b.abs())
 }
 
 /// Merges score records: records of the same architecture are merged (the union of
-/// their proxies); the same proxy with different values is an error naming both lines.
+/// their proxies); the same proxy with different values (beyond [`SAME_SCORE_RTOL`]) is an
+/// error naming both lines.
 pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<ScoreSet> {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut archs: Vec<ScoredArch> = Vec::new();

@@ -9,30 +9,12 @@
 //! re-scores one architecture to catch files written with another setup.
 
 use super::arch::AnyArch;
-use super::correlate::read_score_file;
-use super::record::decode;
+use super::correlate::{load_scores, same_score};
 use super::score::SpaceKind;
 use crate::search::ScoreMap;
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// Relative difference below which two values of one proxy for one architecture count as
-/// the same score (libtorch's multi-threaded kernels move `jacob_cov` by about 1e-15
-/// relative between runs; a different batch or seed moves every score by far more).
-pub const SAME_SCORE_RTOL: f64 = 1e-9;
-
-/// Whether `a` and `b` are the same score up to [`SAME_SCORE_RTOL`] (NaN equals NaN,
-/// infinities must be equal).
-pub fn same_score(a: f64, b: f64) -> bool {
-    if a == b || (a.is_nan() && b.is_nan()) {
-        return true;
-    }
-    if !a.is_finite() || !b.is_finite() {
-        return false;
-    }
-    (a - b).abs() <= SAME_SCORE_RTOL * a.abs().max(b.abs())
-}
 
 /// One architecture's precomputed scores, restricted to the proxies the search needs.
 #[derive(Clone, Debug)]
@@ -54,67 +36,28 @@ pub struct Precomputed {
 
 impl Precomputed {
     /// Reads `paths` (JSON lines with `arch` and `scores`, as written by `zsnas score
-    /// --output` and `zsnas search --history`), keeping the proxies in `needed`.
-    /// Several lines for one architecture are merged (the union of their proxies).
+    /// --output` and `zsnas search --history`) with [`load_scores`], the reader of `zsnas
+    /// correlate`, and keeps the proxies in `needed`. Several lines for one architecture
+    /// are merged (the union of their proxies).
     ///
-    /// Errors: an unreadable or corrupt file, a line without `arch` or `scores`, a needed
-    /// score that is not a number, a line of another space, an `arch` that is not of
-    /// `space`, or one
-    /// proxy of one architecture with two different values (beyond [`SAME_SCORE_RTOL`]),
-    /// which means the files were made with different scoring setups.
+    /// Errors (those of [`load_scores`]): an unreadable or corrupt file, a line without
+    /// `arch` or `scores`, a score that is not a number, a line of another space, one
+    /// proxy of one architecture with two different values (the files were made with
+    /// different scoring setups); and an `arch` that is not of `space`.
     pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str]) -> Result<Precomputed> {
         let mut out = Precomputed::default();
-        for p in paths {
-            for (origin, v) in read_score_file(p)? {
-                out.lines += 1;
-                if let Some(sp) = v.get("space").and_then(|x| x.as_str()) {
-                    if sp != space.name() {
-                        bail!("{origin}: this line is for space '{sp}', but the search is over '{}'", space.name());
-                    }
-                }
-                let text = v
-                    .get("arch")
-                    .and_then(|a| a.as_str())
-                    .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a score or history file?)"))?;
-                let arch = AnyArch::parse(space, text).map_err(|e| anyhow!("{origin}: {e:#}"))?;
-                let obj = v
-                    .get("scores")
-                    .and_then(|x| x.as_object())
-                    .ok_or_else(|| anyhow!("{origin}: no 'scores' object in this line (not a score or history file?)"))?;
-                let mut scores = ScoreMap::new();
-                for (k, x) in obj {
-                    if needed.contains(&k.as_str()) {
-                        let val = decode(x).ok_or_else(|| {
-                            anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")")
-                        })?;
-                        scores.insert(k.clone(), val);
-                    }
-                }
-                if scores.is_empty() {
-                    continue;
-                }
-                let key = arch.key();
-                match out.entries.get_mut(&key) {
-                    None => {
-                        out.entries.insert(key, Entry { arch, scores, origin });
-                    }
-                    Some(e) => {
-                        for (k, x) in scores {
-                            match e.scores.get(&k) {
-                                Some(&y) if !same_score(x, y) => bail!(
-                                    "architecture {text} has two different '{k}' scores: {y} ({}) and {x} ({origin}); \
-                                     were the files made with different settings (seed, batch, data)?",
-                                    e.origin
-                                ),
-                                Some(_) => {}
-                                None => {
-                                    e.scores.insert(k, x);
-                                }
-                            }
-                        }
-                    }
-                }
+        if paths.is_empty() {
+            return Ok(out);
+        }
+        let set = load_scores(paths, Some(space))?;
+        out.lines = set.archs.len() + set.duplicates;
+        for r in set.archs {
+            let scores: ScoreMap = r.scores.into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
+            if scores.is_empty() {
+                continue;
             }
+            let arch = AnyArch::parse(space, &r.arch).map_err(|e| anyhow!("{}: {e:#}", r.origin))?;
+            out.entries.insert(arch.key(), Entry { arch, scores, origin: r.origin });
         }
         Ok(out)
     }
@@ -147,7 +90,8 @@ impl Precomputed {
     /// Checks that the files were made with this search's scoring setup: re-scores the
     /// entry with the smallest key (deterministic choice) with `score` and compares every
     /// score it has. Returns the architecture checked, `None` when there is nothing to
-    /// check. Errors on any difference beyond [`SAME_SCORE_RTOL`], naming the file line.
+    /// check. Errors on any difference beyond [`super::correlate::SAME_SCORE_RTOL`], naming
+    /// the file line.
     pub fn check(&self, score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>) -> Result<Option<AnyArch>> {
         let Some((_, e)) = self.entries.iter().min_by(|a, b| a.0.cmp(b.0)) else {
             return Ok(None);
@@ -176,6 +120,7 @@ mod tests {
 
     #[test]
     fn same_score_tolerates_rounding_only() {
+        // (`same_score` lives in `correlate`, whose reader these files go through.)
         assert!(same_score(-68.29798463460646, -68.29798463460648));
         assert!(!same_score(871.4054, 871.4055));
         assert!(same_score(f64::NAN, f64::NAN));
@@ -223,7 +168,7 @@ mod tests {
 
         let f3 = write(&dir, "c.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":801.5}}}}\n"));
         let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
-        assert!(format!("{e:#}").contains("two different 'wrcor' scores"), "{e:#}");
+        assert!(format!("{e:#}").contains("different 'wrcor' scores"), "{e:#}");
 
         for (name, line, needle) in [
             ("e.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":\"abc\"}}}}\n"), "score 'wrcor'"),

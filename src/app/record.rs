@@ -51,11 +51,3 @@ pub fn to_json(
     m.insert("seconds".into(), Value::Object(seconds.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
     Value::Object(m)
 }
-
-/// Reads the scores object of a JSON line.
-pub fn scores_of(v: &Value) -> BTreeMap<String, f64> {
-    v.get("scores")
-        .and_then(|s| s.as_object())
-        .map(|o| o.iter().filter_map(|(k, v)| decode(v).map(|x| (k.clone(), x))).collect())
-        .unwrap_or_default()
-}
