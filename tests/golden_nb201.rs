@@ -43,7 +43,8 @@ fn model(arch_str: &str, weights: &str) -> Model {
     m
 }
 
-/// (zsnas proxy, path in archs.<x>, tolerance kind, tolerance)
+/// (zsnas proxy, path in archs.<x>, tolerance kind, tolerance). The golden README
+/// suggests 1e-3 absolute for the WRCor family and NASWOT; these are tighter.
 const CHECKS: &[(&str, &str, char, f64)] = &[
     ("wrcor", "wrcor_paper.score", 'a', 1e-4),
     ("rcor", "rcor_paper.score", 'a', 1e-4),
@@ -102,7 +103,8 @@ fn golden_parity_all_proxies_all_archs() {
             // (det sign −1, deficit 67.9): float32 rounding of the backward responses moves
             // its WRCor by ~1e-4 (the golden file's own float64 re-run moves it by 5e-5).
             // zsnas's backward differs from PyTorch's in the last bits there (gcor of d
-            // agrees to 1.2e-7); we allow 2e-4 for this one value and say so.
+            // agrees to 1.2e-7); we allow 2e-4 for this one value (still inside the golden
+            // README's suggested 1e-3) and say so.
             let tol = if id == "d" && *name == "wrcor" { 2e-4 } else { *tol };
             let ok = close(ours, want, *kind, tol);
             println!("{id} {name:15} ours {ours:<24e} golden {want:<24e} {}", if ok { "ok" } else { "FAIL" });

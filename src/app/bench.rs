@@ -8,8 +8,20 @@ use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::space::nb201::Nb201Arch;
 use anyhow::Result;
 use rand::SeedableRng;
+use crate::proxy::pass::{self, Needs};
+use crate::proxy::sites::{Mode, Recorder};
+use crate::proxy::wrcor::{self, CorrCache, Variant};
 use std::time::Instant;
 use tch::Device;
+
+/// Official `act_grad_cor_weighted` median on the all-`nor_conv_3x3` cell, seconds
+/// (`../shared/golden/nb201/timings.json`, architecture b; 2-core CPU).
+pub const OFFICIAL_ALL_CONV3X3_S: f64 = 1.99;
+/// A bare forward + backward of the same network in libtorch on the machine of those
+/// timings, seconds (issue 2's measurement). The ratio `OFFICIAL_ALL_CONV3X3_S /
+/// BARE_FWD_BWD_S` ≈ 5.85 turns a bare forward + backward timed now into the official
+/// code's time at the current speed of the machine.
+pub const BARE_FWD_BWD_S: f64 = 0.34;
 
 /// Median of a non-empty slice (mean of the two middle values for even length).
 pub fn median(xs: &[f64]) -> f64 {
@@ -78,4 +90,95 @@ pub fn run(
         out.push((c.name.clone(), median(&ts), ts.len()));
     }
     Ok(out)
+}
+
+fn ensure_sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// `wrcor` timed against the anchor, in alternation so that both see the same machine
+/// speed (this 2-core VM's speed moves by up to ×2 within a day).
+#[derive(Debug, Clone, Copy)]
+pub struct SpeedCheck {
+    /// Median seconds of one `wrcor` evaluation (network build + scoring).
+    pub wrcor: f64,
+    /// Median seconds of a bare forward + backward of the same network: BN in training
+    /// mode, mean cross-entropy, `loss.backward()` into every parameter's gradient (what a
+    /// forward and backward pass costs in any PyTorch training step); built outside the timer.
+    pub bare: f64,
+    /// Median over rounds of `wrcor / bare` (each round times both, back to back).
+    pub ratio: f64,
+}
+
+impl SpeedCheck {
+    /// Speed-up over the official code at this machine's current speed: the official
+    /// time is taken as `OFFICIAL_ALL_CONV3X3_S / BARE_FWD_BWD_S` (≈ 5.85) bare passes.
+    pub fn normalised_speedup(&self) -> f64 {
+        OFFICIAL_ALL_CONV3X3_S / BARE_FWD_BWD_S / self.ratio
+    }
+}
+
+/// Times `wrcor` on `arch` and the bare forward + backward, alternating, `rounds` times
+/// after one warm-up round.
+pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device) -> Result<SpeedCheck> {
+    let bare_model = build_model(nb201_builder(arch, 10), device, 0, None)?;
+    let (mut ws, mut bs, mut rs) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..rounds + 1 {
+        let t = Instant::now();
+        let logits = bare_model.net.forward(&batch.images, &mut Recorder::plain(Mode::default()));
+        logits.cross_entropy_for_logits(&batch.labels).backward();
+        ensure_sync(device);
+        let bare = t.elapsed().as_secs_f64();
+        for v in bare_model.vs.trainable_variables() {
+            let mut g = v.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+        let t = Instant::now();
+        let m = build_model(nb201_builder(arch, 10), device, arch_seed(0, &arch.arch_str()), None)?;
+        compute(&m, batch, &[Proxy::Wrcor], &ProxyOptions::default())?;
+        ensure_sync(device);
+        let w = t.elapsed().as_secs_f64();
+        if r > 0 {
+            ws.push(w);
+            bs.push(bare);
+            rs.push(w / bare);
+        }
+    }
+    Ok(SpeedCheck { wrcor: median(&ws), bare: median(&bs), ratio: median(&rs) })
+}
+
+/// Where one `wrcor` evaluation spends its time (medians, seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Breakdown {
+    /// Building the network with its default initialisation.
+    pub build: f64,
+    /// Forward pass plus gradients w.r.t. every ReLU input.
+    pub pass: f64,
+    /// The f64 correlation matrices, K and its log-determinant.
+    pub correlations: f64,
+}
+
+/// Times the three stages of `wrcor` on `arch` (`repeats` timings after one warm-up).
+pub fn wrcor_breakdown(arch: Nb201Arch, batch: &Batch, repeats: usize, device: Device) -> Result<Breakdown> {
+    let (mut b, mut p, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..repeats + 1 {
+        let t0 = Instant::now();
+        let m = build_model(nb201_builder(arch, 10), device, arch_seed(0, &arch.arch_str()), None)?;
+        let t1 = Instant::now();
+        let resp = pass::run(&m, batch, Needs { relu_inputs: true, relu_grads: true, ..Default::default() });
+        ensure_sync(device);
+        let t2 = Instant::now();
+        let _ = tch::no_grad(|| wrcor::score(&resp, Variant::Wrcor, &mut CorrCache::default()));
+        let t3 = Instant::now();
+        if r > 0 {
+            b.push((t1 - t0).as_secs_f64());
+            p.push((t2 - t1).as_secs_f64());
+            c.push((t3 - t2).as_secs_f64());
+        }
+    }
+    Ok(Breakdown { build: median(&b), pass: median(&p), correlations: median(&c) })
 }

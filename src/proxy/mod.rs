@@ -10,6 +10,7 @@
 pub mod corr;
 pub mod counts;
 pub mod fisher;
+pub mod gram;
 pub mod grasp;
 pub mod jacob_cov;
 pub mod naswot;

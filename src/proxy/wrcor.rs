@@ -16,7 +16,7 @@
 //! Matrices with a NaN (constant rows: zero-op outputs, zero gradients) are skipped; an
 //! empty or singular K scores −inf.
 
-use super::corr::{corrcoef, has_nan, KernelSum};
+use super::corr::{corrcoef_many, has_nan, KernelSum};
 use super::pass::Responses;
 use std::collections::HashMap;
 use tch::Tensor;
@@ -44,33 +44,68 @@ pub struct CorrCache {
     wrap: HashMap<usize, (Tensor, bool)>,
 }
 
-fn corr_entry(t: &Tensor) -> (Tensor, bool) {
-    let c = corrcoef(t);
-    let nan = has_nan(&c);
-    (c, nan)
+impl CorrCache {
+    /// Computes, all at once ([`corrcoef_many`]: the matrices are shared out among the
+    /// threads), every correlation matrix that `v` needs and the cache lacks.
+    fn fill(&mut self, r: &Responses, v: Variant) {
+        let (use_fwd, use_bwd) = uses(v);
+        let official = v == Variant::WrcorOfficial;
+        // (which map, key, tensor)
+        let mut todo: Vec<(u8, usize, bool, Tensor)> = Vec::new();
+        let mut missing: Vec<(u8, usize)> = Vec::new();
+        let mut fwd_seen = std::collections::HashSet::new();
+        for (i, s) in r.rec.relus.iter().enumerate() {
+            if use_fwd {
+                let post = official && s.is_final;
+                if !self.fwd.contains_key(&(s.key, post)) && fwd_seen.insert((s.key, post)) {
+                    let t = if post { s.input.detach().relu() } else { s.input.detach() };
+                    todo.push((0, s.key, post, t));
+                }
+            }
+            if use_bwd {
+                let mut want = |map: u8, have: bool, g: Option<&Tensor>| match (have, g) {
+                    (false, Some(g)) => todo.push((map, i, false, g.shallow_clone())),
+                    // A missing gradient (unreachable site) counts as all-zero, i.e. a NaN
+                    // matrix that is skipped.
+                    (false, None) => missing.push((map, i)),
+                    _ => {}
+                };
+                want(1, self.bwd.contains_key(&i), r.relu_grads.get(i).and_then(|g| g.as_ref()));
+                if official && s.wrapped {
+                    want(2, self.wrap.contains_key(&i), r.wrapper_grads.get(i).and_then(|g| g.as_ref()));
+                }
+            }
+        }
+        for (map, i) in missing {
+            let placeholder = (Tensor::zeros([1], (tch::Kind::Double, tch::Device::Cpu)), true);
+            if map == 1 { self.bwd.insert(i, placeholder) } else { self.wrap.insert(i, placeholder) };
+        }
+        let refs: Vec<&Tensor> = todo.iter().map(|t| &t.3).collect();
+        for ((map, key, post, _), c) in todo.iter().zip(corrcoef_many(&refs)) {
+            let nan = has_nan(&c);
+            match map {
+                0 => self.fwd.insert((*key, *post), (c, nan)),
+                1 => self.bwd.insert(*key, (c, nan)),
+                _ => self.wrap.insert(*key, (c, nan)),
+            };
+        }
+    }
 }
 
-impl CorrCache {
-    fn fwd(&mut self, r: &Responses, i: usize, post_relu: bool) -> &(Tensor, bool) {
-        let s = &r.rec.relus[i];
-        self.fwd.entry((s.key, post_relu)).or_insert_with(|| {
-            if post_relu {
-                corr_entry(&s.input.detach().relu())
-            } else {
-                corr_entry(&s.input.detach())
-            }
-        })
+/// (uses forward responses, uses backward responses)
+fn uses(v: Variant) -> (bool, bool) {
+    match v {
+        Variant::Acor => (true, false),
+        Variant::Gcor => (false, true),
+        _ => (true, true),
     }
 }
 
 /// Computes a WRCor-family score from a response pass that recorded ReLU inputs (and
 /// their gradients, and wrapper outputs for `WrcorOfficial`).
 pub fn score(r: &Responses, v: Variant, cache: &mut CorrCache) -> f64 {
-    let (use_fwd, use_bwd) = match v {
-        Variant::Acor => (true, false),
-        Variant::Gcor => (false, true),
-        _ => (true, true),
-    };
+    let (use_fwd, use_bwd) = uses(v);
+    cache.fill(r, v);
     let weighted = matches!(v, Variant::Wrcor | Variant::WrcorOfficial);
     let official = v == Variant::WrcorOfficial;
     let mut k = KernelSum::default();
@@ -92,30 +127,20 @@ pub fn score(r: &Responses, v: Variant, cache: &mut CorrCache) -> f64 {
         }
         for (i, post, count) in order {
             let w = if weighted { (2f64).powi(r.rec.relus[i].layer as i32) } else { 1.0 };
-            let (c, nan) = cache.fwd(r, i, post);
+            let (c, nan) = &cache.fwd[&(r.rec.relus[i].key, post)];
             k.add(c, *nan, w, count);
         }
     }
     if use_bwd {
         for (i, s) in r.rec.relus.iter().enumerate().rev() {
             let w = if weighted { (2f64).powi(s.layer as i32) } else { 1.0 };
-            let (c, nan) = cache.bwd.entry(i).or_insert_with(|| grad_corr(r.relu_grads.get(i).and_then(|g| g.as_ref())));
+            let (c, nan) = &cache.bwd[&i];
             k.add(c, *nan, w, 1);
             if official && s.wrapped {
-                let (c, nan) =
-                    cache.wrap.entry(i).or_insert_with(|| grad_corr(r.wrapper_grads.get(i).and_then(|g| g.as_ref())));
+                let (c, nan) = &cache.wrap[&i];
                 k.add(c, *nan, w, 1);
             }
         }
     }
     k.score()
-}
-
-/// Correlation of a gradient; a missing gradient (unreachable site) counts as all-zero,
-/// i.e. a NaN matrix that is skipped.
-fn grad_corr(g: Option<&Tensor>) -> (Tensor, bool) {
-    match g {
-        Some(g) => corr_entry(g),
-        None => (Tensor::zeros([1], (tch::Kind::Double, tch::Device::Cpu)), true),
-    }
 }
