@@ -8,8 +8,9 @@ use tch::{Device, Kind, Tensor};
 /// [−1, 1]). A constant row gives NaN in its row and column, as in numpy.
 ///
 /// A float32 tensor on the CPU goes through [`super::gram::centred_gram`] (one pass, no
-/// f64 copy, symmetric); anything else (CUDA, float64) through libtorch in f64. Both agree
-/// to about 1e-15 (tested).
+/// f64 copy, symmetric, single-threaded and deterministic); anything else (CUDA,
+/// float64) through libtorch in f64. Both agree to about 1e-15 (tested). An empty row
+/// set gives an empty matrix; D = 1 gives NaN, as numpy does.
 pub fn corrcoef(x: &Tensor) -> Tensor {
     if x.device() == Device::Cpu && x.kind() == Kind::Float {
         corrcoef_cpu_f32(x)
@@ -30,15 +31,14 @@ pub fn corrcoef_torch(x: &Tensor) -> Tensor {
 }
 
 fn corrcoef_cpu_f32(x: &Tensor) -> Tensor {
-    let threads = tch::get_num_threads().max(1) as usize;
     let rows = per_sample_rows(x);
     let (n, d) = rows_shape(&rows);
-    correlation_from_gram(&super::gram::centred_gram(f32_data(&rows), n, d, threads), n, d)
+    correlation_from_gram(&super::gram::centred_gram(f32_data(&rows), n, d), n, d)
 }
 
 /// [`corrcoef`] of many tensors. On CPU the float32 ones are shared out whole among
-/// libtorch's intra-op threads (largest first), each computed single-threaded: no
-/// per-matrix thread start and one memory stream per core. Same values as [`corrcoef`].
+/// libtorch's intra-op threads (largest first), each computed single-threaded, so the
+/// values are bit-identical to [`corrcoef`]'s whatever the thread count.
 pub fn corrcoef_many(xs: &[&Tensor]) -> Vec<Tensor> {
     let threads = tch::get_num_threads().max(1) as usize;
     let mut out: Vec<Option<Tensor>> = xs.iter().map(|_| None).collect();
@@ -65,7 +65,7 @@ pub fn corrcoef_many(xs: &[&Tensor]) -> Vec<Tensor> {
                             break done;
                         }
                         let (n, d) = shapes[j];
-                        done.push((j, correlation_values(&super::gram::centred_gram(data[j], n, d, 1), n, d)));
+                        done.push((j, correlation_values(&super::gram::centred_gram(data[j], n, d), n, d)));
                     }
                 })
             })
@@ -85,18 +85,31 @@ fn rows_shape(rows: &Tensor) -> (usize, usize) {
 }
 
 /// The values of a dense f32 CPU tensor (as [`per_sample_rows`] returns).
+///
+/// # Panics
+/// If `rows` is not a float32 CPU tensor, or neither contiguous nor channels-last dense.
 fn f32_data(rows: &Tensor) -> &[f32] {
-    debug_assert!(rows.kind() == Kind::Float && rows.device() == Device::Cpu);
-    // SAFETY: `rows` is a dense f32 CPU tensor of `numel` elements; the slice borrows it.
+    assert!(rows.kind() == Kind::Float && rows.device() == Device::Cpu, "f32_data: not a float32 CPU tensor");
+    assert!(
+        rows.is_contiguous() || (rows.dim() == 4 && rows.permute([0, 2, 3, 1]).is_contiguous()),
+        "f32_data: not a dense tensor"
+    );
+    if rows.numel() == 0 {
+        return &[];
+    }
+    // SAFETY: `rows` is a dense float32 CPU tensor of `numel` elements starting at
+    // `data_ptr` (which includes the storage offset); the slice borrows the handle, and
+    // nothing resizes or writes the storage while the correlations are computed.
     unsafe { std::slice::from_raw_parts(rows.data_ptr() as *const f32, rows.numel()) }
 }
 
-/// numpy's corrcoef from the centred Gram matrix `s` [n, n] of n rows of d values:
-/// c = cov/(D−1); c /= stddev[:, None]; c /= stddev[None, :]; clip to [−1, 1].
+/// numpy's corrcoef from the centred Gram matrix `s` [n, n] of n rows of d values, in
+/// numpy's order of operations: cov = s · (1/(D−1)); c = cov / stddev[:, None] /
+/// stddev[None, :]; clip to [−1, 1].
 fn correlation_values(s: &[f64], n: usize, d: usize) -> Vec<f64> {
-    let ddof = d as f64 - 1.0;
-    let sd: Vec<f64> = (0..n).map(|i| (s[i * n + i] / ddof).sqrt()).collect();
-    (0..n * n).map(|k| (s[k] / ddof / sd[k / n] / sd[k % n]).clamp(-1.0, 1.0)).collect()
+    let inv = 1.0 / (d as f64 - 1.0);
+    let sd: Vec<f64> = (0..n).map(|i| (s[i * n + i] * inv).sqrt()).collect();
+    (0..n * n).map(|k| (s[k] * inv / sd[k / n] / sd[k % n]).clamp(-1.0, 1.0)).collect()
 }
 
 fn correlation_from_gram(s: &[f64], n: usize, d: usize) -> Tensor {
@@ -194,11 +207,18 @@ mod tests {
             let err = (&got - w).abs().max().double_value(&[]);
             assert!(err < 1e-14, "{name}: max difference {err}");
         }
-        // Many at once: the same values, in the input order.
+        // Many at once, shared out among two threads: bit-identical to one at a time, in
+        // the input order.
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(2);
         let many = corrcoef_many(&[&x, &strided, &cl]);
-        for (got, w) in many.iter().zip([&want, &corrcoef(&strided), &want]) {
-            assert!((got - w).abs().max().double_value(&[]) < 1e-14);
+        tch::set_num_threads(threads);
+        for (got, one) in many.iter().zip([&x, &strided, &cl]) {
+            assert!(got.equal(&corrcoef(one)));
         }
+        // Degenerate shapes: no samples gives an empty matrix, no features NaN (numpy too).
+        assert_eq!(corrcoef(&Tensor::zeros([0, 5], (Kind::Float, Device::Cpu))).size(), vec![0, 0]);
+        assert!(has_nan(&corrcoef(&Tensor::zeros([3, 0], (Kind::Float, Device::Cpu)))));
         // A constant row gives NaN in its row and column, like numpy.
         let c = x.reshape([10, -1]).copy();
         let _ = c.get(2).fill_(0.0);

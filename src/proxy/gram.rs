@@ -14,8 +14,6 @@
 //! * columns are processed in chunks that are converted to f64 into a small buffer
 //!   that stays in cache, and only the upper triangle of 4×4 row tiles is computed
 //!   (the matrix is symmetric), with AVX-512 or AVX2+FMA when the CPU has them;
-//! * the column range is split among threads (libtorch's intra-op thread count), each
-//!   with its own partial sums, added at the end.
 //!
 //! Measured on the 145 response tensors of the all-`nor_conv_3x3` NAS-Bench-201 cell at
 //! batch 64 (2 cores): see `zsnas bench`'s breakdown and the README.
@@ -26,11 +24,13 @@ const TILE: usize = 4;
 const CHUNK: usize = 512;
 
 /// Centred Gram matrix `S` [n, n] (row-major, f64) of the f32 rows `x` (`n·d` values,
-/// row i at `x[i·d .. (i+1)·d]`). `threads` ≥ 1 splits the columns.
+/// row i at `x[i·d .. (i+1)·d]`). Single-threaded and deterministic: the same input gives
+/// the same bits whatever the thread settings ([`super::corr::corrcoef_many`] runs
+/// several matrices in parallel instead).
 ///
 /// # Panics
 /// If `x.len() != n·d` (a caller bug, not an input error).
-pub fn centred_gram(x: &[f32], n: usize, d: usize, threads: usize) -> Vec<f64> {
+pub fn centred_gram(x: &[f32], n: usize, d: usize) -> Vec<f64> {
     assert_eq!(x.len(), n * d, "centred_gram: {} values for {n}×{d}", x.len());
     if n == 0 {
         return Vec::new();
@@ -38,34 +38,18 @@ pub fn centred_gram(x: &[f32], n: usize, d: usize, threads: usize) -> Vec<f64> {
     if d == 0 {
         return vec![0.0; n * n];
     }
-    // Shift a_i: the mean of the first columns of row i (exactly μ_i when d ≤ CHUNK).
-    let head = d.min(CHUNK);
-    let shift: Vec<f64> =
-        (0..n).map(|i| x[i * d..i * d + head].iter().map(|&v| v as f64).sum::<f64>() / head as f64).collect();
-    let np = n.div_ceil(TILE) * TILE;
-    // At least ~50k values per thread (about 0.1 ms of work at N = 64, against ~20 µs
-    // to start a thread).
-    let threads = threads.max(1).min((n * d / 50_000).max(1)).min(d);
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = if threads == 1 {
-        vec![partial(x, n, d, np, &shift, 0, d)]
-    } else {
-        std::thread::scope(|s| {
-            let hs: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (c0, c1) = (d * t / threads, d * (t + 1) / threads);
-                    let shift = &shift;
-                    s.spawn(move || partial(x, n, d, np, shift, c0, c1))
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().expect("gram worker panicked")).collect()
+    // Shift a_i: the mean of up to CHUNK values spread evenly over row i (exactly μ_i
+    // when d ≤ CHUNK).
+    let step = d.div_ceil(CHUNK);
+    let shift: Vec<f64> = (0..n)
+        .map(|i| {
+            let row = &x[i * d..(i + 1) * d];
+            let (sum, count) = row.iter().step_by(step).fold((0.0f64, 0usize), |(s, c), &v| (s + v as f64, c + 1));
+            sum / count as f64
         })
-    };
-    let mut g = vec![0.0f64; np * np];
-    let mut t = vec![0.0f64; np];
-    for (pg, pt) in &parts {
-        g.iter_mut().zip(pg).for_each(|(a, b)| *a += b);
-        t.iter_mut().zip(pt).for_each(|(a, b)| *a += b);
-    }
+        .collect();
+    let np = n.div_ceil(TILE) * TILE;
+    let (g, t) = partial(x, n, d, np, &shift);
     let df = d as f64;
     let mut s = vec![0.0f64; n * n];
     for i in 0..n {
@@ -78,9 +62,9 @@ pub fn centred_gram(x: &[f32], n: usize, d: usize, threads: usize) -> Vec<f64> {
     s
 }
 
-/// Partial sums over columns `c0..c1`: (upper-triangle tile sums [np, np], shifted row
-/// sums [np]).
-fn partial(x: &[f32], n: usize, d: usize, np: usize, shift: &[f64], c0: usize, c1: usize) -> (Vec<f64>, Vec<f64>) {
+/// Sums over all columns: (upper-triangle tile sums [np, np], shifted row sums [np]).
+fn partial(x: &[f32], n: usize, d: usize, np: usize, shift: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (c0, c1) = (0, d);
     let mut g = vec![0.0f64; np * np];
     let mut t = vec![0.0f64; np];
     // Packed chunk: np rows × CHUNK columns, rows beyond n and columns beyond the chunk
@@ -136,10 +120,12 @@ impl Kernel {
     fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx512f") {
+            let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            // The AVX-512 kernel packs with the AVX2 routine, so it needs both.
+            if avx2 && std::is_x86_feature_detected!("avx512f") {
                 return Kernel::Avx512;
             }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            if avx2 {
                 return Kernel::Avx2;
             }
         }
@@ -339,18 +325,18 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_centred_f64_recipe_for_awkward_shapes_and_threads() {
+    fn matches_the_centred_f64_recipe_for_awkward_shapes() {
         for &(n, d) in &[(1, 1), (3, 5), (5, 17), (64, 1000), (10, 1537), (7, 3000)] {
             let x = data(n, d, 100.0);
             let want = naive(&x, n, d);
-            for threads in [1, 2, 3] {
-                let got = centred_gram(&x, n, d, threads);
-                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-                    let scale = (want[(k / n) * n + k / n] * want[(k % n) * n + k % n]).sqrt().max(1e-300);
-                    assert!((g - w).abs() <= 1e-12 * scale, "n={n} d={d} t={threads} k={k}: {g} vs {w}");
-                }
+            let got = centred_gram(&x, n, d);
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                let scale = (want[(k / n) * n + k / n] * want[(k % n) * n + k % n]).sqrt().max(1e-300);
+                assert!((g - w).abs() <= 1e-12 * scale, "n={n} d={d} k={k}: {g} vs {w}");
             }
         }
+        assert!(centred_gram(&[], 0, 5).is_empty());
+        assert_eq!(centred_gram(&[], 2, 0), vec![0.0; 4]);
     }
 
     #[test]
@@ -362,10 +348,11 @@ mod tests {
         let mut kernels = vec![Kernel::Scalar];
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx512f") {
+            let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            if avx2 && std::is_x86_feature_detected!("avx512f") {
                 kernels.push(Kernel::Avx512);
             }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            if avx2 {
                 kernels.push(Kernel::Avx2);
             }
         }
@@ -399,7 +386,7 @@ mod tests {
         let (n, d) = (3, 700);
         let mut x = data(n, d, 1.0);
         x[d..2 * d].iter_mut().for_each(|v| *v = 2.5);
-        let s = centred_gram(&x, n, d, 2);
+        let s = centred_gram(&x, n, d);
         for j in 0..n {
             assert_eq!(s[n + j], 0.0);
             assert_eq!(s[j * n + 1], 0.0);
