@@ -67,12 +67,12 @@ enum Cmd {
         /// Comma-separated proxies.
         #[arg(long, default_value = "wrcor")]
         proxies: String,
-        /// Size of the seeded random sample case.
+        /// Size of the seeded random sample case (0: no sample case).
         #[arg(long, default_value_t = 50)]
         sample: usize,
-        /// Repeats of each case.
-        #[arg(long, default_value_t = 5)]
-        repeats: usize,
+        /// Repeats of each case (at least 1).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        repeats: u32,
     },
     /// The main job: score a seeded sample of NAS-Bench-201 architectures with WRCor on
     /// real CIFAR-10 images, print the top 10 and the Spearman ρ against accuracy.
@@ -126,6 +126,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Cmd::Bench { data, proxies, sample, repeats } => {
+            let repeats = repeats as usize;
             let batch = data.batch()?;
             let proxies = parse_proxies(&proxies)?;
             let dev = app::score::parse_device(&data.device)?;

@@ -47,16 +47,19 @@ pub struct Case {
 }
 
 /// The standard cases: all-`nor_conv_3x3`, all-`skip_connect`, all-`avg_pool_3x3`, and a
-/// seeded uniform sample of `sample` architectures.
+/// seeded uniform sample of `sample` architectures (left out when `sample` is 0).
 pub fn standard_cases(sample: usize, seed: u64) -> Vec<Case> {
     let all = |s: &str| Nb201Arch::parse(&format!("|{s}~0|+|{s}~0|{s}~1|+|{s}~0|{s}~1|{s}~2|")).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    vec![
+    let mut cases = vec![
         Case { name: "all nor_conv_3x3".into(), archs: vec![all("nor_conv_3x3")] },
         Case { name: "all skip_connect".into(), archs: vec![all("skip_connect")] },
         Case { name: "all avg_pool_3x3".into(), archs: vec![all("avg_pool_3x3")] },
-        Case { name: format!("sample of {sample}"), archs: (0..sample).map(|_| Nb201Arch::sample(&mut rng)).collect() },
-    ]
+    ];
+    if sample > 0 {
+        cases.push(Case { name: format!("sample of {sample}"), archs: (0..sample).map(|_| Nb201Arch::sample(&mut rng)).collect() });
+    }
+    cases
 }
 
 /// Times `proxies` on each case: returns (case name, median seconds per architecture,
