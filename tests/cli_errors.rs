@@ -60,10 +60,11 @@ fn degenerate_network_scores_are_values_not_errors() {
 }
 
 #[test]
-fn same_seed_same_scores() {
-    let args = ["score", "--sample", "3", "--seed", "7", "--batch-size", "16", "--proxies", "wrcor,naswot"];
-    let (c1, o1, _) = zsnas(&args);
-    let (c2, o2, _) = zsnas(&args);
+fn same_seed_same_scores_whatever_the_thread_count() {
+    let args = ["score", "--sample", "3", "--seed", "7", "--batch-size", "16", "--proxies", "wrcor,naswot,jacob_cov"];
+    let with_threads = |t: &'static str| [&["--threads", t][..], &args[..]].concat();
+    let (c1, o1, _) = zsnas(&with_threads("1"));
+    let (c2, o2, _) = zsnas(&with_threads("2"));
     assert_eq!((c1, c2), (0, 0));
     let strip = |o: &str| -> Vec<serde_json::Value> {
         o.lines().map(|l| {
