@@ -10,8 +10,8 @@ use zsnas::proxy::Proxy;
 #[derive(Parser)]
 #[command(name = "zsnas", version, about = "Zero-shot NAS with training-free proxies (WRCor and friends) on libtorch")]
 struct Cli {
-    /// libtorch intra-op threads (default: all cores).
-    #[arg(long, global = true)]
+    /// libtorch intra-op threads, 1 to 1024 (default: all cores).
+    #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
     threads: Option<i32>,
     #[command(subcommand)]
     cmd: Cmd,
@@ -93,7 +93,13 @@ enum Cmd {
 }
 
 fn parse_proxies(s: &str) -> Result<Vec<Proxy>> {
-    let v: Vec<Proxy> = s.split(',').map(|x| x.trim()).filter(|x| !x.is_empty()).map(Proxy::from_name).collect::<Result<_>>()?;
+    let mut v: Vec<Proxy> = Vec::new();
+    for p in s.split(',').map(|x| x.trim()).filter(|x| !x.is_empty()).map(Proxy::from_name) {
+        let p = p?;
+        if !v.contains(&p) {
+            v.push(p);
+        }
+    }
     if v.is_empty() {
         bail!("--proxies is empty");
     }
@@ -155,7 +161,7 @@ fn run() -> Result<()> {
                     br.build, br.pass, br.correlations
                 );
                 println!(
-                    "anchor, timed in alternation with wrcor: bare forward + loss.backward() {:.4} s, wrcor {:.4} s, wrcor/bare {:.3} (medians)",
+                    "anchor, timed in alternation with wrcor: bare forward + loss.backward() {:.4} s, wrcor {:.4} s (medians); wrcor/bare {:.3} (median of the per-round ratios)",
                     sc.bare, sc.wrcor, sc.ratio
                 );
                 println!(
@@ -165,6 +171,8 @@ fn run() -> Result<()> {
                     OFFICIAL_ALL_CONV3X3_S / BARE_FWD_BWD_S,
                     sc.ratio
                 );
+            } else {
+                println!("(the breakdown and the comparison with the official code need --proxies wrcor and --batch-size 64)");
             }
             Ok(())
         }

@@ -80,6 +80,8 @@ fn same_seed_same_scores_whatever_the_thread_count() {
 #[test]
 fn bench_rejects_zero_repeats_and_unknown_proxies() {
     assert_error(&["bench", "--repeats", "0"], "--repeats");
+    assert_error(&["--threads", "0", "bench"], "--threads");
+    assert_error(&["score", "--threads", "100000", "--arch", A], "--threads");
     assert_error(&["bench", "--proxies", "nope"], "unknown proxy 'nope'");
 }
 

@@ -105,7 +105,7 @@ impl Nb201Arch {
                     anyhow::anyhow!("malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' of node {node_no} is not 'op~j'")
                 })?;
                 let from: usize = from.parse().map_err(|_| {
-                    anyhow::anyhow!("malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' has a non-numeric input node")
+                    anyhow::anyhow!("malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' has an input node that is not a small non-negative integer")
                 })?;
                 if from != j {
                     bail!(
@@ -247,7 +247,8 @@ mod tests {
             ("|none~0|+|none~0|+|none~0|none~1|none~2|", "must have 2 input edge"),
             ("|none0|+|none~0|none~1|+|none~0|none~1|none~2|", "is not 'op~j'"),
             ("none~0+|none~0|none~1|+|none~0|none~1|none~2|", "must be written as"),
-            ("|none~x|+|none~0|none~1|+|none~0|none~1|none~2|", "non-numeric"),
+            ("|none~x|+|none~0|none~1|+|none~0|none~1|none~2|", "not a small non-negative integer"),
+            ("|none~99999999999999999999|+|none~0|none~1|+|none~0|none~1|none~2|", "not a small non-negative integer"),
         ];
         for (s, msg) in cases {
             let e = Nb201Arch::parse(s).unwrap_err().to_string();
