@@ -143,6 +143,27 @@ struct Labels<'a> {
     title: &'a str,
 }
 
+/// Grid, tick labels ([`fmt_tick`]) and axis descriptions, tick labels at `size` points
+/// and axis descriptions 2 points larger.
+fn draw_mesh<DB, X, Y>(chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>, labels: &Labels<'_>, size: u32) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let fmt = |v: &f64| fmt_tick(*v);
+    chart
+        .configure_mesh()
+        .x_desc(labels.x)
+        .y_desc(labels.y)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&fmt)
+        .label_style(("sans-serif", size))
+        .axis_desc_style(("sans-serif", size + 2))
+        .draw()
+        .map_err(perr)
+}
+
 fn draw_scatter<DB, XR>(
     root: &DrawingArea<DB, Shift>,
     x_range: XR,
@@ -163,17 +184,7 @@ where
         .y_label_area_size(70)
         .build_cartesian_2d(x_range, y_range)
         .map_err(perr)?;
-    let fmt = |v: &f64| fmt_tick(*v);
-    chart
-        .configure_mesh()
-        .x_desc(labels.x)
-        .y_desc(labels.y)
-        .x_label_formatter(&fmt)
-        .y_label_formatter(&fmt)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()
-        .map_err(perr)?;
+    draw_mesh(&mut chart, labels, 14)?;
     let radius = if pts.len() > 2000 { 2 } else { 3 };
     let style = RGBColor(31, 119, 180).mix(0.6).filled();
     chart
@@ -273,17 +284,7 @@ fn draw_lines<DB: DrawingBackend>(
                 linear_range(pts.iter().map(|p| p.1)),
             )
             .map_err(perr)?;
-        let fmt = |v: &f64| fmt_tick(*v);
-        chart
-            .configure_mesh()
-            .x_desc(labels.x)
-            .y_desc(labels.y)
-            .x_label_formatter(&fmt)
-            .y_label_formatter(&fmt)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 15))
-            .draw()
-            .map_err(perr)?;
+        draw_mesh(&mut chart, labels, 13)?;
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
