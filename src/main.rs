@@ -2,9 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use zsnas::app;
-use zsnas::data::load::{load_batch, BatchSpec, DataSource};
 use zsnas::proxy::Proxy;
 
 #[derive(Parser)]
@@ -17,37 +15,25 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// The NAS-Bench-201 scoring set-up of `bench` and `demo`: `--data`, `--batch-size`,
+/// `--augment`, `--device` (and `--num-classes`, which must stay 10 here) plus the run seed.
 #[derive(clap::Args, Clone, Debug)]
-struct DataArgs {
-    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
-    /// Default: the embedded first 1,000 CIFAR-10 training images.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Batch size N.
-    #[arg(long, default_value_t = 64)]
-    batch_size: usize,
+struct Nb201Setup {
+    #[command(flatten)]
+    setup: app::score::SetupArgs,
     /// Run seed: choice of the batch, weight initialisation (per architecture).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Standard CIFAR augmentation of the batch (crop with 4-pixel padding, flip).
-    #[arg(long)]
-    augment: bool,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
 }
 
-impl DataArgs {
-    fn source(&self) -> DataSource {
-        match &self.data {
-            Some(p) => DataSource::Path(p.clone()),
-            None => DataSource::Embedded,
+impl Nb201Setup {
+    /// The device and the batch. Errors as [`app::score::SetupArgs::batch`], and for a
+    /// `--num-classes` other than 10 (these commands use the 10-class CIFAR-10 network).
+    fn batch(&self) -> Result<(tch::Device, zsnas::data::batch::Batch)> {
+        if let Some(k) = self.setup.num_classes.filter(|&k| k != 10) {
+            bail!("--num-classes {k}: bench and demo use NAS-Bench-201's 10-class CIFAR-10 network");
         }
-    }
-    fn batch(&self) -> Result<zsnas::data::batch::Batch> {
-        let spec = BatchSpec { batch_size: self.batch_size, seed: self.seed, augment: self.augment };
-        let dev = app::score::parse_device(&self.device)?;
-        Ok(load_batch(&self.source(), &spec)?.to_device(dev))
+        self.setup.batch(app::score::SpaceKind::Nb201, self.seed)
     }
 }
 
@@ -63,7 +49,7 @@ enum Cmd {
     /// Median seconds per architecture for a proxy set on NAS-Bench-201.
     Bench {
         #[command(flatten)]
-        data: DataArgs,
+        data: Nb201Setup,
         /// Comma-separated proxies.
         #[arg(long, default_value = "wrcor")]
         proxies: String,
@@ -78,7 +64,7 @@ enum Cmd {
     /// real CIFAR-10 images, print the top 10 and the Spearman ρ against accuracy.
     Demo {
         #[command(flatten)]
-        data: DataArgs,
+        data: Nb201Setup,
         /// Number of architectures.
         #[arg(long, default_value_t = 200)]
         sample: usize,
@@ -133,16 +119,15 @@ fn run() -> Result<()> {
         }
         Cmd::Bench { data, proxies, sample, repeats } => {
             let repeats = repeats as usize;
-            let batch = data.batch()?;
+            let (dev, batch) = data.batch()?;
             let proxies = parse_proxies(&proxies)?;
-            let dev = app::score::parse_device(&data.device)?;
             let cases = app::bench::standard_cases(sample, data.seed);
             let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
             println!(
                 "zsnas bench: {} at batch {} on {} ({} threads), network build + scoring per architecture",
                 names.join(","),
                 batch.len(),
-                data.device,
+                data.setup.device,
                 tch::get_num_threads()
             );
             let results = app::bench::run(&cases, &batch, &proxies, repeats, dev)?;
@@ -177,9 +162,9 @@ fn run() -> Result<()> {
             Ok(())
         }
         Cmd::Demo { data, sample, proxy } => {
-            let batch = data.batch().context("loading the batch")?;
+            let (dev, batch) = data.batch().context("loading the batch")?;
             let p = Proxy::from_name(&proxy)?;
-            app::demo::run(&batch, &data.source().describe(), sample, data.seed, p, app::score::parse_device(&data.device)?)
+            app::demo::run(&batch, &data.setup.source().describe(), sample, data.seed, p, dev)
         }
         Cmd::Search(a) => app::search::run(a),
         Cmd::Export(a) => {

@@ -96,11 +96,11 @@ pub fn parse_device(s: &str) -> Result<Device> {
 
 fn load_cuda() {
     // libtorch_cuda.so is dropped by the linker's --as-needed; load it at run time.
-    for name in ["libtorch_cuda.so"] {
-        let c = std::ffi::CString::new(name).unwrap();
-        unsafe {
-            libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
-        }
+    let c = std::ffi::CString::new("libtorch_cuda.so").expect("no NUL in the name");
+    // SAFETY: dlopen with a valid NUL-terminated name; a failure returns null, which the
+    // CUDA availability check that follows reports as "no CUDA device".
+    unsafe {
+        libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
     }
 }
 
@@ -139,6 +139,14 @@ impl SetupArgs {
         self.num_classes.unwrap_or(if space == SpaceKind::Mbv2 { 1000 } else { 10 })
     }
 
+    /// Where the images come from: `--data`, else the embedded CIFAR-10 images.
+    pub fn source(&self) -> DataSource {
+        match &self.data {
+            Some(p) => DataSource::Path(p.clone()),
+            None => DataSource::Embedded,
+        }
+    }
+
     /// Whether the batch is random (mbv2 without `--data`) rather than images.
     pub fn random_data(&self, space: SpaceKind) -> bool {
         space == SpaceKind::Mbv2 && self.data.is_none()
@@ -161,11 +169,7 @@ impl SetupArgs {
             );
             random_batch(self.batch_size, 224, self.num_classes(space), seed)
         } else {
-            let src = match &self.data {
-                Some(p) => DataSource::Path(p.clone()),
-                None => DataSource::Embedded,
-            };
-            load_batch(&src, &BatchSpec { batch_size: self.batch_size, seed, augment: self.augment })?
+            load_batch(&self.source(), &BatchSpec { batch_size: self.batch_size, seed, augment: self.augment })?
         };
         Ok((device, batch.to_device(device)))
     }
