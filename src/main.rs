@@ -139,11 +139,10 @@ fn run() -> Result<()> {
                 use app::bench::{BARE_FWD_BWD_S, OFFICIAL_ALL_CONV3X3_S};
                 let arch = cases[0].archs[0];
                 let ours = results[0].1;
-                let br = app::bench::wrcor_breakdown(arch, &batch, repeats.max(3), dev)?;
                 let sc = app::bench::speed_check(arch, &batch, repeats.max(5), dev)?;
                 println!(
                     "all nor_conv_3x3 breakdown: build {:.4} s, forward + ReLU-input gradients {:.4} s, correlations + log-det {:.4} s",
-                    br.build, br.pass, br.correlations
+                    sc.build, sc.pass, sc.correlations
                 );
                 println!(
                     "anchor, timed in alternation with wrcor: bare forward + loss.backward() {:.4} s, wrcor {:.4} s (medians); wrcor/bare {:.3} (median of the per-round ratios)",

@@ -102,14 +102,21 @@ fn ensure_sync(device: Device) {
 }
 
 /// `wrcor` timed against the anchor, in alternation so that both see the same machine
-/// speed (this 2-core VM's speed moves by up to ×2 within a day).
+/// speed (this 2-core VM's speed moves by up to ×2 within a day), with the time of each
+/// stage of `wrcor` (medians, seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct SpeedCheck {
-    /// Median seconds of one `wrcor` evaluation (network build + scoring).
+    /// One `wrcor` evaluation: build + pass + correlations.
     pub wrcor: f64,
-    /// Median seconds of a bare forward + backward of the same network: BN in training
-    /// mode, mean cross-entropy, `loss.backward()` into every parameter's gradient (what a
-    /// forward and backward pass costs in any PyTorch training step); built outside the timer.
+    /// Building the network with its default initialisation.
+    pub build: f64,
+    /// Forward pass plus gradients w.r.t. every ReLU input.
+    pub pass: f64,
+    /// The f64 correlation matrices, K and its log-determinant.
+    pub correlations: f64,
+    /// A bare forward + backward of the same network: BN in training mode, mean
+    /// cross-entropy, `loss.backward()` into every parameter's gradient (what a forward
+    /// and backward pass costs in any PyTorch training step); built outside the timer.
     pub bare: f64,
     /// Median over rounds of `wrcor / bare` (each round times both, back to back).
     pub ratio: f64,
@@ -123,11 +130,11 @@ impl SpeedCheck {
     }
 }
 
-/// Times `wrcor` on `arch` and the bare forward + backward, alternating, `rounds` times
-/// after one warm-up round.
+/// Times `wrcor` on `arch` stage by stage and the bare forward + backward, alternating,
+/// `rounds` times after one warm-up round.
 pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device) -> Result<SpeedCheck> {
     let bare_model = build_model(nb201_builder(arch, 10), device, 0, None)?;
-    let (mut ws, mut bs, mut rs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows: Vec<[f64; 5]> = Vec::new(); // build, pass, correlations, wrcor, bare
     for r in 0..rounds + 1 {
         let t = Instant::now();
         let logits = bare_model.net.forward(&batch.images, &mut Recorder::plain(Mode::default()));
@@ -140,35 +147,7 @@ pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device
                 let _ = g.zero_();
             }
         }
-        let t = Instant::now();
-        let m = build_model(nb201_builder(arch, 10), device, arch_seed(0, &arch.arch_str()), None)?;
-        compute(&m, batch, &[Proxy::Wrcor], &ProxyOptions::default())?;
-        ensure_sync(device);
-        let w = t.elapsed().as_secs_f64();
-        if r > 0 {
-            ws.push(w);
-            bs.push(bare);
-            rs.push(w / bare);
-        }
-    }
-    Ok(SpeedCheck { wrcor: median(&ws), bare: median(&bs), ratio: median(&rs) })
-}
-
-/// Where one `wrcor` evaluation spends its time (medians, seconds).
-#[derive(Debug, Clone, Copy)]
-pub struct Breakdown {
-    /// Building the network with its default initialisation.
-    pub build: f64,
-    /// Forward pass plus gradients w.r.t. every ReLU input.
-    pub pass: f64,
-    /// The f64 correlation matrices, K and its log-determinant.
-    pub correlations: f64,
-}
-
-/// Times the three stages of `wrcor` on `arch` (`repeats` timings after one warm-up).
-pub fn wrcor_breakdown(arch: Nb201Arch, batch: &Batch, repeats: usize, device: Device) -> Result<Breakdown> {
-    let (mut b, mut p, mut c) = (Vec::new(), Vec::new(), Vec::new());
-    for r in 0..repeats + 1 {
+        // What `compute` does for `wrcor` alone, with a timer between the stages.
         let t0 = Instant::now();
         let m = build_model(nb201_builder(arch, 10), device, arch_seed(0, &arch.arch_str()), None)?;
         let t1 = Instant::now();
@@ -178,10 +157,11 @@ pub fn wrcor_breakdown(arch: Nb201Arch, batch: &Batch, repeats: usize, device: D
         let _ = tch::no_grad(|| wrcor::score(&resp, Variant::Wrcor, &mut CorrCache::default()));
         let t3 = Instant::now();
         if r > 0 {
-            b.push((t1 - t0).as_secs_f64());
-            p.push((t2 - t1).as_secs_f64());
-            c.push((t3 - t2).as_secs_f64());
+            let w = (t3 - t0).as_secs_f64();
+            rows.push([(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), (t3 - t2).as_secs_f64(), w, bare]);
         }
     }
-    Ok(Breakdown { build: median(&b), pass: median(&p), correlations: median(&c) })
+    let col = |k: usize| median(&rows.iter().map(|r| r[k]).collect::<Vec<_>>());
+    let ratios: Vec<f64> = rows.iter().map(|r| r[3] / r[4]).collect();
+    Ok(SpeedCheck { build: col(0), pass: col(1), correlations: col(2), wrcor: col(3), bare: col(4), ratio: median(&ratios) })
 }

@@ -84,20 +84,19 @@ fn rows_shape(rows: &Tensor) -> (usize, usize) {
     (n, rows.numel().checked_div(n).unwrap_or(0))
 }
 
-/// The values of a dense f32 CPU tensor (as [`per_sample_rows`] returns).
+/// The values of a contiguous f32 CPU tensor (as [`per_sample_rows`] returns).
 ///
 /// # Panics
-/// If `rows` is not a float32 CPU tensor, or neither contiguous nor channels-last dense.
+/// If `rows` is not a contiguous float32 CPU tensor.
 fn f32_data(rows: &Tensor) -> &[f32] {
-    assert!(rows.kind() == Kind::Float && rows.device() == Device::Cpu, "f32_data: not a float32 CPU tensor");
     assert!(
-        rows.is_contiguous() || (rows.dim() == 4 && rows.permute([0, 2, 3, 1]).is_contiguous()),
-        "f32_data: not a dense tensor"
+        rows.kind() == Kind::Float && rows.device() == Device::Cpu && rows.is_contiguous(),
+        "f32_data: not a contiguous float32 CPU tensor"
     );
     if rows.numel() == 0 {
         return &[];
     }
-    // SAFETY: `rows` is a dense float32 CPU tensor of `numel` elements starting at
+    // SAFETY: `rows` is a contiguous float32 CPU tensor of `numel` elements starting at
     // `data_ptr` (which includes the storage offset); the slice borrows the handle, and
     // nothing resizes or writes the storage while the correlations are computed.
     unsafe { std::slice::from_raw_parts(rows.data_ptr() as *const f32, rows.numel()) }
@@ -116,9 +115,9 @@ fn correlation_from_gram(s: &[f64], n: usize, d: usize) -> Tensor {
     Tensor::from_slice(&correlation_values(s, n, d)).reshape([n as i64, n as i64])
 }
 
-/// `x` [N, ...] with each sample's values contiguous in memory (in any order of its
+/// A contiguous tensor [N, ...] holding each sample's values of `x` (in some order of its
 /// dimensions: the correlation does not depend on the order of the D features): `x`
-/// itself when it is contiguous or channels-last dense, else a contiguous copy.
+/// itself when contiguous, its NHWC view when `x` is channels-last dense, else a copy.
 fn per_sample_rows(x: &Tensor) -> Tensor {
     if x.is_contiguous() {
         return x.shallow_clone();

@@ -44,50 +44,67 @@ pub struct CorrCache {
     wrap: HashMap<usize, (Tensor, bool)>,
 }
 
+/// Which cache entry a correlation matrix fills.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Forward response of a tensor (`ReluSite::key`), post-ReLU or not.
+    Fwd(usize, bool),
+    /// Backward response of ReLU site i.
+    Bwd(usize),
+    /// Wrapper conv-output gradient of ReLU site i (reference WRCor).
+    Wrap(usize),
+}
+
 impl CorrCache {
+    fn has(&self, slot: Slot) -> bool {
+        match slot {
+            Slot::Fwd(key, post) => self.fwd.contains_key(&(key, post)),
+            Slot::Bwd(i) => self.bwd.contains_key(&i),
+            Slot::Wrap(i) => self.wrap.contains_key(&i),
+        }
+    }
+
+    fn insert(&mut self, slot: Slot, entry: (Tensor, bool)) {
+        match slot {
+            Slot::Fwd(key, post) => self.fwd.insert((key, post), entry),
+            Slot::Bwd(i) => self.bwd.insert(i, entry),
+            Slot::Wrap(i) => self.wrap.insert(i, entry),
+        };
+    }
+
     /// Computes, all at once ([`corrcoef_many`]: the matrices are shared out among the
     /// threads), every correlation matrix that `v` needs and the cache lacks.
     fn fill(&mut self, r: &Responses, v: Variant) {
         let (use_fwd, use_bwd) = uses(v);
         let official = v == Variant::WrcorOfficial;
-        // (which map, key, tensor)
-        let mut todo: Vec<(u8, usize, bool, Tensor)> = Vec::new();
-        let mut missing: Vec<(u8, usize)> = Vec::new();
+        let mut todo: Vec<(Slot, Tensor)> = Vec::new();
         let mut fwd_seen = std::collections::HashSet::new();
         for (i, s) in r.rec.relus.iter().enumerate() {
             if use_fwd {
                 let post = official && s.is_final;
-                if !self.fwd.contains_key(&(s.key, post)) && fwd_seen.insert((s.key, post)) {
+                if !self.has(Slot::Fwd(s.key, post)) && fwd_seen.insert((s.key, post)) {
                     let t = if post { s.input.detach().relu() } else { s.input.detach() };
-                    todo.push((0, s.key, post, t));
+                    todo.push((Slot::Fwd(s.key, post), t));
                 }
             }
             if use_bwd {
-                let mut want = |map: u8, have: bool, g: Option<&Tensor>| match (have, g) {
-                    (false, Some(g)) => todo.push((map, i, false, g.shallow_clone())),
+                let mut want = |slot: Slot, g: Option<&Tensor>| match g {
+                    _ if self.has(slot) => {}
+                    Some(g) => todo.push((slot, g.shallow_clone())),
                     // A missing gradient (unreachable site) counts as all-zero, i.e. a NaN
                     // matrix that is skipped.
-                    (false, None) => missing.push((map, i)),
-                    _ => {}
+                    None => self.insert(slot, (Tensor::zeros([1], (tch::Kind::Double, tch::Device::Cpu)), true)),
                 };
-                want(1, self.bwd.contains_key(&i), r.relu_grads.get(i).and_then(|g| g.as_ref()));
+                want(Slot::Bwd(i), r.relu_grads.get(i).and_then(|g| g.as_ref()));
                 if official && s.wrapped {
-                    want(2, self.wrap.contains_key(&i), r.wrapper_grads.get(i).and_then(|g| g.as_ref()));
+                    want(Slot::Wrap(i), r.wrapper_grads.get(i).and_then(|g| g.as_ref()));
                 }
             }
         }
-        for (map, i) in missing {
-            let placeholder = (Tensor::zeros([1], (tch::Kind::Double, tch::Device::Cpu)), true);
-            if map == 1 { self.bwd.insert(i, placeholder) } else { self.wrap.insert(i, placeholder) };
-        }
-        let refs: Vec<&Tensor> = todo.iter().map(|t| &t.3).collect();
-        for ((map, key, post, _), c) in todo.iter().zip(corrcoef_many(&refs)) {
+        let refs: Vec<&Tensor> = todo.iter().map(|t| &t.1).collect();
+        for ((slot, _), c) in todo.iter().zip(corrcoef_many(&refs)) {
             let nan = has_nan(&c);
-            match map {
-                0 => self.fwd.insert((*key, *post), (c, nan)),
-                1 => self.bwd.insert(*key, (c, nan)),
-                _ => self.wrap.insert(*key, (c, nan)),
-            };
+            self.insert(*slot, (c, nan));
         }
     }
 }
