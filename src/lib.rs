@@ -3,11 +3,11 @@
 //!
 //! Data flows one way: [`data`] → [`net`] → [`proxy`] (responses, scores) → search / eval.
 
+pub mod app;
 pub mod data;
+pub mod eval;
 pub mod net;
 pub mod proxy;
-pub mod space;
-pub mod eval;
 pub mod report;
-pub mod app;
 pub mod search;
+pub mod space;

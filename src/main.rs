@@ -114,7 +114,10 @@ fn run() -> Result<()> {
             for (n, d) in zsnas::proxy::vote::NAMED {
                 println!("{:16} vote: {}", n, d);
             }
-            println!("{:16} a vote over any list, e.g. vote:synflow,jacob_cov,wrcor (prefix '-' = lower is better)", "vote:...");
+            println!(
+                "{:16} a vote over any list, e.g. vote:synflow,jacob_cov,wrcor (prefix '-' = lower is better)",
+                "vote:..."
+            );
             Ok(())
         }
         Cmd::Bench { data, proxies, sample, repeats } => {

@@ -8,7 +8,10 @@ const A: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~
 #[test]
 fn malformed_arch_str() {
     assert_error(&["score", "--arch", "|nor_conv_3x3~0|+|nor_conv_3x3~0|"], "expected 3 nodes");
-    assert_error(&["score", "--arch", "|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"], "unknown NAS-Bench-201 op 'conv_5x5'");
+    assert_error(
+        &["score", "--arch", "|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+        "unknown NAS-Bench-201 op 'conv_5x5'",
+    );
 }
 
 #[test]
@@ -49,7 +52,13 @@ fn unknown_space_and_device() {
 #[test]
 fn degenerate_network_scores_are_values_not_errors() {
     let (code, out, err) = zsnas(&[
-        "score", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "wrcor,jacob_cov,synflow", "--batch-size", "16",
+        "score",
+        "--arch",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "--proxies",
+        "wrcor,jacob_cov,synflow",
+        "--batch-size",
+        "16",
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
@@ -67,11 +76,13 @@ fn same_seed_same_scores_whatever_the_thread_count() {
     let (c2, o2, _) = zsnas(&with_threads("2"));
     assert_eq!((c1, c2), (0, 0));
     let strip = |o: &str| -> Vec<serde_json::Value> {
-        o.lines().map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("seconds");
-            v
-        }).collect()
+        o.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("seconds");
+                v
+            })
+            .collect()
     };
     assert_eq!(strip(&o1), strip(&o2));
     assert_eq!(strip(&o1).len(), 3);
@@ -95,7 +106,9 @@ fn bench_reports_the_breakdown_and_the_anchor() {
         let rest = &line[line.find(key).unwrap_or_else(|| panic!("'{key}' in {line}")) + key.len()..];
         rest.trim_start().split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap().parse().unwrap()
     };
-    let line = |start: &str| out.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no '{start}' line in:\n{out}"));
+    let line = |start: &str| {
+        out.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no '{start}' line in:\n{out}"))
+    };
     for case in ["all nor_conv_3x3 ", "all skip_connect ", "all avg_pool_3x3 "] {
         assert!(number_after(line(case), "median") > 0.0);
     }
@@ -105,7 +118,8 @@ fn bench_reports_the_breakdown_and_the_anchor() {
         assert!(number_after(br, key) > 0.0, "{br}");
     }
     let anchor = line("anchor");
-    let (bare, wrcor, ratio) = (number_after(anchor, "backward()"), number_after(anchor, "s, wrcor"), number_after(anchor, "wrcor/bare"));
+    let (bare, wrcor, ratio) =
+        (number_after(anchor, "backward()"), number_after(anchor, "s, wrcor"), number_after(anchor, "wrcor/bare"));
     assert!(bare > 0.0 && wrcor > 0.0);
     assert!((ratio - wrcor / bare).abs() < 0.01 + 0.5 * ratio, "{anchor}");
     let speed = line("speed-up");

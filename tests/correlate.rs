@@ -24,7 +24,9 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn line(arch: &str, synflow: &str, wrcor: &str) -> String {
-    format!(r#"{{"space":"nb201","arch":"{arch}","index":null,"scores":{{"synflow":{synflow},"wrcor":{wrcor}}},"seconds":{{}}}}"#)
+    format!(
+        r#"{{"space":"nb201","arch":"{arch}","index":null,"scores":{{"synflow":{synflow},"wrcor":{wrcor}}},"seconds":{{}}}}"#
+    )
 }
 
 /// Seven architectures with truth; synflow has ties, a NaN and a -inf; `h` has no truth.
@@ -64,8 +66,21 @@ fn hand_computed_ties_nan_and_missing_truth() {
     let (scores, truth) = small_case(dir.path());
     let plots = dir.path().join("plots");
     let (out, err) = ok(&[
-        "correlate", "--scores", &scores, "--truth", &truth, "--truth-column", "acc", "--proxies",
-        "synflow,wrcor,vote:synflow", "--format", "json", "--bootstrap", "200", "--plot", plots.to_str().unwrap(),
+        "correlate",
+        "--scores",
+        &scores,
+        "--truth",
+        &truth,
+        "--truth-column",
+        "acc",
+        "--proxies",
+        "synflow,wrcor,vote:synflow",
+        "--format",
+        "json",
+        "--bootstrap",
+        "200",
+        "--plot",
+        plots.to_str().unwrap(),
     ]);
     // Missing from the truth table: reported with the count and the name.
     assert!(err.contains("1 of 8 scored architectures are not in the truth table"), "{err}");
@@ -197,11 +212,23 @@ fn merging_duplicates_and_torn_lines() {
     let (scores, truth) = small_case(dir.path());
     // A second file repeating two lines exactly, plus a torn last line.
     let b = dir.path().join("b.jsonl");
-    std::fs::write(&b, format!("{}\n{}\n{{\"space\":\"nb201\",\"arch\":\"q", line("a", "5", "1"), line("c", "7", "3"))).unwrap();
+    std::fs::write(&b, format!("{}\n{}\n{{\"space\":\"nb201\",\"arch\":\"q", line("a", "5", "1"), line("c", "7", "3")))
+        .unwrap();
     let b = b.to_str().unwrap();
     let (out, err) = ok(&[
-        "correlate", "--scores", &scores, "--scores", b, "--truth", &truth, "--truth-column", "acc", "--format", "json",
-        "--bootstrap", "0",
+        "correlate",
+        "--scores",
+        &scores,
+        "--scores",
+        b,
+        "--truth",
+        &truth,
+        "--truth-column",
+        "acc",
+        "--format",
+        "json",
+        "--bootstrap",
+        "0",
     ]);
     assert!(err.contains("torn last line"), "{err}");
     assert!(err.contains("2 duplicate score lines"), "{err}");
@@ -216,7 +243,17 @@ fn merging_duplicates_and_torn_lines() {
     let c = dir.path().join("c.jsonl");
     std::fs::write(&c, line("b", "6.5", "2") + "\n").unwrap();
     assert_error(
-        &["correlate", "--scores", &scores, "--scores", c.to_str().unwrap(), "--truth", &truth, "--truth-column", "acc"],
+        &[
+            "correlate",
+            "--scores",
+            &scores,
+            "--scores",
+            c.to_str().unwrap(),
+            "--truth",
+            &truth,
+            "--truth-column",
+            "acc",
+        ],
         "scored twice with different 'synflow' scores",
     );
 }
@@ -233,8 +270,14 @@ fn bad_input_errors() {
     std::fs::write(&junk, "not json\n{\"a\":1}\n").unwrap();
     assert_error(&["correlate", "--scores", junk.to_str().unwrap()], "junk.jsonl:1: corrupt JSON line");
     let t = ["--truth", truth.as_str(), "--truth-column", "acc"];
-    assert_error(&[&["correlate", "--scores", &scores, "--proxies", "synflow,magic"][..], &t[..]].concat(), "unknown proxy 'magic'");
-    assert_error(&[&["correlate", "--scores", &scores, "--proxies", "zen"][..], &t[..]].concat(), "proxy 'zen' is not in the scores");
+    assert_error(
+        &[&["correlate", "--scores", &scores, "--proxies", "synflow,magic"][..], &t[..]].concat(),
+        "unknown proxy 'magic'",
+    );
+    assert_error(
+        &[&["correlate", "--scores", &scores, "--proxies", "zen"][..], &t[..]].concat(),
+        "proxy 'zen' is not in the scores",
+    );
     assert_error(
         &[&["correlate", "--scores", &scores, "--proxies", "sjw"][..], &t[..]].concat(),
         "member 'jacob_cov' is not in the scores",
@@ -243,7 +286,10 @@ fn bad_input_errors() {
         &["correlate", "--scores", &scores, "--truth", &truth, "--truth-column", "accuracy"],
         "no column \"accuracy\"",
     );
-    assert_error(&["correlate", "--scores", &scores, "--truth-column", "foo"], "embedded NAS-Bench-201 table has no column 'foo'");
+    assert_error(
+        &["correlate", "--scores", &scores, "--truth-column", "foo"],
+        "embedded NAS-Bench-201 table has no column 'foo'",
+    );
     // Nothing joins (arch names are not NAS-Bench-201 cells).
     assert_error(&["correlate", "--scores", &scores], "none of the 8 scored architectures is in the truth table");
     assert_error(&["correlate"], "nothing to correlate");
@@ -256,8 +302,21 @@ fn scores_on_the_fly_like_zsnas_score() {
     let dir = tempfile::tempdir().unwrap();
     let keep = dir.path().join("kept.jsonl");
     let (out, _) = ok(&[
-        "--threads", "1", "correlate", "--sample", "6", "--batch-size", "8", "--proxies", "params,wrcor,vote:params,wrcor",
-        "--bootstrap", "50", "--format", "json", "--output", keep.to_str().unwrap(),
+        "--threads",
+        "1",
+        "correlate",
+        "--sample",
+        "6",
+        "--batch-size",
+        "8",
+        "--proxies",
+        "params,wrcor,vote:params,wrcor",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
+        "--output",
+        keep.to_str().unwrap(),
     ]);
     let v = json_lines(&out);
     let names: Vec<&str> = v.iter().map(|x| x["proxy"].as_str().unwrap()).collect();
@@ -266,8 +325,15 @@ fn scores_on_the_fly_like_zsnas_score() {
     // The kept scores are what `zsnas score` writes, and correlate reads them back alike.
     assert_eq!(std::fs::read_to_string(&keep).unwrap().lines().count(), 6);
     let (again, _) = ok(&[
-        "correlate", "--scores", keep.to_str().unwrap(), "--proxies", "params,wrcor,vote:params,wrcor", "--bootstrap", "50",
-        "--format", "json",
+        "correlate",
+        "--scores",
+        keep.to_str().unwrap(),
+        "--proxies",
+        "params,wrcor,vote:params,wrcor",
+        "--bootstrap",
+        "50",
+        "--format",
+        "json",
     ]);
     assert_eq!(again, out);
 }

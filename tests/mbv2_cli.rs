@@ -11,7 +11,17 @@ use common::zsnas;
 fn reference_counters_from_the_command_line() {
     for (arch, params, flops_ref) in [(MBV2, 4_465_880.0, 277_036_312.0), (PAPER600, 10_807_432.0, 591_710_478.0)] {
         let (code, out, err) = zsnas(&[
-            "score", "--space", "mbv2", "--arch", arch, "--resolution", "224", "--proxies", "params,flops,flops_reference", "--batch-size", "2",
+            "score",
+            "--space",
+            "mbv2",
+            "--arch",
+            arch,
+            "--resolution",
+            "224",
+            "--proxies",
+            "params,flops,flops_reference",
+            "--batch-size",
+            "2",
         ]);
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("random Gaussian batch"), "random-input note missing: {err}");
@@ -24,17 +34,27 @@ fn reference_counters_from_the_command_line() {
 
 #[test]
 fn malformed_and_over_limit_strings_are_clear_errors() {
-    let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE9K3(32,16,1,32,1)"]);
+    let (code, _, err) =
+        zsnas(&["score", "--space", "mbv2", "--arch", "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE9K3(32,16,1,32,1)"]);
     assert_ne!(code, 0);
     assert!(!err.contains("panicked") && err.contains("error:"), "{err}");
     let bad_chain = MBV2.replace("SuperResIDWE6K3(16,24,2,16,2)", "SuperResIDWE6K3(17,24,2,16,2)");
     let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", &bad_chain]);
     assert_ne!(code, 0);
     assert!(err.contains("does not match the previous block's out_channels"), "{err}");
-    let (code, _, err) = zsnas(&["score", "--space", "mbv2", "--arch", PAPER600, "--flops-limit", "300e6", "--proxies", "params"]);
+    let (code, _, err) =
+        zsnas(&["score", "--space", "mbv2", "--arch", PAPER600, "--flops-limit", "300e6", "--proxies", "params"]);
     assert_ne!(code, 0);
     assert!(err.contains("above the limit 300000000"), "{err}");
-    let (code, _, err) = zsnas(&["score", "--space", "nb201", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "flops_reference"]);
+    let (code, _, err) = zsnas(&[
+        "score",
+        "--space",
+        "nb201",
+        "--arch",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "--proxies",
+        "flops_reference",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("only defined for --space mbv2"), "{err}");
 }
@@ -45,7 +65,8 @@ fn export_writes_loadable_weights_and_description() {
     let out = dir.path().join("exp");
     let (code, _, err) = zsnas(&["export", "--space", "mbv2", "--arch", PAPER600, "--output", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let desc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
+    let desc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
     assert_eq!(desc["params"], 10_807_432);
     assert_eq!(desc["resolution"], 224);
     assert_eq!(desc["flops_reference"], 591_710_478.0);
@@ -58,8 +79,27 @@ fn export_writes_loadable_weights_and_description() {
 #[test]
 fn small_cpu_search_runs_end_to_end() {
     let (code, out, err) = zsnas(&[
-        "search", "--space", "mbv2", "--strategy", "evolution", "--fitness", "wrcor", "--budget", "3", "--population", "2",
-        "--tournament", "2", "--batch-size", "2", "--flops-limit", "200e6", "--format", "json", "--threads", "2",
+        "search",
+        "--space",
+        "mbv2",
+        "--strategy",
+        "evolution",
+        "--fitness",
+        "wrcor",
+        "--budget",
+        "3",
+        "--population",
+        "2",
+        "--tournament",
+        "2",
+        "--batch-size",
+        "2",
+        "--flops-limit",
+        "200e6",
+        "--format",
+        "json",
+        "--threads",
+        "2",
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();

@@ -75,7 +75,10 @@ fn default_init_reproduces_pytorch_state_dict_bit_for_bit() {
     // Golden arch_a.safetensors is PyTorch's state dict right after torch.manual_seed(0)
     // and construction; zsnas's construction with tch::manual_seed(0) must equal it.
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden/nb201");
-    let arch = Nb201Arch::parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|").unwrap();
+    let arch = Nb201Arch::parse(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+    )
+    .unwrap();
     let b: Builder = Rc::new(move |p| Box::new(Nb201Net::new(p, &arch, 16, 5, 10)));
     let m = Model::new(b, Device::Cpu, 0);
     let golden: std::collections::HashMap<String, tch::Tensor> =

@@ -60,7 +60,8 @@ fn forward_resized_input() {
     let arch = Mbv2Arch::parse(&format!("{MBV2}@64")).unwrap();
     let m = Model::new(builder(&arch, 1000), Device::Cpu, 1);
     let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
-    let mut rec = Recorder::new(RecordSpec { relu_inputs: true, relu_grads: true, layer_outputs: true, ..Default::default() });
+    let mut rec =
+        Recorder::new(RecordSpec { relu_inputs: true, relu_grads: true, layer_outputs: true, ..Default::default() });
     let f = m.net.features(&x, &mut rec);
     // 64 → 32 (stem) → 4 stride-2 stages → 2
     assert_eq!(f.size(), vec![2, 1280, 2, 2]);

@@ -35,7 +35,8 @@ fn check_forward(spec: &Nb101Spec) {
     let m = Model::new(builder(spec), Device::Cpu, 1);
     tch::manual_seed(5);
     let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu));
-    let mut rec = Recorder::new(RecordSpec { relu_inputs: true, relu_grads: true, layer_outputs: true, ..Default::default() });
+    let mut rec =
+        Recorder::new(RecordSpec { relu_inputs: true, relu_grads: true, layer_outputs: true, ..Default::default() });
     let f = m.net.features(&x, &mut rec);
     assert_eq!(f.size(), vec![2, 512, 8, 8]);
     let y = m.net.head(&f, &mut rec);

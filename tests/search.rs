@@ -19,7 +19,8 @@ fn toy(a: &AnyArch) -> ScoreMap {
 }
 
 fn toy_search(budget: usize) -> Search<'static> {
-    Search::new(Space::nb201(), Fitness::score("toy"), budget, Cache::new(), Box::new(|a: &AnyArch| Ok(toy(a)))).unwrap()
+    Search::new(Space::nb201(), Fitness::score("toy"), budget, Cache::new(), Box::new(|a: &AnyArch| Ok(toy(a))))
+        .unwrap()
 }
 
 fn nb201(a: &AnyArch) -> Nb201Arch {
@@ -83,7 +84,8 @@ fn tournaments_are_distinct_members() {
         assert_eq!(t.len(), 10);
     }
     // Whole-population tournament: a permutation.
-    let ev2 = Evolution { config: EvolutionConfig { population: 64, tournament: 64 }, population: ev.population.clone() };
+    let ev2 =
+        Evolution { config: EvolutionConfig { population: 64, tournament: 64 }, population: ev.population.clone() };
     let mut t = ev2.tournament(&mut rng);
     t.sort_unstable();
     assert_eq!(t, (0..64).collect::<Vec<_>>());
@@ -184,12 +186,25 @@ fn zsnas(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn cli_errors() {
     let base = ["search", "--batch-size", "8"];
-    let with = |extra: &[&'static str]| -> Vec<&'static str> { base.iter().copied().chain(extra.iter().copied()).collect() };
-    assert_error(&with(&["--strategy", "annealing", "--fitness", "wrcor", "--budget", "5"]), "unknown strategy 'annealing'");
+    let with =
+        |extra: &[&'static str]| -> Vec<&'static str> { base.iter().copied().chain(extra.iter().copied()).collect() };
+    assert_error(
+        &with(&["--strategy", "annealing", "--fitness", "wrcor", "--budget", "5"]),
+        "unknown strategy 'annealing'",
+    );
     assert_error(&with(&["--strategy", "random", "--fitness", "magic", "--budget", "5"]), "unknown fitness 'magic'");
-    assert_error(&with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "0"]), "--budget must be at least 1");
-    assert_error(&with(&["--strategy", "evolution", "--fitness", "wrcor", "--budget", "5", "--tournament", "65"]), "--tournament");
-    assert_error(&with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--flops-limit", "1e6"]), "only applies to --space mbv2");
+    assert_error(
+        &with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "0"]),
+        "--budget must be at least 1",
+    );
+    assert_error(
+        &with(&["--strategy", "evolution", "--fitness", "wrcor", "--budget", "5", "--tournament", "65"]),
+        "--tournament",
+    );
+    assert_error(
+        &with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--flops-limit", "1e6"]),
+        "only applies to --space mbv2",
+    );
 }
 
 /// The result objects without timings.
@@ -214,8 +229,25 @@ fn cli_resume_after_a_kill_gives_the_same_search() {
     let part = dir.path().join("part.jsonl");
     let args = |h: &str| -> Vec<String> {
         [
-            "search", "--strategy", "evolution", "--fitness", "sjw", "--budget", "16", "--population", "6", "--tournament", "3",
-            "--batch-size", "8", "--seed", "3", "--format", "json", "--history", h,
+            "search",
+            "--strategy",
+            "evolution",
+            "--fitness",
+            "sjw",
+            "--budget",
+            "16",
+            "--population",
+            "6",
+            "--tournament",
+            "3",
+            "--batch-size",
+            "8",
+            "--seed",
+            "3",
+            "--format",
+            "json",
+            "--history",
+            h,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -264,8 +296,21 @@ fn cli_reinforce_runs_table_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let plot = dir.path().join("curve");
     let (code, out, err) = zsnas(&[
-        "search", "--strategy", "reinforce", "--fitness", "synflow", "--budget", "8", "--warmup", "3", "--runs", "2",
-        "--batch-size", "8", "--plot", plot.to_str().unwrap(),
+        "search",
+        "--strategy",
+        "reinforce",
+        "--fitness",
+        "synflow",
+        "--budget",
+        "8",
+        "--warmup",
+        "3",
+        "--runs",
+        "2",
+        "--batch-size",
+        "8",
+        "--plot",
+        plot.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("run 0 (seed 0)") && out.contains("run 1 (seed 1)"), "{out}");
@@ -277,8 +322,18 @@ fn cli_reinforce_runs_table_and_plot() {
     }
     // --no-truth: truth null in JSON.
     let (code, out, err) = zsnas(&[
-        "search", "--strategy", "random", "--fitness", "vote:synflow,params", "--budget", "3", "--batch-size", "8", "--no-truth",
-        "--format", "json",
+        "search",
+        "--strategy",
+        "random",
+        "--fitness",
+        "vote:synflow,params",
+        "--budget",
+        "3",
+        "--batch-size",
+        "8",
+        "--no-truth",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -292,7 +347,21 @@ fn cli_precomputed_scores_are_reused_completed_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let hist = dir.path().join("sjw.jsonl");
     let wr = dir.path().join("wrcor.jsonl");
-    let base = ["search", "--strategy", "random", "--budget", "6", "--batch-size", "8", "--seed", "3", "--score-seed", "2", "--format", "json"];
+    let base = [
+        "search",
+        "--strategy",
+        "random",
+        "--budget",
+        "6",
+        "--batch-size",
+        "8",
+        "--seed",
+        "3",
+        "--score-seed",
+        "2",
+        "--format",
+        "json",
+    ];
     let run = |extra: &[&str]| {
         let mut a: Vec<&str> = base.to_vec();
         a.extend_from_slice(extra);
@@ -321,7 +390,8 @@ fn cli_precomputed_scores_are_reused_completed_and_checked() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["arch"].as_str().unwrap().to_string())
         .collect();
-    let mut sa = vec!["score", "--proxies", "wrcor", "--seed", "2", "--batch-size", "8", "--output", wr.to_str().unwrap()];
+    let mut sa =
+        vec!["score", "--proxies", "wrcor", "--seed", "2", "--batch-size", "8", "--output", wr.to_str().unwrap()];
     for a in &archs {
         sa.extend(["--arch", a.as_str()]);
     }

@@ -8,12 +8,12 @@ use crate::net::nb101::Nb101Net;
 use crate::space::mbv2::{random_arch, Mbv2Arch, DEFAULT_FLOPS_LIMIT};
 use crate::space::nb101::Nb101Spec;
 use crate::space::nb201::Nb201Arch;
-use std::rc::Rc;
 use crate::space::nb201_table::Nb201Table;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use serde_json::Value;
 use std::path::Path;
+use std::rc::Rc;
 
 /// An architecture of one of the spaces.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,14 +110,17 @@ impl AnyArch {
     /// Reads architectures from a file: one text form per line (blank lines and `#`
     /// comments skipped).
     pub fn read_file(space: SpaceKind, path: &Path) -> Result<Vec<AnyArch>> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
         if space == SpaceKind::Nb101 && text.trim_start().starts_with('[') {
-            let v: Vec<crate::space::nb101::Nb101SpecJson> =
-                serde_json::from_str(&text).with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
+            let v: Vec<crate::space::nb101::Nb101SpecJson> = serde_json::from_str(&text)
+                .with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
             return v
                 .into_iter()
                 .enumerate()
-                .map(|(i, x)| Nb101Spec::try_from(x).map(AnyArch::Nb101).with_context(|| format!("{}: entry {i}", path.display())))
+                .map(|(i, x)| {
+                    Nb101Spec::try_from(x).map(AnyArch::Nb101).with_context(|| format!("{}: entry {i}", path.display()))
+                })
                 .collect();
         }
         let mut out = Vec::new();

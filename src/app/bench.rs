@@ -4,13 +4,13 @@
 
 use super::score::{arch_seed, build_model, nb201_builder};
 use crate::data::batch::Batch;
+use crate::proxy::pass::{self, Needs};
+use crate::proxy::sites::{Mode, Recorder};
+use crate::proxy::wrcor::{self, CorrCache, Variant};
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::space::nb201::Nb201Arch;
 use anyhow::Result;
 use rand::SeedableRng;
-use crate::proxy::pass::{self, Needs};
-use crate::proxy::sites::{Mode, Recorder};
-use crate::proxy::wrcor::{self, CorrCache, Variant};
 use std::time::Instant;
 use tch::Device;
 
@@ -57,7 +57,10 @@ pub fn standard_cases(sample: usize, seed: u64) -> Vec<Case> {
         Case { name: "all avg_pool_3x3".into(), archs: vec![all("avg_pool_3x3")] },
     ];
     if sample > 0 {
-        cases.push(Case { name: format!("sample of {sample}"), archs: (0..sample).map(|_| Nb201Arch::sample(&mut rng)).collect() });
+        cases.push(Case {
+            name: format!("sample of {sample}"),
+            archs: (0..sample).map(|_| Nb201Arch::sample(&mut rng)).collect(),
+        });
     }
     cases
 }
@@ -163,5 +166,12 @@ pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device
     }
     let col = |k: usize| median(&rows.iter().map(|r| r[k]).collect::<Vec<_>>());
     let ratios: Vec<f64> = rows.iter().map(|r| r[3] / r[4]).collect();
-    Ok(SpeedCheck { build: col(0), pass: col(1), correlations: col(2), wrcor: col(3), bare: col(4), ratio: median(&ratios) })
+    Ok(SpeedCheck {
+        build: col(0),
+        pass: col(1),
+        correlations: col(2),
+        wrcor: col(3),
+        bare: col(4),
+        ratio: median(&ratios),
+    })
 }

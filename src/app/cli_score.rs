@@ -80,7 +80,11 @@ pub fn expand_proxies(s: &str) -> Result<(Vec<Proxy>, Vec<Vote>)> {
         let it = items[i];
         if let Some(rest) = it.strip_prefix("vote:") {
             let mut members = vec![rest.to_string()];
-            while i + 1 < items.len() && !items[i + 1].starts_with("vote:") && items[i + 1] != "sjw" && items[i + 1] != "spw" {
+            while i + 1 < items.len()
+                && !items[i + 1].starts_with("vote:")
+                && items[i + 1] != "sjw"
+                && items[i + 1] != "spw"
+            {
                 i += 1;
                 members.push(items[i].to_string());
             }

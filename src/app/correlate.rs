@@ -23,6 +23,7 @@ use super::arch::AnyArch;
 use super::cli_score::{score_records, ScoreArgs};
 use super::record::decode;
 use super::score::{SetupArgs, SpaceKind};
+use crate::data::truth::TruthTable;
 use crate::eval::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, precision_at_k, spearman};
 use crate::proxy::vote::Vote;
 use crate::proxy::Proxy;
@@ -31,7 +32,6 @@ use crate::report::progress::Progress;
 use crate::report::table::{fmt_f64, Table};
 use crate::space::nb101::load_records;
 use crate::space::nb201_table::Nb201Table;
-use crate::data::truth::TruthTable;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -169,13 +169,13 @@ impl ScoredArch {
             .get("arch")
             .and_then(Value::as_str)
             .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a `zsnas score` or history line)"))?;
-        let obj = v
-            .get("scores")
-            .and_then(Value::as_object)
-            .ok_or_else(|| anyhow!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)"))?;
+        let obj = v.get("scores").and_then(Value::as_object).ok_or_else(|| {
+            anyhow!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)")
+        })?;
         let mut scores = BTreeMap::new();
         for (k, x) in obj {
-            let val = decode(x).ok_or_else(|| anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")"))?;
+            let val = decode(x)
+                .ok_or_else(|| anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")"))?;
             scores.insert(k.clone(), val);
         }
         Ok(ScoredArch {
@@ -416,7 +416,9 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
                 _ => bail!("nb101 has no built-in truth table: give --truth nb101_sample200.json (or a CSV with --truth-key hash)"),
             }
         }
-        (None, SpaceKind::Mbv2) => bail!("mbv2 has no benchmark table: give --truth FILE.csv --truth-column NAME --truth-key NAME"),
+        (None, SpaceKind::Mbv2) => {
+            bail!("mbv2 has no benchmark table: give --truth FILE.csv --truth-column NAME --truth-key NAME")
+        }
     };
     let Some(path) = path else {
         // Embedded NAS-Bench-201 table.
@@ -440,9 +442,7 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
         return Ok(Truth { source: "embedded NAS-Bench-201 table".into(), column, key, map });
     };
     let is_json = path.extension().is_some_and(|e| e == "json")
-        || std::fs::read(&path)
-            .ok()
-            .is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));
+        || std::fs::read(&path).ok().is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));
     if is_json {
         if key != "hash" {
             bail!("'{}' is a NAS-Bench-101 records JSON, keyed by hash, not '{key}'", path.display());
@@ -534,7 +534,11 @@ pub fn split_proxy_list(s: &str) -> Vec<String> {
     while i < items.len() {
         let mut it = items[i].to_string();
         if it.starts_with("vote:") {
-            while i + 1 < items.len() && !items[i + 1].starts_with("vote:") && items[i + 1] != "sjw" && items[i + 1] != "spw" {
+            while i + 1 < items.len()
+                && !items[i + 1].starts_with("vote:")
+                && items[i + 1] != "sjw"
+                && items[i + 1] != "spw"
+            {
                 i += 1;
                 it.push(',');
                 it.push_str(items[i]);
@@ -557,7 +561,12 @@ pub fn resolve_targets(list: &str, present: &[String]) -> Result<Vec<Target>> {
         } else if let Some(v) = Vote::parse(&item)? {
             for (p, _) in &v.members {
                 if !present.iter().any(|x| x == p.name()) {
-                    bail!("vote '{}': member '{}' is not in the scores (present: {})", v.name, p.name(), present_list());
+                    bail!(
+                        "vote '{}': member '{}' is not in the scores (present: {})",
+                        v.name,
+                        p.name(),
+                        present_list()
+                    );
                 }
             }
             Target::Vote(v)
@@ -850,7 +859,12 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
     report("are not in the truth table", &j.missing);
     report("have a non-finite truth value", &j.nonfinite_truth);
     if j.archs.is_empty() {
-        bail!("none of the {} scored architectures is in the truth table {} (key {})", set.archs.len(), truth.source, truth.key);
+        bail!(
+            "none of the {} scored architectures is in the truth table {} (key {})",
+            set.archs.len(),
+            truth.source,
+            truth.key
+        );
     }
     let (stats, plots) = evaluate_targets(&targets, &j, a.bootstrap, a.seed, a.plot.is_some());
     match write_results(&a, &set, &truth, &j, &stats) {
@@ -907,7 +921,8 @@ pub fn evaluate_targets(
                     Target::Vote(v) => v.rank_scores(&j.scores),
                 };
                 let st = evaluate(t.name(), &scores, &j.truth, resamples, seed);
-                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some((st, if keep_scores { scores } else { Vec::new() }));
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((st, if keep_scores { scores } else { Vec::new() }));
                 if let Some(p) = &progress {
                     p.inc(1);
                 }

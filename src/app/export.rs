@@ -76,5 +76,6 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
 }
 
 fn write_json(p: &Path, v: &serde_json::Value) -> Result<()> {
-    std::fs::write(p, serde_json::to_string_pretty(v)? + "\n").with_context(|| format!("cannot write '{}'", p.display()))
+    std::fs::write(p, serde_json::to_string_pretty(v)? + "\n")
+        .with_context(|| format!("cannot write '{}'", p.display()))
 }

@@ -148,7 +148,11 @@ mod tests {
                 "{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":800.5,\"naswot\":1.0}}}}\n{{\"arch\":\"{b}\",\"scores\":{{\"wrcor\":\"-inf\"}}}}\n"
             ),
         );
-        let f2 = write(&dir, "b.jsonl", &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"));
+        let f2 = write(
+            &dir,
+            "b.jsonl",
+            &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"),
+        );
         let p = Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"]).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p.lines(), 3);
@@ -175,7 +179,11 @@ mod tests {
             ("f.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":null}}}}\n"), "not a number"),
             ("g.jsonl", format!("{{\"arch\":\"{a}\"}}\n"), "no 'scores'"),
             ("h.jsonl", format!("{{\"arch\":\"{a}\",\"scores\":\"abc\"}}\n"), "no 'scores'"),
-            ("i.jsonl", format!("{{\"space\":\"nb101\",\"arch\":\"{a}\",\"scores\":{{\"wrcor\":1.0}}}}\n"), "space 'nb101'"),
+            (
+                "i.jsonl",
+                format!("{{\"space\":\"nb101\",\"arch\":\"{a}\",\"scores\":{{\"wrcor\":1.0}}}}\n"),
+                "space 'nb101'",
+            ),
         ] {
             let f = write(&dir, name, &line);
             let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"]).unwrap_err();

@@ -83,7 +83,8 @@ pub fn parse_device(s: &str) -> Result<Device> {
     match s {
         "cpu" => Ok(Device::Cpu),
         _ if s == "cuda" || s.starts_with("cuda:") => {
-            let idx: usize = if s == "cuda" { 0 } else { s[5..].parse().map_err(|_| anyhow::anyhow!("bad device '{s}'"))? };
+            let idx: usize =
+                if s == "cuda" { 0 } else { s[5..].parse().map_err(|_| anyhow::anyhow!("bad device '{s}'"))? };
             load_cuda();
             if !tch::Cuda::is_available() {
                 bail!("--device {s}: no CUDA device is available (a CPU-only libtorch, or no GPU)");

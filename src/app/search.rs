@@ -15,10 +15,10 @@
 //! appending them again, then continues and appends the new steps.
 
 use super::arch::AnyArch;
+use super::precomputed::Precomputed;
 use super::record::{decode, encode};
 use super::score::{arch_seed, build_model, SetupArgs, SpaceKind};
 use crate::data::truth::TruthTable;
-use super::precomputed::Precomputed;
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::report::jsonl::JsonlLog;
 use crate::report::plot::line_plot;
@@ -182,13 +182,18 @@ fn read_history(
                 );
             }
         }
-        let text = field(r, "arch", line)?.as_str().ok_or_else(|| anyhow!("history line {line}: 'arch' is not a string"))?;
+        let text =
+            field(r, "arch", line)?.as_str().ok_or_else(|| anyhow!("history line {line}: 'arch' is not a string"))?;
         let arch = AnyArch::parse(space, text).with_context(|| format!("history line {line}"))?;
         let scores: ScoreMap = field(r, "scores", line)?
             .as_object()
             .ok_or_else(|| anyhow!("history line {line}: 'scores' is not an object"))?
             .iter()
-            .map(|(k, v)| decode(v).map(|x| (k.clone(), x)).ok_or_else(|| anyhow!("history line {line}: score '{k}' is not a number")))
+            .map(|(k, v)| {
+                decode(v)
+                    .map(|x| (k.clone(), x))
+                    .ok_or_else(|| anyhow!("history line {line}: score '{k}' is not a number"))
+            })
             .collect::<Result<_>>()?;
         if step == 0 || step > budget {
             bail!("history line {line}: step {step} of run {run} is outside 1..={budget} (--budget {budget})");
@@ -386,12 +391,14 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
     for r in 0..a.runs {
         let seed = a.seed + r as u64;
-        let recorded: Vec<String> = replay.remove(&r).map(|v| v.into_iter().map(|l| l.key).collect()).unwrap_or_default();
+        let recorded: Vec<String> =
+            replay.remove(&r).map(|v| v.into_iter().map(|l| l.key).collect()).unwrap_or_default();
         let scorer = Box::new(|x: &AnyArch| -> Result<ScoreMap> {
             match partial.get(&x.key()) {
                 None => score_some(x, &proxies),
                 Some(known) => {
-                    let missing: Vec<Proxy> = proxies.iter().copied().filter(|p| !known.contains_key(p.name())).collect();
+                    let missing: Vec<Proxy> =
+                        proxies.iter().copied().filter(|p| !known.contains_key(p.name())).collect();
                     let mut s = score_some(x, &missing)?;
                     s.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
                     Ok(s)

@@ -15,9 +15,8 @@ pub const CIFAR_PIXELS: usize = 3 * CIFAR_SIDE * CIFAR_SIDE;
 /// Bytes per record in the binary format (1 label byte + 3,072 pixel bytes).
 pub const CIFAR_RECORD: usize = 1 + CIFAR_PIXELS;
 /// The ten CIFAR-10 class names, in label order 0..=9.
-pub const CIFAR10_CLASSES: [&str; 10] = [
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-];
+pub const CIFAR10_CLASSES: [&str; 10] =
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 /// A batch of 8-bit RGB images with integer labels, held in memory.
 ///
@@ -115,14 +114,7 @@ pub fn read_cifar10_bytes(bytes: &[u8], name: &str) -> Result<RawImages> {
         labels.push(label);
         pixels.extend_from_slice(&rec[1..]);
     }
-    Ok(RawImages {
-        n,
-        height: CIFAR_SIDE,
-        width: CIFAR_SIDE,
-        pixels,
-        labels,
-        class_names: cifar_class_names(),
-    })
+    Ok(RawImages { n, height: CIFAR_SIDE, width: CIFAR_SIDE, pixels, labels, class_names: cifar_class_names() })
 }
 
 /// Reads one CIFAR-10 binary file (e.g. `data_batch_1.bin`,
@@ -132,8 +124,7 @@ pub fn read_cifar10_bytes(bytes: &[u8], name: &str) -> Result<RawImages> {
 /// [`read_cifar10_bytes`].
 pub fn read_cifar10_bin(path: impl AsRef<Path>) -> Result<RawImages> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read CIFAR-10 binary file {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read CIFAR-10 binary file {}", path.display()))?;
     read_cifar10_bytes(&bytes, &path.display().to_string())
 }
 
@@ -148,8 +139,8 @@ pub fn cifar10_dir_files(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     let dir = dir.as_ref();
     let mut batches: Vec<(u32, PathBuf)> = Vec::new();
     let mut bins: Vec<(String, PathBuf)> = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list CIFAR-10 directory {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list CIFAR-10 directory {}", dir.display()))?;
     for e in entries {
         let e = e.with_context(|| format!("cannot list CIFAR-10 directory {}", dir.display()))?;
         let p = e.path();

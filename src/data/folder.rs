@@ -36,11 +36,7 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
             let (ra, rb) = (&a[si..i], &b[sj..j]);
             let ta = trim_zeros(ra);
             let tb = trim_zeros(rb);
-            let ord = ta
-                .len()
-                .cmp(&tb.len())
-                .then_with(|| ta.cmp(tb))
-                .then_with(|| ra.len().cmp(&rb.len()));
+            let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb)).then_with(|| ra.len().cmp(&rb.len()));
             if ord != Ordering::Equal {
                 return ord;
             }
@@ -321,8 +317,8 @@ mod tests {
             for (folder_idx, bin_idx) in [(0usize, 0usize), (5, 1)] {
                 let a = r.image(folder_idx).unwrap();
                 let b = t.image(bin_idx).unwrap();
-                let mad: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum::<f64>()
-                    / a.len() as f64;
+                let mad: f64 =
+                    a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum::<f64>() / a.len() as f64;
                 eprintln!("mean abs diff jpeg vs bin (image {bin_idx}): {mad:.3}");
                 assert!(mad < 10.0, "JPEG image {folder_idx} differs from bin {bin_idx}: {mad}");
             }

@@ -106,7 +106,15 @@ pub fn normalize_cifar(raw: &RawImages, indices: &[usize]) -> Result<Vec<f32>> {
 /// it left-right if `flip`. Output has the input's shape.
 ///
 /// Errors: buffer length not `3·height·width`, or `top`/`left > 2·pad`.
-pub fn crop_flip(chw: &[u8], height: usize, width: usize, pad: usize, top: usize, left: usize, flip: bool) -> Result<Vec<u8>> {
+pub fn crop_flip(
+    chw: &[u8],
+    height: usize,
+    width: usize,
+    pad: usize,
+    top: usize,
+    left: usize,
+    flip: bool,
+) -> Result<Vec<u8>> {
     if chw.len() != 3 * height * width || height == 0 || width == 0 {
         bail!("image buffer of {} bytes does not match 3x{}x{}", chw.len(), height, width);
     }
@@ -139,7 +147,13 @@ pub fn crop_flip(chw: &[u8], height: usize, width: usize, pad: usize, top: usize
 /// probability 0.5 (see [`crop_flip`]). Draws from `rng` in this order:
 /// `top = gen_range(0..=2·pad)`, `left = gen_range(0..=2·pad)`,
 /// `flip = gen_bool(0.5)`. Errors as [`crop_flip`].
-pub fn random_crop_flip<R: Rng + ?Sized>(chw: &[u8], height: usize, width: usize, pad: usize, rng: &mut R) -> Result<Vec<u8>> {
+pub fn random_crop_flip<R: Rng + ?Sized>(
+    chw: &[u8],
+    height: usize,
+    width: usize,
+    pad: usize,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let top = rng.gen_range(0..=2 * pad);
     let left = rng.gen_range(0..=2 * pad);
     let flip = rng.gen_bool(0.5);

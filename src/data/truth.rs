@@ -207,7 +207,14 @@ mod tests {
         assert!(e.contains("no column \"accuracy\"") && e.contains("index, arch, acc"), "{e}");
         let bad = "arch,acc\na,1\nb,x9\n";
         let e = TruthTable::from_csv_reader(bad.as_bytes(), "bad.csv", "arch", "acc").unwrap_err().to_string();
-        assert!(e.contains("bad.csv") && e.contains("data row 2") && e.contains("line 3") && e.contains("\"acc\"") && e.contains("x9"), "{e}");
+        assert!(
+            e.contains("bad.csv")
+                && e.contains("data row 2")
+                && e.contains("line 3")
+                && e.contains("\"acc\"")
+                && e.contains("x9"),
+            "{e}"
+        );
         let dup = "arch,acc\na,1\na,2\n";
         let e = TruthTable::from_csv_reader(dup.as_bytes(), "dup.csv", "arch", "acc").unwrap_err().to_string();
         assert!(e.contains("duplicate key") && e.contains("rows 1 and 2"), "{e}");

@@ -365,7 +365,7 @@ mod tests {
         let (lo, hi) = bootstrap_ci(x.len(), 300, 1, stat);
         assert!(lo < full && full < hi && hi <= 1.0 && hi - lo < 0.1, "{lo} {full} {hi}");
         assert_eq!(bootstrap_ci(x.len(), 300, 1, stat), (lo, hi)); // deterministic
-        // Mean of 0..4: CI within [0, 4] and containing 2.
+                                                                   // Mean of 0..4: CI within [0, 4] and containing 2.
         let (l, h) = bootstrap_ci(5, 1000, 3, |ix| ix.iter().sum::<usize>() as f64 / ix.len() as f64);
         assert!((0.0..2.0).contains(&l) && h > 2.0 && h <= 4.0, "{l} {h}");
         let (a, b) = bootstrap_ci(0, 10, 0, |_| 1.0);
@@ -378,7 +378,8 @@ mod tests {
     #[test]
     fn real_nb201_reference_proxies() {
         use crate::data::{shared_data_file, truth::TruthTable};
-        let (gt, zc) = (shared_data_file("nb201/nb201_cifar10.csv"), shared_data_file("nb201/nb201_zc_reference_cifar10.csv"));
+        let (gt, zc) =
+            (shared_data_file("nb201/nb201_cifar10.csv"), shared_data_file("nb201/nb201_zc_reference_cifar10.csv"));
         let truth = TruthTable::load_csv(&gt, "arch_str", "test_acc_200ep").unwrap();
         // README: Spearman with test_acc_200ep roughly nwot 0.81, synflow 0.78, snip 0.60.
         for (proxy, expected) in [("nwot", 0.81), ("synflow", 0.78), ("snip", 0.60)] {

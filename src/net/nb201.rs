@@ -111,7 +111,8 @@ impl Nb201Net {
                 Block::Reduction(r) => {
                     let a = r.conv_a.forward(&h, layer, rec);
                     let bb = r.conv_b.forward(&a, layer, rec);
-                    let res = r.downsample.forward(&h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), rec);
+                    let res =
+                        r.downsample.forward(&h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), rec);
                     res + bb
                 }
             };

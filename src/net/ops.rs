@@ -132,7 +132,10 @@ impl ReluConvBn {
     /// New op at `p` (creates `p/op/1` and `p/op/2`).
     pub fn new(p: &nn::Path, in_c: i64, out_c: i64, k: i64, stride: i64, padding: i64) -> Self {
         let op = p / "op";
-        ReluConvBn { conv: Conv::new(&(&op / 1), in_c, out_c, k, stride, padding, 1), bn: BatchNorm::new(&(&op / 2), out_c, 1e-5) }
+        ReluConvBn {
+            conv: Conv::new(&(&op / 1), in_c, out_c, k, stride, padding, 1),
+            bn: BatchNorm::new(&(&op / 2), out_c, 1e-5),
+        }
     }
 
     /// Applies the op; the ReLU is recorded as a wrapped site of layer `layer`.

@@ -200,7 +200,9 @@ mod tests {
         let want = corrcoef_torch(&x);
         let cl = x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
         let strided = Tensor::randn([10, 4, 6, 10], (Kind::Float, Device::Cpu)).narrow(3, 2, 5);
-        for (name, t, w) in [("nchw", &x, &want), ("channels-last", &cl, &want), ("strided", &strided, &corrcoef_torch(&strided))] {
+        for (name, t, w) in
+            [("nchw", &x, &want), ("channels-last", &cl, &want), ("strided", &strided, &corrcoef_torch(&strided))]
+        {
             let got = corrcoef(t);
             assert_eq!(got.size(), vec![10, 10]);
             let err = (&got - w).abs().max().double_value(&[]);

@@ -226,7 +226,15 @@ mod x86 {
     /// AVX-512F must be available; rows `i0..i0+4`, `j0..j0+4` of `p` must hold `len`
     /// values from their start at stride `stride`.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn tile_avx512(p: *const f64, stride: usize, i0: usize, j0: usize, len: usize, g: &mut [f64], ld: usize) {
+    pub unsafe fn tile_avx512(
+        p: *const f64,
+        stride: usize,
+        i0: usize,
+        j0: usize,
+        len: usize,
+        g: &mut [f64],
+        ld: usize,
+    ) {
         let mut acc = [[_mm512_setzero_pd(); TILE]; TILE];
         let mut k = 0;
         while k < len {

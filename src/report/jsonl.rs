@@ -77,9 +77,7 @@ struct Scan {
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0))
+    bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0))
 }
 
 /// Pure parser behind [`JsonlLog::open`]: decides which records are valid and
@@ -97,20 +95,13 @@ fn scan(content: &[u8]) -> Result<Scan> {
     if start < content.len() {
         segments.push((start, content.len(), false));
     }
-    let last_non_blank = segments
-        .iter()
-        .rposition(|&(s, e, _)| !is_blank(&content[s..e]));
+    let last_non_blank = segments.iter().rposition(|&(s, e, _)| !is_blank(&content[s..e]));
 
     let mut records = Vec::new();
     let Some(last) = last_non_blank else {
         // Empty file or only whitespace: nothing to keep; drop NUL garbage.
         let keep_len = if content.contains(&0) { 0 } else { content.len() };
-        return Ok(Scan {
-            records,
-            keep_len,
-            needs_newline: false,
-            repaired_line: None,
-        });
+        return Ok(Scan { records, keep_len, needs_newline: false, repaired_line: None });
     };
 
     for (idx, &(s, e, _)) in segments.iter().enumerate().take(last) {
@@ -120,7 +111,10 @@ fn scan(content: &[u8]) -> Result<Scan> {
         }
         match serde_json::from_slice::<Value>(line) {
             Ok(v) => records.push(v),
-            Err(err) => bail!("corrupt JSON on line {} (not the last line, so not a torn write; fix or remove it by hand): {err}", idx + 1),
+            Err(err) => bail!(
+                "corrupt JSON on line {} (not the last line, so not a torn write; fix or remove it by hand): {err}",
+                idx + 1
+            ),
         }
     }
 
@@ -160,8 +154,7 @@ impl JsonlLog {
         let path = path.as_ref();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating directory {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| format!("creating directory {}", parent.display()))?;
             }
         }
         let mut file = OpenOptions::new()
@@ -171,23 +164,19 @@ impl JsonlLog {
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
         let mut content = Vec::new();
-        file.read_to_end(&mut content)
-            .with_context(|| format!("reading {}", path.display()))?;
+        file.read_to_end(&mut content).with_context(|| format!("reading {}", path.display()))?;
         let scan = scan(&content).with_context(|| format!("in {}", path.display()))?;
 
         let mut repair = None;
         if scan.keep_len < content.len() || scan.needs_newline {
             let removed = (content.len() - scan.keep_len) as u64;
             if scan.keep_len < content.len() {
-                file.set_len(scan.keep_len as u64)
-                    .with_context(|| format!("truncating {}", path.display()))?;
+                file.set_len(scan.keep_len as u64).with_context(|| format!("truncating {}", path.display()))?;
             }
             if scan.needs_newline {
-                file.write_all(b"\n")
-                    .with_context(|| format!("writing {}", path.display()))?;
+                file.write_all(b"\n").with_context(|| format!("writing {}", path.display()))?;
             }
-            file.sync_data()
-                .with_context(|| format!("syncing {}", path.display()))?;
+            file.sync_data().with_context(|| format!("syncing {}", path.display()))?;
             if let Some(line) = scan.repaired_line {
                 let r = Repair { line, removed_bytes: removed, added_newline: scan.needs_newline };
                 let msg = if r.added_newline {
@@ -204,14 +193,8 @@ impl JsonlLog {
                 repair = Some(r);
             }
         }
-        let log = JsonlLog {
-            file,
-            path: path.to_path_buf(),
-            sync: false,
-            loaded: scan.records.len(),
-            appended: 0,
-            repair,
-        };
+        let log =
+            JsonlLog { file, path: path.to_path_buf(), sync: false, loaded: scan.records.len(), appended: 0, repair };
         Ok((log, scan.records))
     }
 
@@ -223,16 +206,10 @@ impl JsonlLog {
         // Compact serde_json never emits raw newlines (they are escaped in
         // strings), so one record is always exactly one line.
         buf.push(b'\n');
-        self.file
-            .write_all(&buf)
-            .with_context(|| format!("appending to {}", self.path.display()))?;
-        self.file
-            .flush()
-            .with_context(|| format!("flushing {}", self.path.display()))?;
+        self.file.write_all(&buf).with_context(|| format!("appending to {}", self.path.display()))?;
+        self.file.flush().with_context(|| format!("flushing {}", self.path.display()))?;
         if self.sync {
-            self.file
-                .sync_data()
-                .with_context(|| format!("syncing {}", self.path.display()))?;
+            self.file.sync_data().with_context(|| format!("syncing {}", self.path.display()))?;
         }
         self.appended += 1;
         Ok(())
@@ -292,11 +269,7 @@ impl JsonlLog {
 /// their compact JSON text (so `{"id": 7}` gives `"7"`).  Missing or `null`
 /// gives `None`.
 pub fn key_string(record: &Value, key: &str) -> Option<String> {
-    let v = if key.starts_with('/') {
-        record.pointer(key)
-    } else {
-        record.get(key)
-    }?;
+    let v = if key.starts_with('/') { record.pointer(key) } else { record.get(key) }?;
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
@@ -312,16 +285,8 @@ pub fn done_set(records: &[Value], key: &str) -> HashSet<String> {
 
 /// Like [`done_set`] but only counts records for which `keep` returns true
 /// (e.g. to redo records that were written with `"status": "error"`).
-pub fn done_set_where(
-    records: &[Value],
-    key: &str,
-    keep: impl Fn(&Value) -> bool,
-) -> HashSet<String> {
-    records
-        .iter()
-        .filter(|r| keep(r))
-        .filter_map(|r| key_string(r, key))
-        .collect()
+pub fn done_set_where(records: &[Value], key: &str, keep: impl Fn(&Value) -> bool) -> HashSet<String> {
+    records.iter().filter(|r| keep(r)).filter_map(|r| key_string(r, key)).collect()
 }
 
 #[cfg(test)]
@@ -366,10 +331,7 @@ mod tests {
         let (mut log, recs) = JsonlLog::open(&p).unwrap();
         assert_eq!(recs.len(), 3);
         assert_eq!(recs[2], json!({"arch": "a2", "score": 2}));
-        assert_eq!(
-            log.repair(),
-            Some(&Repair { line: 4, removed_bytes: 17, added_newline: false })
-        );
+        assert_eq!(log.repair(), Some(&Repair { line: 4, removed_bytes: 17, added_newline: false }));
         assert_eq!(read(&p), good);
         log.append(&json!({"arch": "a3", "score": 3})).unwrap();
         drop(log);
@@ -407,10 +369,7 @@ mod tests {
         std::fs::write(&p, "{\"a\":1}\n{\"a\":2}").unwrap();
         let (mut log, recs) = JsonlLog::open(&p).unwrap();
         assert_eq!(recs.len(), 2);
-        assert_eq!(
-            log.repair(),
-            Some(&Repair { line: 2, removed_bytes: 0, added_newline: true })
-        );
+        assert_eq!(log.repair(), Some(&Repair { line: 2, removed_bytes: 0, added_newline: true }));
         log.append(&json!({"a": 3})).unwrap();
         assert_eq!(read(&p), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
     }

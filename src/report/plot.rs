@@ -66,8 +66,7 @@ fn prepare_paths(stem: &Path) -> Result<(PathBuf, PathBuf)> {
     }
     if let Some(parent) = stem.parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating directory {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("creating directory {}", parent.display()))?;
         }
     }
     Ok((with_suffix(stem, "png"), with_suffix(stem, "svg")))
@@ -134,7 +133,11 @@ pub fn fmt_tick(v: f64) -> String {
     }
     let s = format!("{v:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 struct Labels<'a> {
@@ -145,7 +148,11 @@ struct Labels<'a> {
 
 /// Grid, tick labels ([`fmt_tick`]) and axis descriptions, tick labels at `size` points
 /// and axis descriptions 2 points larger.
-fn draw_mesh<DB, X, Y>(chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>, labels: &Labels<'_>, size: u32) -> Result<()>
+fn draw_mesh<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    labels: &Labels<'_>,
+    size: u32,
+) -> Result<()>
 where
     DB: DrawingBackend,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -187,9 +194,7 @@ where
     draw_mesh(&mut chart, labels, 14)?;
     let radius = if pts.len() > 2000 { 2 } else { 3 };
     let style = RGBColor(31, 119, 180).mix(0.6).filled();
-    chart
-        .draw_series(pts.iter().map(|&p| Circle::new(p, radius, style)))
-        .map_err(perr)?;
+    chart.draw_series(pts.iter().map(|&p| Circle::new(p, radius, style))).map_err(perr)?;
     root.present().map_err(perr)?;
     Ok(())
 }
@@ -212,11 +217,8 @@ pub fn scatter(
 ) -> Result<usize> {
     ensure_fonts()?;
     let (png, svg) = prepare_paths(path_stem)?;
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!log_x || x > 0.0))
-        .collect();
+    let pts: Vec<(f64, f64)> =
+        points.iter().copied().filter(|&(x, y)| x.is_finite() && y.is_finite() && (!log_x || x > 0.0)).collect();
     let dropped = points.len() - pts.len();
     let title = if dropped == 0 {
         title.to_string()
@@ -262,37 +264,24 @@ fn draw_lines<DB: DrawingBackend>(
     labels: &Labels<'_>,
 ) -> Result<()> {
     root.fill(&WHITE).map_err(perr)?;
-    let body = root
-        .titled(labels.title, ("sans-serif", 22))
-        .map_err(perr)?;
+    let body = root.titled(labels.title, ("sans-serif", 22)).map_err(perr)?;
     let empty: [(&str, Vec<(f64, f64)>); 1] = [("", Vec::new())];
     let series = if series.is_empty() { &empty[..] } else { series };
     let panels = body.split_evenly((series.len(), 1));
     for (i, ((name, data), panel)) in series.iter().zip(panels.iter()).enumerate() {
-        let pts: Vec<(f64, f64)> = data
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
+        let pts: Vec<(f64, f64)> = data.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
         let mut chart = ChartBuilder::on(panel)
             .caption(*name, ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(
-                linear_range(pts.iter().map(|p| p.0)),
-                linear_range(pts.iter().map(|p| p.1)),
-            )
+            .build_cartesian_2d(linear_range(pts.iter().map(|p| p.0)), linear_range(pts.iter().map(|p| p.1)))
             .map_err(perr)?;
         draw_mesh(&mut chart, labels, 13)?;
         let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
-            .map_err(perr)?;
+        chart.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2))).map_err(perr)?;
         if pts.len() <= 200 {
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(perr)?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(perr)?;
         }
     }
     root.present().map_err(perr)?;
@@ -351,9 +340,8 @@ mod tests {
     #[test]
     fn scatter_linear_and_log() {
         let dir = tempfile::tempdir().unwrap();
-        let pts: Vec<(f64, f64)> = (0..200)
-            .map(|i| (10f64.powf(i as f64 / 30.0), (i as f64).sin() * 50.0 + i as f64))
-            .collect();
+        let pts: Vec<(f64, f64)> =
+            (0..200).map(|i| (10f64.powf(i as f64 / 30.0), (i as f64).sin() * 50.0 + i as f64)).collect();
         let stem = dir.path().join("sub/scatter");
         let n = scatter(&stem, &pts, "params", "accuracy (%)", "score vs acc", false).unwrap();
         assert_eq!(n, 200);
@@ -378,15 +366,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(scatter(&dir.path().join("e"), &[], "x", "y", "empty", false).unwrap(), 0);
         assert_eq!(scatter(&dir.path().join("e2"), &[], "x", "y", "empty", true).unwrap(), 0);
-        assert_eq!(
-            scatter(&dir.path().join("one"), &[(3.0, 3.0)], "x", "y", "one", true).unwrap(),
-            1
-        );
-        assert_eq!(
-            scatter(&dir.path().join("same"), &[(0.0, 0.0), (0.0, 0.0)], "x", "y", "", false)
-                .unwrap(),
-            2
-        );
+        assert_eq!(scatter(&dir.path().join("one"), &[(3.0, 3.0)], "x", "y", "one", true).unwrap(), 1);
+        assert_eq!(scatter(&dir.path().join("same"), &[(0.0, 0.0), (0.0, 0.0)], "x", "y", "", false).unwrap(), 2);
         let n = scatter(&dir.path().join("inf"), &[(f64::INFINITY, 1.0)], "x", "y", "t", false);
         assert_eq!(n.unwrap(), 0);
         assert!(scatter(Path::new(""), &[], "x", "y", "t", false).is_err());
@@ -401,8 +382,14 @@ mod tests {
         let best: Vec<(f64, f64)> = (1..=50).map(|i| (i as f64, 90.0 - 10.0 / i as f64)).collect();
         let score: Vec<(f64, f64)> = (1..=50).map(|i| (i as f64, (i as f64).ln())).collect();
         let stem = dir.path().join("curve");
-        line_plot(&stem, &[("best accuracy", best.clone()), ("best score", score.clone())], "evaluations", "value", "search")
-            .unwrap();
+        line_plot(
+            &stem,
+            &[("best accuracy", best.clone()), ("best score", score.clone())],
+            "evaluations",
+            "value",
+            "search",
+        )
+        .unwrap();
         assert_eq!(png_size(&dir.path().join("curve.png")), (800, 600));
         check_svg(&dir.path().join("curve.svg"), "best score");
         let three = [("a", best.clone()), ("b", score), ("c", vec![(1.0, f64::NAN)])];

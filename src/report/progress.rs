@@ -159,10 +159,8 @@ impl Progress {
     /// Records `n` more items done; prints a plain line if the interval has
     /// passed.
     pub fn inc(&self, n: u64) {
-        let prev = self
-            .pos
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| Some(p.saturating_add(n)))
-            .unwrap_or(0);
+        let prev =
+            self.pos.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| Some(p.saturating_add(n))).unwrap_or(0);
         let pos = prev.saturating_add(n);
         self.after_update(pos);
     }
@@ -280,19 +278,8 @@ fn format_rate(rate: f64) -> String {
 ///
 /// The ETA is `?` while the rate is still zero; a total of 0 counts as
 /// 100%.
-pub fn format_plain_line(
-    label: &str,
-    pos: u64,
-    total: u64,
-    elapsed: Duration,
-    unit: &str,
-    done: bool,
-) -> String {
-    let pct = if total == 0 {
-        100.0
-    } else {
-        pos as f64 * 100.0 / total as f64
-    };
+pub fn format_plain_line(label: &str, pos: u64, total: u64, elapsed: Duration, unit: &str, done: bool) -> String {
+    let pct = if total == 0 { 100.0 } else { pos as f64 * 100.0 / total as f64 };
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { pos as f64 / secs } else { 0.0 };
     let tail = if done {
@@ -309,10 +296,7 @@ pub fn format_plain_line(
     } else {
         "ETA ?".to_string()
     };
-    format!(
-        "{label}: {pos}/{total} ({pct:.1}%) {} {unit}/s, {tail}",
-        format_rate(rate)
-    )
+    format!("{label}: {pos}/{total} ({pct:.1}%) {} {unit}/s, {tail}", format_rate(rate))
 }
 
 #[cfg(test)]
@@ -330,10 +314,7 @@ mod tests {
             format_plain_line("score", 1000, 1000, Duration::from_secs(312), "arch", true),
             "score: 1000/1000 (100.0%) 3.2 arch/s, done in 5m12s"
         );
-        assert_eq!(
-            format_plain_line("x", 0, 10, Duration::ZERO, "arch", false),
-            "x: 0/10 (0.0%) 0.0 arch/s, ETA ?"
-        );
+        assert_eq!(format_plain_line("x", 0, 10, Duration::ZERO, "arch", false), "x: 0/10 (0.0%) 0.0 arch/s, ETA ?");
         assert_eq!(
             format_plain_line("x", 1, 100, Duration::from_secs(40), "net", false),
             "x: 1/100 (1.0%) 0.025 net/s, ETA 1h06m00s"

@@ -50,8 +50,7 @@ impl Shard {
     /// `shard 'x': expected I/N with 0-based index I < count N, e.g. 0/4` for
     /// malformed text.
     pub fn parse(text: &str) -> Result<Shard> {
-        let malformed =
-            || anyhow!("shard '{text}': expected I/N with 0-based index I < count N, e.g. 0/4");
+        let malformed = || anyhow!("shard '{text}': expected I/N with 0-based index I < count N, e.g. 0/4");
         let (i, n) = text.trim().split_once('/').ok_or_else(malformed)?;
         let index: usize = i.trim().parse().map_err(|_| malformed())?;
         let count: usize = n.trim().parse().map_err(|_| malformed())?;
@@ -95,10 +94,7 @@ impl Shard {
     /// their global position.
     pub fn select<T>(&self, items: impl IntoIterator<Item = T>) -> impl Iterator<Item = (usize, T)> {
         let shard = *self;
-        items
-            .into_iter()
-            .enumerate()
-            .filter(move |(pos, _)| shard.contains(*pos))
+        items.into_iter().enumerate().filter(move |(pos, _)| shard.contains(*pos))
     }
 
     /// Determines the shard from the environment of common job schedulers;
@@ -121,22 +117,14 @@ impl Shard {
 
     /// [`from_env`](Self::from_env) with a custom variable lookup (for tests
     /// or for reading a saved environment).
-    pub fn from_vars(
-        get: impl Fn(&str) -> Option<String>,
-        count: Option<usize>,
-    ) -> Result<Option<Shard>> {
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>, count: Option<usize>) -> Result<Option<Shard>> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let num = |name: &str, v: &str| -> Result<usize> {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| anyhow!("{name}='{v}' is not a non-negative integer"))
+            v.trim().parse::<usize>().map_err(|_| anyhow!("{name}='{v}' is not a non-negative integer"))
         };
         let check_count = |shard: Shard, source: &str| -> Result<Shard> {
             match count {
-                Some(c) if c != shard.count => bail!(
-                    "shard count {c} given, but {source} says {} shards",
-                    shard.count
-                ),
+                Some(c) if c != shard.count => bail!("shard count {c} given, but {source} says {} shards", shard.count),
                 _ => Ok(shard),
             }
         };
@@ -152,7 +140,9 @@ impl Shard {
                 Some(v) => num("SLURM_ARRAY_TASK_COUNT", &v)?,
                 None => match count {
                     Some(c) => c,
-                    None => bail!("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass the shard count explicitly"),
+                    None => bail!(
+                        "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass the shard count explicitly"
+                    ),
                 },
             };
             let min = match get("SLURM_ARRAY_TASK_MIN") {
@@ -168,7 +158,9 @@ impl Shard {
             }
             let index = (id - min) / step;
             let s = Shard::new(index, n).map_err(|e| {
-                anyhow!("from SLURM_ARRAY_TASK_ID={id} (index {index}) and count {n}: {e}; use a contiguous --array range")
+                anyhow!(
+                    "from SLURM_ARRAY_TASK_ID={id} (index {index}) and count {n}: {e}; use a contiguous --array range"
+                )
             })?;
             return check_count(s, "SLURM_ARRAY_TASK_COUNT").map(Some);
         }
@@ -205,8 +197,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| m.get(k).cloned()
     }
 
@@ -221,20 +212,11 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        assert_eq!(
-            Shard::parse("3/3").unwrap_err().to_string(),
-            "shard '3/3': index must be < count"
-        );
-        assert_eq!(
-            Shard::parse("0/0").unwrap_err().to_string(),
-            "shard '0/0': count must be at least 1"
-        );
+        assert_eq!(Shard::parse("3/3").unwrap_err().to_string(), "shard '3/3': index must be < count");
+        assert_eq!(Shard::parse("0/0").unwrap_err().to_string(), "shard '0/0': count must be at least 1");
         for bad in ["", "3", "a/4", "1/b", "-1/4", "1/2/3", "1.0/2"] {
             let msg = Shard::parse(bad).unwrap_err().to_string();
-            assert_eq!(
-                msg,
-                format!("shard '{bad}': expected I/N with 0-based index I < count N, e.g. 0/4")
-            );
+            assert_eq!(msg, format!("shard '{bad}': expected I/N with 0-based index I < count N, e.g. 0/4"));
         }
         assert!(Shard::new(4, 4).is_err());
         assert!(Shard::new(0, 0).is_err());
@@ -282,19 +264,11 @@ mod tests {
 
     #[test]
     fn env_slurm() {
-        let s = Shard::from_vars(
-            vars(&[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "4")]),
-            None,
-        )
-        .unwrap();
+        let s = Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "4")]), None).unwrap();
         assert_eq!(s, Some(Shard { index: 2, count: 4 }));
         // --array=1-4
         let s = Shard::from_vars(
-            vars(&[
-                ("SLURM_ARRAY_TASK_ID", "4"),
-                ("SLURM_ARRAY_TASK_COUNT", "4"),
-                ("SLURM_ARRAY_TASK_MIN", "1"),
-            ]),
+            vars(&[("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "1")]),
             Some(4),
         )
         .unwrap();
@@ -312,24 +286,15 @@ mod tests {
         .unwrap();
         assert_eq!(s, Some(Shard { index: 3, count: 4 }));
         // Without MIN, --array=1-4 gives ID 4 >= count: clear error, no panic.
-        let e = Shard::from_vars(
-            vars(&[("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")]),
-            None,
-        )
-        .unwrap_err();
+        let e =
+            Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")]), None).unwrap_err();
         assert!(e.to_string().contains("index must be < count"), "{e}");
         // Count mismatch.
-        assert!(Shard::from_vars(
-            vars(&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "4")]),
-            Some(5)
-        )
-        .is_err());
+        assert!(
+            Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "4")]), Some(5)).is_err()
+        );
         // Garbage.
-        assert!(Shard::from_vars(
-            vars(&[("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "4")]),
-            None
-        )
-        .is_err());
+        assert!(Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "4")]), None).is_err());
         // ID without count.
         assert!(Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "0")]), None).is_err());
         assert_eq!(

@@ -42,7 +42,11 @@ impl EvolutionConfig {
             bail!("--population must be at least 1");
         }
         if self.tournament == 0 || self.tournament > self.population {
-            bail!("--tournament must be between 1 and the population size {} (got {})", self.population, self.tournament);
+            bail!(
+                "--tournament must be between 1 and the population size {} (got {})",
+                self.population,
+                self.tournament
+            );
         }
         Ok(())
     }

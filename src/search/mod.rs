@@ -132,7 +132,10 @@ impl Space {
         match self.kind {
             SpaceKind::Nb201 => NB201_EDGES
                 .iter()
-                .map(|(to, from)| Decision::Categorical { name: format!("edge {to}<-{from}"), options: NB201_OPS.len() })
+                .map(|(to, from)| Decision::Categorical {
+                    name: format!("edge {to}<-{from}"),
+                    options: NB201_OPS.len(),
+                })
                 .collect(),
             SpaceKind::Nb101 => {
                 let pc = policy_choices();
@@ -299,7 +302,8 @@ impl Fitness {
     pub fn compare(&self, a: &ScoreMap, b: &ScoreMap) -> Ordering {
         match self {
             Fitness::Score { name, higher } => {
-                let key = |m: &ScoreMap| m.get(name).copied().filter(|x| !x.is_nan()).map(|x| if *higher { x } else { -x });
+                let key =
+                    |m: &ScoreMap| m.get(name).copied().filter(|x| !x.is_nan()).map(|x| if *higher { x } else { -x });
                 match (key(a), key(b)) {
                     (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
                     (Some(_), None) => Ordering::Greater,
@@ -592,11 +596,8 @@ impl<'a> Search<'a> {
         };
         self.steps += 1;
         let repeat = !self.seen.insert(arch.key());
-        let best = if repeat {
-            self.tracker.best().unwrap_or(0)
-        } else {
-            self.tracker.add(arch.clone(), scores.clone())
-        };
+        let best =
+            if repeat { self.tracker.best().unwrap_or(0) } else { self.tracker.add(arch.clone(), scores.clone()) };
         self.trace.push(best);
         if let Some(obs) = self.observer.as_mut() {
             let (ba, bs) = &self.tracker.entries()[best];
@@ -687,7 +688,10 @@ mod tests {
         assert!(e.contains("unknown fitness 'magic'"), "{e}");
         let e = Fitness::parse("vote:nope").unwrap_err().to_string();
         assert!(e.contains("unknown fitness"), "{e}");
-        assert_eq!(Fitness::parse("sjw").unwrap().proxies().unwrap(), vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Wrcor]);
+        assert_eq!(
+            Fitness::parse("sjw").unwrap().proxies().unwrap(),
+            vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Wrcor]
+        );
         assert!(Strategy::parse("annealing").unwrap_err().to_string().contains("unknown strategy 'annealing'"));
     }
 

@@ -98,27 +98,11 @@ pub const DEFAULT_FLOPS_LIMIT: u64 = 600_000_000;
 pub const DEFAULT_RESOLUTION: usize = 224;
 /// Inclusive integer ranges from which widths `c0..c8` are drawn (`c0` = stem output,
 /// `c1..c7` = stage outputs, `c8` = head output).
-pub const WIDTH_RANGES: [(usize, usize); 9] = [
-    (16, 48),
-    (16, 48),
-    (16, 48),
-    (32, 64),
-    (48, 96),
-    (80, 256),
-    (80, 256),
-    (128, 512),
-    (128, 1536),
-];
+pub const WIDTH_RANGES: [(usize, usize); 9] =
+    [(16, 48), (16, 48), (16, 48), (32, 64), (48, 96), (80, 256), (80, 256), (128, 512), (128, 1536)];
 /// Inclusive integer ranges from which the 7 stage bottleneck widths are drawn.
-pub const BOTTLENECK_RANGES: [(usize, usize); 7] = [
-    (16, 48),
-    (16, 48),
-    (16, 48),
-    (32, 64),
-    (48, 96),
-    (80, 256),
-    (80, 256),
-];
+pub const BOTTLENECK_RANGES: [(usize, usize); 7] =
+    [(16, 48), (16, 48), (16, 48), (32, 64), (48, 96), (80, 256), (80, 256)];
 /// Inclusive ranges of the number of sub-layers of the 7 stages.
 pub const LAYER_RANGES: [(usize, usize); 7] = [(1, 2), (2, 3), (2, 3), (2, 4), (2, 6), (2, 6), (1, 2)];
 /// Allowed expansion ratios `e`.
@@ -234,13 +218,7 @@ impl fmt::Display for ResIdwBlock {
         write!(
             f,
             "SuperResIDWE{}K{}({},{},{},{},{})",
-            self.expansion,
-            self.kernel,
-            self.in_channels,
-            self.out_channels,
-            self.stride,
-            self.bottleneck,
-            self.layers
+            self.expansion, self.kernel, self.in_channels, self.out_channels, self.stride, self.bottleneck, self.layers
         )
     }
 }
@@ -445,7 +423,8 @@ fn parse_idw_name(name: &str) -> Option<(usize, usize)> {
     let rest = name.strip_prefix("SuperResIDWE")?;
     let kpos = rest.find('K')?;
     let (e, k) = (&rest[..kpos], &rest[kpos + 1..]);
-    if e.is_empty() || k.is_empty() || !e.bytes().all(|c| c.is_ascii_digit()) || !k.bytes().all(|c| c.is_ascii_digit()) {
+    if e.is_empty() || k.is_empty() || !e.bytes().all(|c| c.is_ascii_digit()) || !k.bytes().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     Some((e.parse().ok()?, k.parse().ok()?))
@@ -496,7 +475,11 @@ impl Mbv2Arch {
                     let r = cur.uint().map_err(|e| anyhow!("resolution suffix at byte {}: {}", at, e))?;
                     cur.skip_ws();
                     if cur.peek().is_some() {
-                        bail!("unexpected trailing text at byte {} after the resolution suffix: {}", cur.pos, cur.found());
+                        bail!(
+                            "unexpected trailing text at byte {} after the resolution suffix: {}",
+                            cur.pos,
+                            cur.found()
+                        );
                     }
                     suffix = Some(r);
                     break;
@@ -516,7 +499,13 @@ impl Mbv2Arch {
                         cur.pos += 1;
                         break;
                     }
-                    _ => bail!("block `{}` at byte {}: expected ',' or ')' at byte {}, found {}", name, pos, cur.pos, cur.found()),
+                    _ => bail!(
+                        "block `{}` at byte {}: expected ',' or ')' at byte {}, found {}",
+                        name,
+                        pos,
+                        cur.pos,
+                        cur.found()
+                    ),
                 }
             }
             raw.push(RawBlock { name, pos, args });
@@ -537,14 +526,23 @@ impl Mbv2Arch {
             if r.args.len() != 4 {
                 bail!("{}: expected 4 arguments (in,out,stride,layers), found {}", ctx(i, r), r.args.len());
             }
-            Ok(ConvBlock { kernel: k, in_channels: r.args[0], out_channels: r.args[1], stride: r.args[2], layers: r.args[3] })
+            Ok(ConvBlock {
+                kernel: k,
+                in_channels: r.args[0],
+                out_channels: r.args[1],
+                stride: r.args[2],
+                layers: r.args[3],
+            })
         };
         let stem = conv(0, &raw[0], "SuperConvK3BNRELU", 3)?;
         let head = conv(8, &raw[8], "SuperConvK1BNRELU", 1)?;
         let mut stages = Vec::with_capacity(NUM_STAGES);
         for (i, r) in raw.iter().enumerate().take(NUM_STAGES + 1).skip(1) {
             let (e, k) = parse_idw_name(&r.name).ok_or_else(|| {
-                anyhow!("{}: unknown block name, expected SuperResIDWE{{e}}K{{k}} with e in {{1,2,4,6}} and k in {{3,5,7}}", ctx(i, r))
+                anyhow!(
+                    "{}: unknown block name, expected SuperResIDWE{{e}}K{{k}} with e in {{1,2,4,6}} and k in {{3,5,7}}",
+                    ctx(i, r)
+                )
             })?;
             if r.args.len() != 5 {
                 bail!("{}: expected 5 arguments (in,out,stride,bottleneck,layers), found {}", ctx(i, r), r.args.len());
@@ -707,25 +705,39 @@ impl Mbv2Arch {
     /// followed by BN; only `Shortcut` has a bias. The classifier is [`Mbv2Arch::classifier`].
     pub fn layer_plan(&self) -> Vec<ConvSpec> {
         let mut plan = Vec::new();
-        let mk = |role, stage, sublayer, cin: usize, cout: usize, k: usize, s: usize, groups, hw: usize, bias, act| ConvSpec {
-            role,
-            stage,
-            sublayer,
-            in_channels: cin,
-            out_channels: cout,
-            kernel: k,
-            stride: s,
-            padding: k / 2,
-            groups,
-            in_hw: hw,
-            out_hw: conv_out_size(hw, k, s),
-            bias,
-            bn: true,
-            act,
+        let mk = |role, stage, sublayer, cin: usize, cout: usize, k: usize, s: usize, groups, hw: usize, bias, act| {
+            ConvSpec {
+                role,
+                stage,
+                sublayer,
+                in_channels: cin,
+                out_channels: cout,
+                kernel: k,
+                stride: s,
+                padding: k / 2,
+                groups,
+                in_hw: hw,
+                out_hw: conv_out_size(hw, k, s),
+                bias,
+                bn: true,
+                act,
+            }
         };
         let st = &self.stem;
         let mut hw = self.resolution;
-        let stem = mk(ConvRole::Stem, None, None, st.in_channels, st.out_channels, st.kernel, st.stride, 1, hw, false, Activation::Relu);
+        let stem = mk(
+            ConvRole::Stem,
+            None,
+            None,
+            st.in_channels,
+            st.out_channels,
+            st.kernel,
+            st.stride,
+            1,
+            hw,
+            false,
+            Activation::Relu,
+        );
         hw = stem.out_hw;
         plan.push(stem);
         for (si, b) in self.stages.iter().enumerate() {
@@ -743,7 +755,19 @@ impl Mbv2Arch {
                 plan.push(mk(ConvRole::SeExpand, s, l, se, d, 1, 1, 1, 1, false, Activation::Sigmoid));
                 plan.push(mk(ConvRole::Project, s, l, d, b.out_channels, 1, 1, 1, out_hw, false, Activation::None));
                 if li == 0 {
-                    plan.push(mk(ConvRole::Shortcut, s, l, cin, b.out_channels, 1, stride, 1, hw, true, Activation::None));
+                    plan.push(mk(
+                        ConvRole::Shortcut,
+                        s,
+                        l,
+                        cin,
+                        b.out_channels,
+                        1,
+                        stride,
+                        1,
+                        hw,
+                        true,
+                        Activation::None,
+                    ));
                 }
                 hw = out_hw;
                 cin = b.out_channels;
@@ -751,7 +775,19 @@ impl Mbv2Arch {
             }
         }
         let h = &self.head;
-        plan.push(mk(ConvRole::Head, None, None, h.in_channels, h.out_channels, h.kernel, h.stride, 1, hw, false, Activation::Relu));
+        plan.push(mk(
+            ConvRole::Head,
+            None,
+            None,
+            h.in_channels,
+            h.out_channels,
+            h.kernel,
+            h.stride,
+            1,
+            hw,
+            false,
+            Activation::Relu,
+        ));
         plan
     }
 
@@ -819,16 +855,16 @@ impl Mbv2Arch {
                 let mut f: u128 = 0; // ResBlock accumulates inner blocks as ints
                 let out = res / s;
                 let terms = [
-                    m(m(cin, d), m(res, res)),         // ConvKX(cin, d, 1, 1)
-                    m(m(res, res), d),                 // BN(d)
+                    m(m(cin, d), m(res, res)),          // ConvKX(cin, d, 1, 1)
+                    m(m(res, res), d),                  // BN(d)
                     m(m(d, k2), m(res, res)) / (s * s), // ConvDW(d, k, s)
-                    m(m(out, out), d),                 // BN(d)
-                    m(d, se),                          // SE(d): in*se
-                    m(se, d),                          //        se*out
-                    d,                                 //        out
-                    m(d, m(out, out)),                 //        out*H^2
-                    m(m(d, cout), m(out, out)),        // ConvKX(d, cout, 1, 1)
-                    m(m(out, out), cout),              // BN(cout)
+                    m(m(out, out), d),                  // BN(d)
+                    m(d, se),                           // SE(d): in*se
+                    m(se, d),                           //        se*out
+                    d,                                  //        out
+                    m(d, m(out, out)),                  //        out*H^2
+                    m(m(d, cout), m(out, out)),         // ConvKX(d, cout, 1, 1)
+                    m(m(out, out), cout),               // BN(cout)
                 ];
                 for t in terms {
                     f = f.saturating_add(t);
@@ -862,8 +898,8 @@ impl Mbv2Arch {
             let weights_and_bias = ConvSpec { bn: false, ..c }.params();
             let bn = match c.role {
                 ConvRole::SeReduce | ConvRole::SeExpand => 2 * out, // SE.get_model_size: γ and β
-                ConvRole::Shortcut => 0,                             // proj BN not counted
-                _ => out,                                            // BN.get_model_size = C
+                ConvRole::Shortcut => 0,                            // proj BN not counted
+                _ => out,                                           // BN.get_model_size = C
             };
             p = p.saturating_add(weights_and_bias).saturating_add(bn);
         }
@@ -876,7 +912,13 @@ impl Mbv2Arch {
     pub fn check_flops(&self, limit: u64) -> Result<()> {
         let f = self.flops(IMAGENET_CLASSES);
         if f > limit {
-            bail!("architecture has {} FLOPs (MACs, {} classes, resolution {}), above the limit {}", f, IMAGENET_CLASSES, self.resolution, limit);
+            bail!(
+                "architecture has {} FLOPs (MACs, {} classes, resolution {}), above the limit {}",
+                f,
+                IMAGENET_CLASSES,
+                self.resolution,
+                limit
+            );
         }
         Ok(())
     }
@@ -932,7 +974,15 @@ fn draw_ek<R: Rng + ?Sized>(rng: &mut R) -> (usize, usize) {
     (e, k)
 }
 
-fn assemble(c: &[usize; 9], b: &[usize; 7], l: &[usize; 7], e: &[usize; 7], k: &[usize; 7], s: &[usize; 7], res: usize) -> Mbv2Arch {
+fn assemble(
+    c: &[usize; 9],
+    b: &[usize; 7],
+    l: &[usize; 7],
+    e: &[usize; 7],
+    k: &[usize; 7],
+    s: &[usize; 7],
+    res: usize,
+) -> Mbv2Arch {
     let stages = (0..NUM_STAGES)
         .map(|i| ResIdwBlock {
             expansion: e[i],

@@ -101,11 +101,7 @@ pub enum Nb101Op {
 impl Nb101Op {
     /// The interior ops in the benchmark's canonical order
     /// (`config['available_ops']`); an op's index here is its hash label.
-    pub const INTERIOR: [Nb101Op; 3] = [
-        Nb101Op::Conv3x3BnRelu,
-        Nb101Op::Conv1x1BnRelu,
-        Nb101Op::MaxPool3x3,
-    ];
+    pub const INTERIOR: [Nb101Op; 3] = [Nb101Op::Conv3x3BnRelu, Nb101Op::Conv1x1BnRelu, Nb101Op::MaxPool3x3];
 
     /// The benchmark's name of the op (`input`, `conv3x3-bn-relu`,
     /// `conv1x1-bn-relu`, `maxpool3x3`, `output`).
@@ -259,11 +255,7 @@ impl From<Nb101Spec> for Nb101SpecJson {
     fn from(s: Nb101Spec) -> Self {
         Nb101SpecJson {
             ops: s.original_ops.iter().map(|o| o.name().to_string()).collect(),
-            adjacency: s
-                .original_adjacency
-                .iter()
-                .map(|r| r.iter().map(|&x| x as i64).collect())
-                .collect(),
+            adjacency: s.original_adjacency.iter().map(|r| r.iter().map(|&x| x as i64).collect()).collect(),
         }
     }
 }
@@ -319,27 +311,16 @@ fn md5_hex(bytes: &[u8]) -> String {
 /// `matrix` must be square with side `labels.len()` (guaranteed by callers).
 fn hash_module(matrix: &[Vec<u8>], labels: &[i32]) -> String {
     let n = labels.len();
-    let in_edges: Vec<u64> = (0..n)
-        .map(|v| (0..n).map(|w| matrix[w][v] as u64).sum())
-        .collect();
-    let out_edges: Vec<u64> = (0..n)
-        .map(|v| matrix[v].iter().map(|&x| x as u64).sum())
-        .collect();
+    let in_edges: Vec<u64> = (0..n).map(|v| (0..n).map(|w| matrix[w][v] as u64).sum()).collect();
+    let out_edges: Vec<u64> = (0..n).map(|v| matrix[v].iter().map(|&x| x as u64).sum()).collect();
     // Python: str((out, in, label)) -> "(2, 0, -1)"
-    let mut hashes: Vec<String> = (0..n)
-        .map(|v| md5_hex(format!("({}, {}, {})", out_edges[v], in_edges[v], labels[v]).as_bytes()))
-        .collect();
+    let mut hashes: Vec<String> =
+        (0..n).map(|v| md5_hex(format!("({}, {}, {})", out_edges[v], in_edges[v], labels[v]).as_bytes())).collect();
     for _ in 0..n {
         let mut new_hashes = Vec::with_capacity(n);
         for v in 0..n {
-            let mut in_n: Vec<&str> = (0..n)
-                .filter(|&w| matrix[w][v] != 0)
-                .map(|w| hashes[w].as_str())
-                .collect();
-            let mut out_n: Vec<&str> = (0..n)
-                .filter(|&w| matrix[v][w] != 0)
-                .map(|w| hashes[w].as_str())
-                .collect();
+            let mut in_n: Vec<&str> = (0..n).filter(|&w| matrix[w][v] != 0).map(|w| hashes[w].as_str()).collect();
+            let mut out_n: Vec<&str> = (0..n).filter(|&w| matrix[v][w] != 0).map(|w| hashes[w].as_str()).collect();
             in_n.sort_unstable();
             out_n.sort_unstable();
             let s = format!("{}|{}|{}", in_n.concat(), out_n.concat(), hashes[v]);
@@ -349,11 +330,7 @@ fn hash_module(matrix: &[Vec<u8>], labels: &[i32]) -> String {
     }
     hashes.sort_unstable();
     // Python: str(sorted(hashes)) -> "['a', 'b']"
-    let list = hashes
-        .iter()
-        .map(|h| format!("'{h}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = hashes.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ");
     md5_hex(format!("[{list}]").as_bytes())
 }
 
@@ -380,17 +357,11 @@ impl Nb101Spec {
         }
         for (i, row) in adjacency.iter().enumerate() {
             if row.len() != n {
-                bail!(
-                    "adjacency is not square: row {i} has {} entries but there are {n} rows",
-                    row.len()
-                );
+                bail!("adjacency is not square: row {i} has {} entries but there are {n} rows", row.len());
             }
         }
         if ops.len() != n {
-            bail!(
-                "ops has {} entries but adjacency is {n}x{n}; they must match",
-                ops.len()
-            );
+            bail!("ops has {} entries but adjacency is {n}x{n}; they must match", ops.len());
         }
         for (i, row) in adjacency.iter().enumerate() {
             for (j, &x) in row.iter().enumerate() {
@@ -414,9 +385,7 @@ impl Nb101Spec {
         }
         for (i, op) in ops.iter().enumerate().take(n - 1).skip(1) {
             if !op.is_interior() {
-                bail!(
-                    "op {i} is {op}; interior ops must be conv3x3-bn-relu, conv1x1-bn-relu or maxpool3x3"
-                );
+                bail!("op {i} is {op}; interior ops must be conv3x3-bn-relu, conv1x1-bn-relu or maxpool3x3");
             }
         }
 
@@ -448,10 +417,7 @@ impl Nb101Spec {
             bail!("invalid cell: there is no path from the input to the output");
         }
         let pruned_ops: Vec<Nb101Op> = keep.iter().map(|&v| ops[v]).collect();
-        let pruned_adj: Vec<Vec<u8>> = keep
-            .iter()
-            .map(|&i| keep.iter().map(|&j| adjacency[i][j]).collect())
-            .collect();
+        let pruned_adj: Vec<Vec<u8>> = keep.iter().map(|&i| keep.iter().map(|&j| adjacency[i][j]).collect()).collect();
         let nv = pruned_ops.len();
         if nv > MAX_VERTICES {
             bail!("invalid cell: {nv} vertices after pruning; at most {MAX_VERTICES} allowed");
@@ -460,12 +426,7 @@ impl Nb101Spec {
         if ne > MAX_EDGES {
             bail!("invalid cell: {ne} edges after pruning; at most {MAX_EDGES} allowed");
         }
-        Ok(Nb101Spec {
-            ops: pruned_ops,
-            adjacency: pruned_adj,
-            original_ops: ops,
-            original_adjacency: adjacency,
-        })
+        Ok(Nb101Spec { ops: pruned_ops, adjacency: pruned_adj, original_ops: ops, original_adjacency: adjacency })
     }
 
     /// Like [`Nb101Spec::new`] with canonical op names (see [`Nb101Op::from_name`]).
@@ -621,12 +582,7 @@ impl Nb101Spec {
     /// The compact text form of the original representation (see the module
     /// docs), e.g. `input,conv3x3-bn-relu,maxpool3x3,output|0110|0001|0001|0000`.
     pub fn to_text(&self) -> String {
-        let ops = self
-            .original_ops
-            .iter()
-            .map(|o| o.name())
-            .collect::<Vec<_>>()
-            .join(",");
+        let ops = self.original_ops.iter().map(|o| o.name()).collect::<Vec<_>>().join(",");
         let rows = self
             .original_adjacency
             .iter()
@@ -712,11 +668,7 @@ impl Nb101Spec {
             let mut ops = self.original_ops.clone();
             let mut adj = self.original_adjacency.clone();
             let v = rng.gen_range(1..n - 1);
-            let others: Vec<Nb101Op> = Nb101Op::INTERIOR
-                .iter()
-                .copied()
-                .filter(|&o| o != ops[v])
-                .collect();
+            let others: Vec<Nb101Op> = Nb101Op::INTERIOR.iter().copied().filter(|&o| o != ops[v]).collect();
             ops[v] = others[rng.gen_range(0..others.len())];
             let (i, j) = pairs[rng.gen_range(0..pairs.len())];
             adj[i][j] ^= 1;
@@ -736,11 +688,7 @@ impl Nb101Spec {
     /// Like the reference, the result may be identical to `self`.
     /// Errors if `mutation_rate` is not finite and ≥ 0 or after
     /// [`MAX_MUTATION_ATTEMPTS`] invalid attempts.
-    pub fn mutate_nasbench<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        mutation_rate: f64,
-    ) -> Result<Nb101Spec> {
+    pub fn mutate_nasbench<R: Rng + ?Sized>(&self, rng: &mut R, mutation_rate: f64) -> Result<Nb101Spec> {
         if !mutation_rate.is_finite() || mutation_rate < 0.0 {
             bail!("mutation_rate must be finite and >= 0, got {mutation_rate}");
         }
@@ -759,11 +707,7 @@ impl Nb101Spec {
             }
             for op in ops.iter_mut().take(n - 1).skip(1) {
                 if rng.gen::<f64>() < op_p {
-                    let others: Vec<Nb101Op> = Nb101Op::INTERIOR
-                        .iter()
-                        .copied()
-                        .filter(|o| o != op)
-                        .collect();
+                    let others: Vec<Nb101Op> = Nb101Op::INTERIOR.iter().copied().filter(|o| o != op).collect();
                     *op = others[rng.gen_range(0..others.len())];
                 }
             }
@@ -782,9 +726,10 @@ impl Nb101Spec {
         let mut ops = Vec::with_capacity(MAX_VERTICES);
         ops.push(Nb101Op::Input);
         for (k, &i) in ops_idx.iter().enumerate() {
-            let op = Nb101Op::INTERIOR.get(i).copied().ok_or_else(|| {
-                anyhow!("op choice {k} is {i}; must be 0 (conv3x3), 1 (conv1x1) or 2 (maxpool)")
-            })?;
+            let op = Nb101Op::INTERIOR
+                .get(i)
+                .copied()
+                .ok_or_else(|| anyhow!("op choice {k} is {i}; must be 0 (conv3x3), 1 (conv1x1) or 2 (maxpool)"))?;
             ops.push(op);
         }
         ops.push(Nb101Op::Output);
@@ -861,13 +806,11 @@ struct RawRecord {
 /// (`hash`, `ops`, `adjacency` required; metrics optional; other fields ignored).
 /// Every spec is validated; the stored hash is kept as is (not recomputed).
 pub fn parse_records(json: &str) -> Result<Vec<Nb101Record>> {
-    let raw: Vec<RawRecord> =
-        serde_json::from_str(json).context("parsing NAS-Bench-101 records JSON")?;
+    let raw: Vec<RawRecord> = serde_json::from_str(json).context("parsing NAS-Bench-101 records JSON")?;
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let spec = Nb101Spec::try_from(r.spec)
-                .map_err(|e| anyhow!("record {i} (hash {}): {e}", r.hash))?;
+            let spec = Nb101Spec::try_from(r.spec).map_err(|e| anyhow!("record {i} (hash {}): {e}", r.hash))?;
             Ok(Nb101Record {
                 spec,
                 hash: r.hash,
@@ -906,9 +849,8 @@ mod tests {
 
     fn sample() -> Vec<Nb101Record> {
         let p = data_dir().join("nb101/nb101_sample200.json");
-        load_records(&p).unwrap_or_else(|e| {
-            panic!("cannot load {} (set ZSNAS_DATA to the shared data folder): {e:#}", p.display())
-        })
+        load_records(&p)
+            .unwrap_or_else(|e| panic!("cannot load {} (set ZSNAS_DATA to the shared data folder): {e:#}", p.display()))
     }
 
     fn err_of(ops: &[&str], adj: Vec<Vec<u8>>) -> String {
@@ -933,12 +875,7 @@ mod tests {
     #[test]
     fn parameters_match_all_samples() {
         for r in &sample() {
-            assert_eq!(
-                Some(r.spec.trainable_parameters(10)),
-                r.trainable_parameters,
-                "spec {}",
-                r.spec
-            );
+            assert_eq!(Some(r.spec.trainable_parameters(10)), r.trainable_parameters, "spec {}", r.spec);
         }
     }
 
@@ -974,16 +911,12 @@ mod tests {
     #[test]
     fn vertex_channels_uneven_split() {
         // 3 vertices into the output: 128 = 43 + 43 + 42
-        let s = Nb101Spec::parse_text(
-            "in,conv3x3,conv3x3,conv1x1,out|01110|00001|00001|00001|00000",
-        )
-        .unwrap();
+        let s = Nb101Spec::parse_text("in,conv3x3,conv3x3,conv1x1,out|01110|00001|00001|00001|00000").unwrap();
         assert_eq!(s.vertex_channels(128, 128), vec![128, 43, 43, 42, 128]);
         // vertex 1 feeds vertices 3 (43) and 4 (42): max = 43
-        let s = Nb101Spec::parse_text(
-            "in,conv3x3,conv3x3,conv1x1,maxpool,out|011000|000110|000001|000001|000001|000000",
-        )
-        .unwrap();
+        let s =
+            Nb101Spec::parse_text("in,conv3x3,conv3x3,conv1x1,maxpool,out|011000|000110|000001|000001|000001|000000")
+                .unwrap();
         assert_eq!(s.vertex_channels(128, 128), vec![128, 43, 43, 43, 42, 128]);
         // smaller output than fan-in: no panic, zero channels reported
         assert_eq!(s.vertex_channels(4, 2), vec![4, 1, 1, 1, 0, 2]);
@@ -995,8 +928,10 @@ mod tests {
         let s = Nb101Spec::parse_text("input,output|01|00").unwrap();
         let stem = 27 * 128 + 256;
         let cells = 3 * (128 * 128 + 256)
-            + (128 * 256 + 512) + 2 * (256 * 256 + 512)
-            + (256 * 512 + 1024) + 2 * (512 * 512 + 1024);
+            + (128 * 256 + 512)
+            + 2 * (256 * 256 + 512)
+            + (256 * 512 + 1024)
+            + 2 * (512 * 512 + 1024);
         assert_eq!(s.trainable_parameters(10), (stem + cells + 5120 + 10) as u64);
         assert_eq!(s.num_vertices(), 2);
         assert_eq!(s.num_edges(), 1);
@@ -1005,22 +940,25 @@ mod tests {
     #[test]
     fn pruning() {
         // vertex 2 is a dead end (not connected to output), vertex 3 unreachable
-        let s = Nb101Spec::parse_text(
-            "input,conv3x3,maxpool,conv1x1,output|01100|00001|00000|00001|00000",
-        )
-        .unwrap();
+        let s = Nb101Spec::parse_text("input,conv3x3,maxpool,conv1x1,output|01100|00001|00000|00001|00000").unwrap();
         assert_eq!(s.ops(), &[Nb101Op::Input, Nb101Op::Conv3x3BnRelu, Nb101Op::Output]);
         assert_eq!(s.adjacency(), &[vec![0, 1, 0], vec![0, 0, 1], vec![0, 0, 0]]);
         assert_eq!(s.original_ops().len(), 5);
         assert_eq!(s.pruned().to_text(), "input,conv3x3-bn-relu,output|010|001|000");
         assert_eq!(s.pruned().hash(), s.hash());
         // pruned graph with 10 original edges but few after pruning is valid
-        let adj: Vec<Vec<u8>> = (0..7)
-            .map(|i| (0..7).map(|j| u8::from(j > i)).collect())
-            .collect();
+        let adj: Vec<Vec<u8>> = (0..7).map(|i| (0..7).map(|j| u8::from(j > i)).collect()).collect();
         // full DAG has 21 edges: invalid
         let e = err_of(
-            &["input", "conv3x3-bn-relu", "conv3x3-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "output"],
+            &[
+                "input",
+                "conv3x3-bn-relu",
+                "conv3x3-bn-relu",
+                "conv3x3-bn-relu",
+                "maxpool3x3",
+                "conv1x1-bn-relu",
+                "output",
+            ],
             adj,
         );
         assert!(e.contains("21 edges after pruning"), "{e}");
@@ -1044,10 +982,7 @@ mod tests {
         let e = err_of(&["input", "output"], vec![vec![0, 2], vec![0, 0]]);
         assert!(e.contains("entry (0,1) is 2"), "{e}");
         // no path
-        let e = err_of(
-            &["input", "conv3x3-bn-relu", "output"],
-            vec![vec![0, 1, 0], vec![0, 0, 0], vec![0, 0, 0]],
-        );
+        let e = err_of(&["input", "conv3x3-bn-relu", "output"], vec![vec![0, 1, 0], vec![0, 0, 0], vec![0, 0, 0]]);
         assert!(e.contains("no path from the input to the output"), "{e}");
         // 10 edges on 7 vertices, all live
         let e = Nb101Spec::parse_text(
@@ -1086,11 +1021,10 @@ mod tests {
         assert!(Nb101Spec::parse_text("input,output").unwrap_err().to_string().contains("no adjacency rows"));
         assert!(Nb101Spec::parse_text("input,output|0x|00").unwrap_err().to_string().contains("'x'"));
         // JSON-level errors
-        let e = serde_json::from_str::<Nb101Spec>(r#"{"ops":["input","output"],"adjacency":[[0,3],[0,0]]}"#)
-            .unwrap_err();
+        let e =
+            serde_json::from_str::<Nb101Spec>(r#"{"ops":["input","output"],"adjacency":[[0,3],[0,0]]}"#).unwrap_err();
         assert!(e.to_string().contains("entry (0,1) is 3"), "{e}");
-        let e = serde_json::from_str::<Nb101Spec>(r#"{"ops":["input","conv"],"adjacency":[[0,1],[0,0]]}"#)
-            .unwrap_err();
+        let e = serde_json::from_str::<Nb101Spec>(r#"{"ops":["input","conv"],"adjacency":[[0,1],[0,0]]}"#).unwrap_err();
         assert!(e.to_string().contains("unknown NAS-Bench-101 op 'conv'"), "{e}");
     }
 
@@ -1152,12 +1086,7 @@ mod tests {
         let mut s = Nb101Spec::random_spec(&mut rng);
         for _ in 0..500 {
             let m = s.mutate(&mut rng).unwrap();
-            let op_diffs = s
-                .original_ops()
-                .iter()
-                .zip(m.original_ops())
-                .filter(|(a, b)| a != b)
-                .count();
+            let op_diffs = s.original_ops().iter().zip(m.original_ops()).filter(|(a, b)| a != b).count();
             let edge_diffs: usize = s
                 .original_adjacency()
                 .iter()
@@ -1244,7 +1173,8 @@ mod tests {
 
     #[test]
     fn op_names() {
-        for op in [Nb101Op::Input, Nb101Op::Conv3x3BnRelu, Nb101Op::Conv1x1BnRelu, Nb101Op::MaxPool3x3, Nb101Op::Output] {
+        for op in [Nb101Op::Input, Nb101Op::Conv3x3BnRelu, Nb101Op::Conv1x1BnRelu, Nb101Op::MaxPool3x3, Nb101Op::Output]
+        {
             assert_eq!(Nb101Op::from_name(op.name()).unwrap(), op);
             assert_eq!(op.to_string().parse::<Nb101Op>().unwrap(), op);
         }

@@ -26,13 +26,8 @@ pub enum Nb201Op {
 }
 
 /// All ops, in the order used for enumeration and REINFORCE logits.
-pub const NB201_OPS: [Nb201Op; 5] = [
-    Nb201Op::None,
-    Nb201Op::SkipConnect,
-    Nb201Op::NorConv1x1,
-    Nb201Op::NorConv3x3,
-    Nb201Op::AvgPool3x3,
-];
+pub const NB201_OPS: [Nb201Op; 5] =
+    [Nb201Op::None, Nb201Op::SkipConnect, Nb201Op::NorConv1x1, Nb201Op::NorConv3x3, Nb201Op::AvgPool3x3];
 
 /// `(to, from)` node pairs of the 6 edges, in `arch_str` order.
 pub const NB201_EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
@@ -81,10 +76,7 @@ impl Nb201Arch {
         let t = s.trim();
         let nodes: Vec<&str> = t.split('+').collect();
         if nodes.len() != 3 {
-            bail!(
-                "malformed NAS-Bench-201 arch_str '{s}': expected 3 nodes separated by '+', found {}",
-                nodes.len()
-            );
+            bail!("malformed NAS-Bench-201 arch_str '{s}': expected 3 nodes separated by '+', found {}", nodes.len());
         }
         let mut ops = [Nb201Op::None; 6];
         let mut k = 0;
@@ -102,7 +94,9 @@ impl Nb201Arch {
             }
             for (j, tok) in toks.iter().enumerate() {
                 let (op, from) = tok.split_once('~').ok_or_else(|| {
-                    anyhow::anyhow!("malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' of node {node_no} is not 'op~j'")
+                    anyhow::anyhow!(
+                        "malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' of node {node_no} is not 'op~j'"
+                    )
                 })?;
                 let from: usize = from.parse().map_err(|_| {
                     anyhow::anyhow!("malformed NAS-Bench-201 arch_str '{s}': edge '{tok}' has an input node that is not a small non-negative integer")
@@ -271,7 +265,8 @@ mod tests {
     fn param_counts_of_golden_cells() {
         // Values from the benchmark (params_m) and the golden state dicts.
         assert_eq!(Nb201Arch::parse(BEST).unwrap().param_count(10), 1_073_466);
-        let all_skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+        let all_skip =
+            "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
         assert_eq!(Nb201Arch::parse(all_skip).unwrap().param_count(10), 73_306);
     }
 }

@@ -36,7 +36,9 @@ impl Nb201Table {
     /// The embedded table (all 15,625 rows).
     pub fn embedded() -> Result<Self> {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(EMBEDDED).read_to_string(&mut s).context("embedded NAS-Bench-201 table is corrupt")?;
+        flate2::read::GzDecoder::new(EMBEDDED)
+            .read_to_string(&mut s)
+            .context("embedded NAS-Bench-201 table is corrupt")?;
         Self::from_csv(&s, "embedded nb201_cifar10.csv")
     }
 
@@ -52,7 +54,9 @@ impl Nb201Table {
         for (line, rec) in rd.records().enumerate() {
             let rec = rec.with_context(|| format!("{name}: bad CSV at row {}", line + 2))?;
             let f = |c: usize| -> Result<f64> {
-                rec[c].parse::<f64>().with_context(|| format!("{name}: row {}: '{}' is not a number", line + 2, &rec[c]))
+                rec[c]
+                    .parse::<f64>()
+                    .with_context(|| format!("{name}: row {}: '{}' is not a number", line + 2, &rec[c]))
             };
             let arch = Nb201Arch::parse(&rec[ca])?;
             let index: usize = rec[ci].parse().with_context(|| format!("{name}: row {}: bad index", line + 2))?;

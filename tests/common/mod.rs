@@ -5,11 +5,8 @@ use std::process::Command;
 
 /// Runs `zsnas` with `args` (progress output off); returns (exit code, stdout, stderr).
 pub fn zsnas(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
-        .args(args)
-        .env("ZSNAS_PROGRESS", "off")
-        .output()
-        .expect("run zsnas");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_zsnas")).args(args).env("ZSNAS_PROGRESS", "off").output().expect("run zsnas");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
