@@ -7,7 +7,7 @@ use std::rc::Rc;
 use tch::{Device, Kind, Tensor};
 use zsnas::net::mbv2::{Mbv2Net, MBV2_HEAD_LAYER};
 use zsnas::net::model::{Builder, Model};
-use zsnas::proxy::sites::{Mode, RecordSpec, Recorder};
+use zsnas::net::recorder::{Mode, RecordSpec, Recorder};
 use zsnas::space::mbv2::{random_arch, Mbv2Arch, DEFAULT_FLOPS_LIMIT};
 
 const MBV2: &str = "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE1K3(32,16,1,32,1)SuperResIDWE6K3(16,24,2,16,2)SuperResIDWE6K3(24,32,2,24,3)SuperResIDWE6K3(32,64,2,32,4)SuperResIDWE6K3(64,96,1,64,3)SuperResIDWE6K3(96,160,2,96,3)SuperResIDWE6K3(160,320,1,160,1)SuperConvK1BNRELU(320,1280,1,1)";

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use tch::{Device, Kind, Tensor};
 use zsnas::net::model::{Builder, Model};
 use zsnas::net::nb101::Nb101Net;
-use zsnas::proxy::sites::{Mode, RecordSpec, Recorder};
+use zsnas::net::recorder::{Mode, RecordSpec, Recorder};
 use zsnas::space::nb101::{load_records, Nb101Record, Nb101Spec};
 
 fn records() -> Vec<Nb101Record> {

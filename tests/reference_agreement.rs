@@ -6,7 +6,8 @@
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use zsnas::app::score::{arch_seed, build_model, nb201_builder};
+use zsnas::net::build::{arch_seed, build_model};
+use zsnas::space::AnyArch;
 use zsnas::data::load::{load_batch, BatchSpec, DataSource};
 use zsnas::eval::stats::{finite_pairs, spearman};
 use zsnas::proxy::{compute, Proxy, ProxyOptions};
@@ -42,7 +43,7 @@ fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
     let mut theirs = vec![Vec::new(); PAIRS.len()];
     for r in &rows {
         let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
-        let m = build_model(nb201_builder(arch, 10), tch::Device::Cpu, arch_seed(0, &arch.arch_str()), None).unwrap();
+        let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(0, &arch.arch_str()), None).unwrap();
         let s = compute(&m, &batch, &proxies, &ProxyOptions::default()).unwrap();
         for (k, (a, b)) in PAIRS.iter().enumerate() {
             ours[k].push(s.values[*a]);
@@ -58,7 +59,7 @@ fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
     let mut jc1 = Vec::new();
     for r in &rows {
         let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
-        let m = build_model(nb201_builder(arch, 10), tch::Device::Cpu, arch_seed(1, &arch.arch_str()), None).unwrap();
+        let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(1, &arch.arch_str()), None).unwrap();
         jc1.push(compute(&m, &batch1, &[Proxy::JacobCov], &ProxyOptions::default()).unwrap().values["jacob_cov"]);
     }
     let (x, y) = finite_pairs(&ours[1], &jc1);

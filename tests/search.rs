@@ -3,10 +3,11 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use zsnas::app::arch::AnyArch;
+use zsnas::proxy::ScoreMap;
+use zsnas::space::{AnyArch, Space};
 use zsnas::search::evolution::{Evolution, EvolutionConfig};
 use zsnas::search::reinforce::{run_with_policy, ReinforceConfig};
-use zsnas::search::{Cache, Fitness, ScoreMap, Search, Space, Strategy};
+use zsnas::search::{Cache, Fitness, Search, Strategy};
 use zsnas::space::nb201::{Nb201Arch, Nb201Op};
 
 /// Toy fitness: the number of `nor_conv_3x3` edges (no network).

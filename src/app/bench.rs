@@ -2,10 +2,13 @@
 //! given batch, on CPU or GPU. Each timed unit builds the network (PyTorch default init)
 //! and computes the proxies, as the reference timings include their deep copy.
 
-use super::score::{arch_seed, build_model, nb201_builder};
+use super::setup::Nb201SetupArgs;
+use crate::net::build::{arch_seed, build_model};
+use crate::proxy::spec::{parse_list, proxies_needed};
+use crate::space::AnyArch;
 use crate::data::batch::Batch;
 use crate::proxy::pass::{self, Needs};
-use crate::proxy::sites::{Mode, Recorder};
+use crate::net::recorder::{Mode, Recorder};
 use crate::proxy::wrcor::{self, CorrCache, Variant};
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::space::nb201::Nb201Arch;
@@ -13,15 +16,6 @@ use anyhow::Result;
 use rand::SeedableRng;
 use std::time::Instant;
 use tch::Device;
-
-/// Official `act_grad_cor_weighted` median on the all-`nor_conv_3x3` cell, seconds
-/// (`../shared/golden/nb201/timings.json`, architecture b; 2-core CPU).
-pub const OFFICIAL_ALL_CONV3X3_S: f64 = 1.99;
-/// A bare forward + backward of the same network in libtorch on the machine of those
-/// timings, seconds (issue 2's measurement). The ratio `OFFICIAL_ALL_CONV3X3_S /
-/// BARE_FWD_BWD_S` ≈ 5.85 turns a bare forward + backward timed now into the official
-/// code's time at the current speed of the machine.
-pub const BARE_FWD_BWD_S: f64 = 0.34;
 
 /// Median of a non-empty slice (mean of the two middle values for even length).
 pub fn median(xs: &[f64]) -> f64 {
@@ -67,7 +61,7 @@ pub fn standard_cases(sample: usize, seed: u64) -> Vec<Case> {
 
 /// Times `proxies` on each case: returns (case name, median seconds per architecture,
 /// number of timings).
-pub fn run(
+pub fn time_cases(
     cases: &[Case],
     batch: &Batch,
     proxies: &[Proxy],
@@ -77,14 +71,14 @@ pub fn run(
     let opts = ProxyOptions::default();
     let mut out = Vec::new();
     // Warm-up (first libtorch calls allocate and pick kernels).
-    let m = build_model(nb201_builder(cases[0].archs[0], 10), device, 0, None)?;
+    let m = build_model(&AnyArch::Nb201(cases[0].archs[0]), 10, device, 0, None)?;
     compute(&m, batch, proxies, &opts)?;
     for c in cases {
         let mut ts = Vec::new();
         for _ in 0..repeats {
             for a in &c.archs {
                 let t = Instant::now();
-                let m = build_model(nb201_builder(*a, 10), device, arch_seed(0, &a.arch_str()), None)?;
+                let m = build_model(&AnyArch::Nb201(*a), 10, device, arch_seed(0, &a.arch_str()), None)?;
                 let s = compute(&m, batch, proxies, &opts)?;
                 if device != Device::Cpu {
                     tch::Cuda::synchronize(0);
@@ -125,18 +119,10 @@ pub struct SpeedCheck {
     pub ratio: f64,
 }
 
-impl SpeedCheck {
-    /// Speed-up over the official code at this machine's current speed: the official
-    /// time is taken as `OFFICIAL_ALL_CONV3X3_S / BARE_FWD_BWD_S` (≈ 5.85) bare passes.
-    pub fn normalised_speedup(&self) -> f64 {
-        OFFICIAL_ALL_CONV3X3_S / BARE_FWD_BWD_S / self.ratio
-    }
-}
-
 /// Times `wrcor` on `arch` stage by stage and the bare forward + backward, alternating,
 /// `rounds` times after one warm-up round.
 pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device) -> Result<SpeedCheck> {
-    let bare_model = build_model(nb201_builder(arch, 10), device, 0, None)?;
+    let bare_model = build_model(&AnyArch::Nb201(arch), 10, device, 0, None)?;
     let mut rows: Vec<[f64; 5]> = Vec::new(); // build, pass, correlations, wrcor, bare
     for r in 0..rounds + 1 {
         let t = Instant::now();
@@ -152,7 +138,7 @@ pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device
         }
         // What `compute` does for `wrcor` alone, with a timer between the stages.
         let t0 = Instant::now();
-        let m = build_model(nb201_builder(arch, 10), device, arch_seed(0, &arch.arch_str()), None)?;
+        let m = build_model(&AnyArch::Nb201(arch), 10, device, arch_seed(0, &arch.arch_str()), None)?;
         let t1 = Instant::now();
         let resp = pass::run(&m, batch, Needs { relu_inputs: true, relu_grads: true, ..Default::default() });
         ensure_sync(device);
@@ -174,4 +160,59 @@ pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device
         bare: col(4),
         ratio: median(&ratios),
     })
+}
+
+/// Flags of `zsnas bench`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Data, batch size, augmentation, device, and the run seed.
+    #[command(flatten)]
+    pub data: Nb201SetupArgs,
+    /// Comma-separated proxies (votes add their members).
+    #[arg(long, default_value = "wrcor")]
+    pub proxies: String,
+    /// Size of the seeded random sample case (0: no sample case).
+    #[arg(long, default_value_t = 50)]
+    pub sample: usize,
+    /// Repeats of each case (at least 1).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeats: u32,
+}
+
+/// Runs `zsnas bench`: median seconds per architecture of each case, then for `wrcor`
+/// alone at batch 64 the stage breakdown on the all-`nor_conv_3x3` cell and the ratio to a
+/// bare forward + backward of the same network timed in alternation (the on-machine
+/// anchor: compare ratios, not seconds measured on different machines).
+pub fn run(a: BenchArgs) -> Result<()> {
+    let repeats = a.repeats as usize;
+    let (dev, batch) = a.data.batch()?;
+    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies")?);
+    let cases = standard_cases(a.sample, a.data.seed);
+    let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    println!(
+        "zsnas bench: {} at batch {} on {} ({} threads), network build + scoring per architecture",
+        names.join(","),
+        batch.len(),
+        a.data.setup.device,
+        tch::get_num_threads()
+    );
+    let results = time_cases(&cases, &batch, &proxies, repeats, dev)?;
+    for (name, med, n) in &results {
+        println!("{name:20} median {med:.4} s/arch over {n} timings");
+    }
+    if names == ["wrcor"] && batch.len() == 64 {
+        let arch = cases[0].archs[0];
+        let sc = speed_check(arch, &batch, repeats.max(5), dev)?;
+        println!(
+            "all nor_conv_3x3 breakdown: build {:.4} s, forward + ReLU-input gradients {:.4} s, correlations + log-det {:.4} s",
+            sc.build, sc.pass, sc.correlations
+        );
+        println!(
+            "anchor, timed in alternation with wrcor: bare forward + loss.backward() {:.4} s, wrcor {:.4} s (medians); wrcor/bare {:.3} (median of the per-round ratios)",
+            sc.bare, sc.wrcor, sc.ratio
+        );
+    } else {
+        println!("(the breakdown and the bare-pass anchor need --proxies wrcor and --batch-size 64)");
+    }
+    Ok(())
 }

@@ -2,7 +2,9 @@
 //! architectures with one proxy, print the top 10 with their benchmark accuracy and the
 //! Spearman ρ of the proxy against CIFAR-10 test accuracy.
 
-use super::score::{arch_seed, build_model, nb201_builder};
+use super::setup::Nb201SetupArgs;
+use crate::net::build::{arch_seed, build_model};
+use crate::space::AnyArch;
 use crate::data::batch::Batch;
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
 use crate::proxy::{compute, Proxy, ProxyOptions};
@@ -10,13 +12,13 @@ use crate::report::progress::Progress;
 use crate::report::table::{fmt_f64, Table};
 use crate::space::nb201::Nb201Arch;
 use crate::space::nb201_table::Nb201Table;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rand::SeedableRng;
 use std::time::Instant;
 use tch::Device;
 
-/// Runs the demo; prints to stdout.
-pub fn run(batch: &Batch, data_name: &str, sample: usize, seed: u64, proxy: Proxy, device: Device) -> Result<()> {
+/// Scores the sample and prints the table; see the module docs.
+pub fn score_and_print(batch: &Batch, data_name: &str, sample: usize, seed: u64, proxy: Proxy, device: Device) -> Result<()> {
     let table = Nb201Table::embedded()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut seen = std::collections::HashSet::new();
@@ -38,7 +40,7 @@ pub fn run(batch: &Batch, data_name: &str, sample: usize, seed: u64, proxy: Prox
     let t0 = Instant::now();
     let mut rows = Vec::new();
     for a in &archs {
-        let m = build_model(nb201_builder(*a, 10), device, arch_seed(seed, &a.arch_str()), None)?;
+        let m = build_model(&AnyArch::Nb201(*a), 10, device, arch_seed(seed, &a.arch_str()), None)?;
         let s = compute(&m, batch, &[proxy], &ProxyOptions::default())?;
         let row = table.row_of(a).expect("every cell is in the table");
         rows.push((s.values[proxy.name()], row.test_acc_200ep, row.index, *a));
@@ -72,4 +74,25 @@ pub fn run(batch: &Batch, data_name: &str, sample: usize, seed: u64, proxy: Prox
         secs / rows.len() as f64
     );
     Ok(())
+}
+
+/// Flags of `zsnas demo`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DemoArgs {
+    /// Data, batch size, augmentation, device, and the run seed.
+    #[command(flatten)]
+    pub data: Nb201SetupArgs,
+    /// Number of architectures.
+    #[arg(long, default_value_t = 200)]
+    pub sample: usize,
+    /// Proxy to rank by.
+    #[arg(long, default_value = "wrcor")]
+    pub proxy: String,
+}
+
+/// Runs `zsnas demo`.
+pub fn run(a: DemoArgs) -> Result<()> {
+    let (dev, batch) = a.data.batch().context("loading the batch")?;
+    let p = Proxy::from_name(&a.proxy)?;
+    score_and_print(&batch, &a.data.setup.source().describe(), a.sample, a.data.seed, p, dev)
 }

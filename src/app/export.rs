@@ -4,8 +4,8 @@
 //! buffers under the reference PyTorch module names, e.g.
 //! `module_list.1.module_list.0.module_list.0.netblock.weight`).
 
-use super::arch::AnyArch;
-use super::score::{arch_seed, build_model, SpaceKind};
+use crate::net::build::{arch_seed, build_model};
+use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -46,9 +46,9 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
             _ => bail!("--resolution only applies to --space mbv2"),
         }
     }
-    let classes = a.num_classes.unwrap_or(if space == SpaceKind::Mbv2 { 1000 } else { 10 });
+    let classes = a.num_classes.unwrap_or(space.default_num_classes());
     let text = arch.text();
-    let model = build_model(arch.builder(classes), tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
+    let model = build_model(&arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create '{}'", a.output.display()))?;
     let wpath = a.output.join("weights.safetensors");
     model.vs.save(&wpath).with_context(|| format!("cannot write '{}'", wpath.display()))?;

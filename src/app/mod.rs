@@ -1,12 +1,13 @@
-//! Command implementations behind the CLI (the binary only parses flags and prints).
+//! The commands, one file (or folder) each: its flags (clap) and its `run`. Commands do
+//! not import each other; what several share lives in [`setup`] (flag groups) and
+//! [`scoring`] (the scoring loop of `score` and `correlate`).
 
-pub mod arch;
 pub mod bench;
-pub mod cli_score;
 pub mod correlate;
 pub mod demo;
 pub mod export;
-pub mod precomputed;
-pub mod record;
+pub mod proxies;
 pub mod score;
+pub mod scoring;
 pub mod search;
+pub mod setup;

@@ -7,7 +7,6 @@ pub mod cifar10;
 pub mod folder;
 pub mod load;
 pub mod transform;
-pub mod truth;
 
 use std::path::PathBuf;
 

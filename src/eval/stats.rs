@@ -377,7 +377,8 @@ mod tests {
 
     #[test]
     fn real_nb201_reference_proxies() {
-        use crate::data::{shared_data_file, truth::TruthTable};
+        use crate::data::shared_data_file;
+        use crate::eval::truth::TruthTable;
         let (gt, zc) =
             (shared_data_file("nb201/nb201_cifar10.csv"), shared_data_file("nb201/nb201_zc_reference_cifar10.csv"));
         let truth = TruthTable::load_csv(&gt, "arch_str", "test_acc_200ep").unwrap();

@@ -46,7 +46,7 @@
 //! an ordinary site (not in-place in the reference, so no post-ReLU quirk).
 
 use super::ops::{conv_weight, BatchNorm, Conv, Linear};
-use crate::proxy::sites::Recorder;
+use crate::net::recorder::Recorder;
 use crate::space::mbv2::{ConvRole, ConvSpec, Mbv2Arch, NUM_STAGES};
 use anyhow::{bail, Result};
 use tch::{nn, nn::Init, Tensor};

@@ -1,14 +1,17 @@
 //! Networks on tch. Every network's forward takes a [`Recorder`] and routes its ReLUs and
-//! Conv/Linear outputs through it (see [`crate::proxy::sites`]).
+//! Conv/Linear outputs through it (see [`recorder`]).
 
+pub mod build;
+pub mod device;
 pub mod mbv2;
 pub mod model;
 pub mod nb101;
 pub mod nb201;
 pub mod ops;
+pub mod recorder;
 pub mod weights;
 
-use crate::proxy::sites::Recorder;
+use recorder::Recorder;
 use tch::Tensor;
 
 /// A network that zsnas can score.

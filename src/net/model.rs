@@ -3,6 +3,7 @@
 //! statistics) can make one.
 
 use super::Network;
+use crate::space::AnyArch;
 use anyhow::Result;
 use std::rc::Rc;
 use tch::{nn, nn::VarStore, Device, Kind, Tensor};
@@ -16,6 +17,10 @@ pub struct Model {
     pub vs: VarStore,
     /// The modules.
     pub net: Box<dyn Network>,
+    /// The architecture, when the model was built from one (`net::build::build_model`).
+    pub arch: Option<AnyArch>,
+    /// Outputs of the head (0 when unknown).
+    pub num_classes: i64,
     builder: Builder,
 }
 
@@ -27,7 +32,7 @@ impl Model {
         tch::manual_seed(seed);
         let vs = VarStore::new(device);
         let net = builder(&vs.root());
-        Model { vs, net, builder }
+        Model { vs, net, arch: None, num_classes: 0, builder }
     }
 
     /// A copy with the same values, converted to `kind`, each tensor passed through `f`
@@ -46,7 +51,7 @@ impl Model {
                 v.copy_(&t);
             }
         });
-        Ok(Model { vs, net, builder: self.builder.clone() })
+        Ok(Model { vs, net, arch: self.arch.clone(), num_classes: self.num_classes, builder: self.builder.clone() })
     }
 
     /// A plain copy (same kind, same values).

@@ -58,7 +58,7 @@
 //! [`Recorder::relu`], never as wrapped sites.
 
 use super::ops::{BatchNorm, Conv, Linear};
-use crate::proxy::sites::Recorder;
+use crate::net::recorder::Recorder;
 use crate::space::nb101::{Nb101Op, Nb101Spec, CELLS_PER_STACK, NUM_STACKS, STEM_CHANNELS};
 use tch::{nn, Tensor};
 

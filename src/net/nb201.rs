@@ -7,7 +7,7 @@
 //! Layer indices for WRCor weights: the position in `cells` (0..16), and 17 for `lastact`.
 
 use super::ops::{avg_pool_3x3, BatchNorm, Conv, Linear, ReluConvBn};
-use crate::proxy::sites::Recorder;
+use crate::net::recorder::Recorder;
 use crate::space::nb201::{Nb201Arch, Nb201Op, NB201_EDGES};
 use tch::{nn, Tensor};
 

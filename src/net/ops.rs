@@ -1,7 +1,7 @@
 //! Shared building blocks on tch: BatchNorm, Conv2d (with PyTorch's default init), Linear,
 //! ReLU-Conv-BN and an exact fast 3×3 average pool.
 
-use crate::proxy::sites::Recorder;
+use crate::net::recorder::Recorder;
 use tch::{nn, nn::Init, Tensor};
 
 /// PyTorch's default bound for Conv2d/Linear weights: `kaiming_uniform_(a=√5)`, i.e.

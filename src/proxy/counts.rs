@@ -2,7 +2,7 @@
 //! forward pass of one image at the data's resolution, over Conv2d and Linear layers:
 //! Σ output elements × inputs per output; BN, pooling and additions are not counted).
 
-use super::sites::{Mode, RecordSpec, Recorder};
+use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use crate::net::model::Model;
 use tch::{Kind, Tensor};
 

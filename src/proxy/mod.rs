@@ -16,7 +16,7 @@ pub mod jacob_cov;
 pub mod naswot;
 pub mod pass;
 pub mod saliency;
-pub mod sites;
+pub mod spec;
 pub mod synflow;
 pub mod vote;
 pub mod wrcor;
@@ -24,10 +24,14 @@ pub mod zen;
 
 use crate::data::batch::Batch;
 use crate::net::model::Model;
+use crate::space::AnyArch;
 use anyhow::{bail, Result};
 use pass::Needs;
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// Scores of one architecture: proxy (or field) name → value (NaN and ±inf are values).
+pub type ScoreMap = BTreeMap<String, f64>;
 
 /// A single proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,11 +74,13 @@ pub enum Proxy {
     Params,
     /// Multiply-accumulates of one image.
     Flops,
+    /// mbv2 only: FLOPs as the reference counter computes them (with its stride quirk).
+    FlopsReference,
 }
 
 impl Proxy {
     /// Every proxy, in listing order.
-    pub const ALL: [Proxy; 19] = [
+    pub const ALL: [Proxy; 20] = [
         Proxy::Wrcor,
         Proxy::Rcor,
         Proxy::Acor,
@@ -94,6 +100,7 @@ impl Proxy {
         Proxy::Zen,
         Proxy::Params,
         Proxy::Flops,
+        Proxy::FlopsReference,
     ];
 
     /// The field's name of the proxy.
@@ -118,6 +125,7 @@ impl Proxy {
             Proxy::Zen => "zen",
             Proxy::Params => "params",
             Proxy::Flops => "flops",
+            Proxy::FlopsReference => "flops_reference",
         }
     }
 
@@ -143,6 +151,7 @@ impl Proxy {
             Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
             Proxy::Params => "trainable parameters",
             Proxy::Flops => "multiply-accumulates of one forward pass of one image",
+            Proxy::FlopsReference => "mbv2 only: FLOPs as the reference counter computes them (BN, SE scaling, stride quirk)",
         }
     }
 
@@ -179,7 +188,14 @@ impl Proxy {
             Proxy::JacobCov => n.input_grad = true,
             Proxy::GradNorm | Proxy::Snip | Proxy::Plain => n.weight_grads = true,
             Proxy::Fisher => n.layer_grads = true,
-            _ => {}
+            Proxy::Synflow
+            | Proxy::LogSynflow
+            | Proxy::Grasp
+            | Proxy::L2Norm
+            | Proxy::Zen
+            | Proxy::Params
+            | Proxy::Flops
+            | Proxy::FlopsReference => {}
         }
         n
     }
@@ -252,7 +268,14 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 Proxy::Snip => saliency::snip(&ws, &r.weight_grads),
                 Proxy::Plain => saliency::plain(&ws, &r.weight_grads),
                 Proxy::Fisher => fisher::score(&r),
-                _ => f64::NAN,
+                Proxy::Synflow
+                | Proxy::LogSynflow
+                | Proxy::Grasp
+                | Proxy::L2Norm
+                | Proxy::Zen
+                | Proxy::Params
+                | Proxy::Flops
+                | Proxy::FlopsReference => unreachable!("proxies with empty needs are skipped above"),
             });
             out.values.insert(p.name().into(), v);
             out.seconds.insert(p.name().into(), t_pass + t.elapsed().as_secs_f64());
@@ -285,7 +308,22 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
             Proxy::L2Norm => saliency::l2_norm(&model.weights()),
             Proxy::Params => counts::params(model),
             Proxy::Flops => counts::flops(model, hw),
-            _ => unreachable!("response proxies are handled above"),
+            Proxy::FlopsReference => match &model.arch {
+                Some(AnyArch::Mbv2(a)) => a.flops_reference(model.num_classes.max(0) as usize),
+                _ => bail!("proxy 'flops_reference' is only defined for --space mbv2"),
+            },
+            Proxy::Wrcor
+            | Proxy::Rcor
+            | Proxy::Acor
+            | Proxy::Gcor
+            | Proxy::WrcorOfficial
+            | Proxy::Naswot
+            | Proxy::NaswotPaper
+            | Proxy::JacobCov
+            | Proxy::GradNorm
+            | Proxy::Snip
+            | Proxy::Plain
+            | Proxy::Fisher => unreachable!("response proxies are handled above"),
         };
         out.values.insert(p.name().into(), v);
         out.seconds.insert(p.name().into(), t.elapsed().as_secs_f64());

@@ -2,7 +2,7 @@
 //! distinct scalar (the loss; the sum of logits for JacobCor), asking autograd only for
 //! the tensors the requested proxies need.
 
-use super::sites::{Mode, RecordSpec, Recorder};
+use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use crate::data::batch::Batch;
 use crate::net::model::Model;
 use tch::Tensor;

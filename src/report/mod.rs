@@ -1,10 +1,7 @@
-//! Reporting utilities: crash-safe JSON-lines result logs, work sharding,
-//! progress display, plots (PNG + SVG) and plain-text tables.
+//! Presentation: progress display, plots (PNG + SVG) and plain-text tables.
 //!
-//! Everything here is pure Rust (no libtorch).
+//! Everything here is pure Rust (no libtorch) and knows nothing of spaces or proxies.
 
-pub mod jsonl;
 pub mod plot;
 pub mod progress;
-pub mod shard;
 pub mod table;

@@ -14,8 +14,9 @@
 //!
 //! [`Fitness::best_index`]: super::Fitness::best_index
 
-use super::{ScoreMap, Search};
-use crate::app::arch::AnyArch;
+use super::Search;
+use crate::proxy::ScoreMap;
+use crate::space::AnyArch;
 use anyhow::{bail, Result};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;

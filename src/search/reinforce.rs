@@ -24,7 +24,9 @@
 //! * Update: the loss `−advantage × log π(decisions)` is minimised by Adam (lr 1e-3,
 //!   β = (0.9, 0.999), ε = 1e-8), implemented here on the flat f64 logit vector.
 
-use super::{Decision, Fitness, ScoreMap, Search};
+use super::{Fitness, Search};
+use crate::proxy::ScoreMap;
+use crate::space::Decision;
 use anyhow::{bail, Result};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

@@ -1,19 +1,16 @@
-//! An architecture of any space, with what the CLI needs: canonical text, benchmark
-//! index, network builder, and parsing from the command line or files.
+//! An architecture of any space: canonical text, benchmark index, join key, and parsing
+//! from the command line or files, sampling and enumeration. Networks are built from it
+//! in `net::build`.
 
-use super::score::{nb201_builder, SpaceKind};
-use crate::net::mbv2::Mbv2Net;
-use crate::net::model::Builder;
-use crate::net::nb101::Nb101Net;
-use crate::space::mbv2::{random_arch, Mbv2Arch, DEFAULT_FLOPS_LIMIT};
-use crate::space::nb101::Nb101Spec;
-use crate::space::nb201::Nb201Arch;
-use crate::space::nb201_table::Nb201Table;
+use super::mbv2::{random_arch, Mbv2Arch, DEFAULT_FLOPS_LIMIT};
+use super::nb101::Nb101Spec;
+use super::nb201::Nb201Arch;
+use super::nb201_table::Nb201Table;
+use super::SpaceKind;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use serde_json::Value;
 use std::path::Path;
-use std::rc::Rc;
 
 /// An architecture of one of the spaces.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,28 +68,13 @@ impl AnyArch {
         }
     }
 
-    /// The network builder with `num_classes` outputs.
-    pub fn builder(&self, num_classes: i64) -> Builder {
-        match self {
-            AnyArch::Nb201(a) => nb201_builder(*a, num_classes),
-            AnyArch::Nb101(s) => {
-                let s = s.clone();
-                Rc::new(move |p| Box::new(Nb101Net::new(p, &s, num_classes)))
-            }
-            AnyArch::Mbv2(a) => {
-                let a = a.clone();
-                Rc::new(move |p| Box::new(Mbv2Net::new(p, &a, num_classes)))
-            }
-        }
-    }
-
     /// Parses an architecture of `space` from its command-line text.
     pub fn parse(space: SpaceKind, s: &str) -> Result<AnyArch> {
         match space {
             SpaceKind::Nb201 => Ok(AnyArch::Nb201(Nb201Arch::parse(s)?)),
             SpaceKind::Nb101 => {
                 if s.trim_start().starts_with('{') {
-                    let v: crate::space::nb101::Nb101SpecJson =
+                    let v: super::nb101::Nb101SpecJson =
                         serde_json::from_str(s).context("NAS-Bench-101 spec JSON")?;
                     Ok(AnyArch::Nb101(Nb101Spec::try_from(v)?))
                 } else {
@@ -113,7 +95,7 @@ impl AnyArch {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
         if space == SpaceKind::Nb101 && text.trim_start().starts_with('[') {
-            let v: Vec<crate::space::nb101::Nb101SpecJson> = serde_json::from_str(&text)
+            let v: Vec<super::nb101::Nb101SpecJson> = serde_json::from_str(&text)
                 .with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
             return v
                 .into_iter()

@@ -8,10 +8,9 @@
 //! initialisation seed `arch_seed(S, arch)`, nothing else. [`Precomputed::check`]
 //! re-scores one architecture to catch files written with another setup.
 
-use super::arch::AnyArch;
-use super::correlate::{load_scores, same_score};
-use super::score::SpaceKind;
-use crate::search::ScoreMap;
+use super::scores::{load_scores, same_score};
+use crate::proxy::ScoreMap;
+use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,7 +89,7 @@ impl Precomputed {
     /// Checks that the files were made with this search's scoring setup: re-scores the
     /// entry with the smallest key (deterministic choice) with `score` and compares every
     /// score it has. Returns the architecture checked, `None` when there is nothing to
-    /// check. Errors on any difference beyond [`super::correlate::SAME_SCORE_RTOL`], naming
+    /// check. Errors on any difference beyond [`super::scores::SAME_SCORE_RTOL`], naming
     /// the file line.
     pub fn check(&self, score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>) -> Result<Option<AnyArch>> {
         let Some((_, e)) = self.entries.iter().min_by(|a, b| a.0.cmp(b.0)) else {

@@ -1,36 +1,17 @@
-//! Ground-truth tables: a key column (e.g. `arch_str`) mapped to a numeric
-//! value column (e.g. `test_acc_200ep`) read from CSV, optionally gzipped.
+//! Ground truth, one type for every command ([`Truth`]: join key → value, with one set of
+//! defaults per space), loaded from the embedded NAS-Bench-201 table, a NAS-Bench-101
+//! records JSON, or any CSV table ([`TruthTable`]: a key column such as `arch_str`
+//! mapped to a numeric column such as `test_acc_200ep`, optionally gzipped).
 
-use anyhow::{bail, Context, Result};
+use crate::io::gz::read_maybe_gz;
 use flate2::read::MultiGzDecoder;
+use crate::space::nb101::load_records;
+use crate::space::nb201_table::Nb201Table;
+use crate::space::{AnyArch, SpaceKind};
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
-
-/// Reads a whole file, transparently decompressing it if it is gzip data
-/// (detected by the magic bytes `1f 8b`, not by the file name).
-///
-/// Errors: the file cannot be read, or gzip data fails to decompress (both
-/// naming the path).
-pub fn read_maybe_gz(path: impl AsRef<Path>) -> Result<Vec<u8>> {
-    let path = path.as_ref();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    maybe_gunzip(bytes, &path.display().to_string())
-}
-
-/// Decompresses `bytes` if they start with the gzip magic `1f 8b`, else
-/// returns them unchanged. `name` is used in error messages.
-pub fn maybe_gunzip(bytes: Vec<u8>, name: &str) -> Result<Vec<u8>> {
-    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
-        let mut out = Vec::new();
-        MultiGzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .with_context(|| format!("cannot decompress gzip data in {name}"))?;
-        Ok(out)
-    } else {
-        Ok(bytes)
-    }
-}
+use std::path::{Path, PathBuf};
 
 /// A mapping from the string in `key_column` to the number in
 /// `value_column` of a CSV table with a header row; rows keep file order.
@@ -172,6 +153,140 @@ impl TruthTable {
     }
 }
 
+/// A ground-truth mapping from join key to value.
+#[derive(Clone, Debug)]
+pub struct Truth {
+    /// Human-readable source (file name or "embedded NAS-Bench-201 table").
+    pub source: String,
+    /// The value column.
+    pub column: String,
+    /// The join key: `arch_str` (or another architecture-text column), `index` or `hash`.
+    pub key: String,
+    /// Key → value.
+    pub map: HashMap<String, f64>,
+}
+
+/// Columns of the embedded NAS-Bench-201 table usable as truth.
+const NB201_COLUMNS: [&str; 3] = ["test_acc_200ep", "valid_acc_200ep", "params_m"];
+/// Columns of a NAS-Bench-101 records JSON usable as truth.
+const NB101_COLUMNS: [&str; 4] = ["valid_acc_108ep", "valid_acc_12ep", "trainable_parameters", "train_time_s"];
+
+/// Loads the ground truth for `space`: `path` (CSV, or NAS-Bench-101 JSON), or the
+/// space's default (nb201: the embedded table; nb101: `<data dir>/nb101/nb101_sample200.json`), with the column and key defaults of
+/// the space.
+pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, key: Option<&str>) -> Result<Truth> {
+    let default_col = match space {
+        SpaceKind::Nb101 => "valid_acc_108ep",
+        _ => "test_acc_200ep",
+    };
+    let default_key = match space {
+        SpaceKind::Nb101 => "hash",
+        _ => "arch_str",
+    };
+    let column = column.unwrap_or(default_col).to_string();
+    let key = key.unwrap_or(default_key).to_string();
+    let path: Option<PathBuf> = match (path, space) {
+        (Some(p), _) => Some(p.to_path_buf()),
+        (None, SpaceKind::Nb201) => None,
+        (None, SpaceKind::Nb101) => {
+            let p = crate::data::data_dir().map(|d| d.join("nb101/nb101_sample200.json"));
+            match p {
+                Some(p) if p.exists() => Some(p),
+                _ => bail!("nb101 has no built-in truth table: give --truth nb101_sample200.json (or a CSV with --truth-key hash)"),
+            }
+        }
+        (None, SpaceKind::Mbv2) => {
+            bail!("mbv2 has no benchmark table: give --truth FILE.csv --truth-column NAME --truth-key NAME")
+        }
+    };
+    let Some(path) = path else {
+        // Embedded NAS-Bench-201 table.
+        let t = Nb201Table::embedded()?;
+        let col = NB201_COLUMNS.iter().position(|c| *c == column).ok_or_else(|| {
+            anyhow!(
+                "the embedded NAS-Bench-201 table has no column '{column}' (available: {}); use --truth FILE.csv for others",
+                NB201_COLUMNS.join(", ")
+            )
+        })?;
+        let mut map = HashMap::new();
+        for r in t.rows() {
+            let k = match key.as_str() {
+                "index" => r.index.to_string(),
+                "arch_str" | "arch" => r.arch.arch_str(),
+                other => bail!("the embedded NAS-Bench-201 table is keyed by arch_str or index, not '{other}'"),
+            };
+            let v = [r.test_acc_200ep, r.valid_acc_200ep, r.params_m][col];
+            map.insert(k, v);
+        }
+        return Ok(Truth { source: "embedded NAS-Bench-201 table".into(), column, key, map });
+    };
+    let is_json = path.extension().is_some_and(|e| e == "json")
+        || std::fs::read(&path).ok().is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));
+    if is_json {
+        if key != "hash" {
+            bail!("'{}' is a NAS-Bench-101 records JSON, keyed by hash, not '{key}'", path.display());
+        }
+        let recs = load_records(&path)?;
+        let col = NB101_COLUMNS.iter().position(|c| *c == column).ok_or_else(|| {
+            anyhow!("'{}' has no column '{column}' (available: {})", path.display(), NB101_COLUMNS.join(", "))
+        })?;
+        let mut map = HashMap::new();
+        for r in recs {
+            let v = match col {
+                0 => r.valid_acc_108ep,
+                1 => r.valid_acc_12ep,
+                2 => r.trainable_parameters.map(|x| x as f64),
+                _ => r.train_time_s,
+            };
+            if let Some(v) = v {
+                map.insert(r.hash, v);
+            }
+        }
+        if map.is_empty() {
+            bail!("'{}' has no record with a '{column}' value", path.display());
+        }
+        return Ok(Truth { source: path.display().to_string(), column, key, map });
+    }
+    let t = TruthTable::load_csv(&path, &key, &column)?;
+    let map = t.iter().map(|(k, v)| (k.to_string(), v)).collect();
+    Ok(Truth { source: path.display().to_string(), column, key, map })
+}
+
+
+impl Truth {
+    /// The value of `arch` (benchmark index `index` when known): looked up by index when
+    /// the key is `index`, else by [`AnyArch::key`] (the `arch_str` of NAS-Bench-201, the
+    /// module hash of NAS-Bench-101, the canonical text otherwise).
+    pub fn value(&self, arch: &AnyArch, index: Option<usize>) -> Option<f64> {
+        match self.key.as_str() {
+            "index" => index.and_then(|i| self.map.get(&i.to_string()).copied()),
+            _ => self.map.get(&arch.key()).copied(),
+        }
+    }
+
+    /// The 1-based rank of `value` among the table's finite values (1 = highest) and the
+    /// number of finite values.
+    pub fn rank(&self, value: f64) -> (usize, usize) {
+        let finite = self.map.values().filter(|v| v.is_finite());
+        let n = finite.clone().count();
+        (1 + finite.filter(|&&x| x > value).count(), n)
+    }
+}
+
+/// The truth a search reports by default: the embedded NAS-Bench-201 CIFAR-10 table, the
+/// NAS-Bench-101 sample records when `../shared` (or `$ZSNAS_DATA`) has them, none for
+/// mbv2.
+pub fn default_truth(space: SpaceKind) -> Result<Option<Truth>> {
+    match space {
+        SpaceKind::Nb201 => load_truth(space, None, None, None).map(Some),
+        SpaceKind::Nb101 => match crate::data::data_dir().map(|d| d.join("nb101/nb101_sample200.json")) {
+            Some(p) if p.exists() => load_truth(space, Some(&p), None, None).map(Some),
+            _ => Ok(None),
+        },
+        SpaceKind::Mbv2 => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,3 +383,4 @@ mod tests {
         let _ = std::fs::remove_file(&tmp);
     }
 }
+

@@ -21,7 +21,7 @@
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
-//! use zsnas::report::jsonl::{done_set, JsonlLog};
+//! use zsnas::io::jsonl::{done_set, JsonlLog};
 //! let (mut log, records) = JsonlLog::open("results/scores.jsonl")?;
 //! let done = done_set(&records, "arch");
 //! for arch in ["a", "b", "c"] {

@@ -1,0 +1,309 @@
+//! `zsnas search`: architecture search with a training-free fitness (a proxy or a vote)
+//! by random search, regularised evolution or REINFORCE (see [`crate::search`]).
+//!
+//! Seeds: run `r` (0-based, `--runs R`) draws its search randomness from `--seed + r`,
+//! but every architecture is scored with the FIXED `--score-seed` (default 0): the batch
+//! is drawn with it and the weights are initialised from `arch_seed(score_seed, arch)`.
+//! An architecture therefore has one score whatever run or step evaluates it, so the
+//! cache is shared by the runs and a history file can be replayed.
+//!
+//! `--history FILE.jsonl` streams every step as one JSON line
+//! `{"run","seed","step","arch","index","repeat","scores","best_so_far":{"arch","truth"},...}`
+//! and resumes a killed search: the scores in the file prefill the cache and each run is
+//! replayed from its first step; since strategies are deterministic given the seed and
+//! the scores, the replay retraces the recorded steps (checked step by step) without
+//! appending them again, then continues and appends the new steps.
+
+mod report;
+
+use super::setup::{SetupArgs, TruthArgs};
+use crate::io::history::{read_history, SearchId};
+use crate::io::jsonl::JsonlLog;
+use crate::io::precomputed::Precomputed;
+use crate::io::record::{BestSoFar, HistoryLine};
+use crate::net::build::{arch_seed, build_model};
+use crate::proxy::{compute, Proxy, ProxyOptions, ScoreMap};
+use crate::report::progress::Progress;
+use crate::search::{Cache, Fitness, Outcome, Search, StepView, Strategy};
+use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
+use crate::space::nb201_table::Nb201Table;
+use crate::space::{AnyArch, Space, SpaceKind};
+use anyhow::{bail, Context, Result};
+use report::Finished;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// Flags of `zsnas search`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SearchArgs {
+    /// Search space: nb201, nb101, mbv2.
+    #[arg(long, default_value = "nb201")]
+    pub space: String,
+    /// Search strategy: random, evolution or reinforce.
+    #[arg(long)]
+    pub strategy: String,
+    /// Fitness: a proxy (e.g. wrcor, synflow; '-name' for lower is better) or a vote
+    /// (sjw, spw, vote:p1,p2,...).
+    #[arg(long)]
+    pub fitness: String,
+    /// Number of evaluations per run (repeated architectures count, but are not scored
+    /// again).
+    #[arg(long)]
+    pub budget: usize,
+    /// Search seed of the first run (run r uses seed + r).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fixed scoring seed: batch choice and weight initialisation of every architecture,
+    /// the same for all runs so that scores are comparable and cached.
+    #[arg(long, default_value_t = 0)]
+    pub score_seed: u64,
+    /// Number of runs (seeds seed..seed+runs-1); reports the mean ± std of the found
+    /// accuracy.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// The ground truth the found architectures are reported against.
+    #[command(flatten)]
+    pub truth: TruthArgs,
+    /// Do not look up ground truth (not even the embedded NAS-Bench-201 table).
+    #[arg(long)]
+    pub no_truth: bool,
+    /// Precomputed scores to reuse (repeatable, or several files after one flag):
+    /// `zsnas score --output` files or earlier `--history` files made with this search's
+    /// scoring setup (score `--seed` = `--score-seed`, same --data, --batch-size,
+    /// --augment). Architectures with all the fitness's proxies there are not scored
+    /// again; missing proxies are computed. One architecture is re-scored to check the
+    /// setup.
+    #[arg(long = "scores", num_args = 1..)]
+    pub scores: Vec<PathBuf>,
+    /// Stream every evaluation to this JSON-lines file and resume from it.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Plot best-so-far accuracy and fitness vs evaluations to FILE.png and FILE.svg.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Output format: table or json (one object per run).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// mbv2: FLOPs limit (multiply-accumulates of one image at its resolution), e.g. 600e6.
+    #[arg(long)]
+    pub flops_limit: Option<f64>,
+    /// Evolution: population size.
+    #[arg(long, default_value_t = 64)]
+    pub population: usize,
+    /// Evolution: tournament size (drawn without replacement).
+    #[arg(long, default_value_t = 10)]
+    pub tournament: usize,
+    /// REINFORCE: random architectures scored first to standardise rewards (at most half
+    /// the budget).
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
+    /// Data, batch size, augmentation, head, device of the scoring.
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
+/// Runs `zsnas search`.
+pub fn run(a: SearchArgs) -> Result<()> {
+    let json_out = match a.format.as_str() {
+        "table" => false,
+        "json" => true,
+        f => bail!("unknown --format '{f}' (table or json)"),
+    };
+    let kind = SpaceKind::parse(&a.space)?;
+    let mut strategy = Strategy::parse(&a.strategy)?;
+    let fitness = Fitness::parse(&a.fitness)?;
+    if a.budget == 0 {
+        bail!("--budget must be at least 1 evaluation (got 0)");
+    }
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let flops_limit = match (a.flops_limit, kind) {
+        (None, _) => DEFAULT_FLOPS_LIMIT,
+        (Some(f), SpaceKind::Mbv2) => {
+            if !(f.is_finite() && f >= 1.0) {
+                bail!("--flops-limit must be a positive number such as 600e6 (got {f})");
+            }
+            f.round() as u64
+        }
+        (Some(_), _) => bail!("--flops-limit only applies to --space mbv2"),
+    };
+    match &mut strategy {
+        Strategy::Evolution(c) => {
+            c.population = a.population;
+            c.tournament = a.tournament;
+            c.validate()?;
+        }
+        Strategy::Reinforce(c) => {
+            if a.warmup == 0 {
+                bail!("--warmup must be at least 1");
+            }
+            c.warmup = a.warmup;
+        }
+        Strategy::Random => {}
+    }
+    let proxies = fitness.proxies()?;
+    let space = Space::new(kind, flops_limit);
+    let truth = a.truth.load_optional(kind, a.no_truth)?;
+    let nb201_index = match kind {
+        SpaceKind::Nb201 => Some(Nb201Table::embedded()?),
+        _ => None,
+    };
+    let index_of = |x: &AnyArch| x.index(nb201_index.as_ref());
+
+    // History: prefill the cache, remember each run's recorded steps.
+    let (mut log, mut replay) = match &a.history {
+        Some(p) => {
+            let (log, recs) = JsonlLog::open(p)?;
+            let id = SearchId { space: kind, strategy: strategy.name(), fitness: &fitness.name(), seed: a.seed, budget: a.budget };
+            let h = read_history(&recs, id).with_context(|| format!("resuming from {}", p.display()))?;
+            (Some(log), h)
+        }
+        None => (None, BTreeMap::new()),
+    };
+    let mut cache = Cache::new();
+    for lines in replay.values() {
+        for l in lines {
+            cache.insert(&l.arch, l.scores.clone());
+        }
+    }
+    let resumed: usize = replay.iter().filter(|(r, _)| **r < a.runs).map(|(_, v)| v.len()).sum();
+    if resumed > 0 {
+        eprintln!("resuming: {resumed} steps in the history file are replayed from the cache");
+    }
+
+    // Scoring setup (fixed score seed).
+    let num_classes = a.setup.num_classes(kind);
+    let (device, batch) = a.setup.batch(kind, a.score_seed)?;
+    let opts = ProxyOptions::default();
+    let score_seed = a.score_seed;
+    let score_some = |x: &AnyArch, which: &[Proxy]| -> Result<ScoreMap> {
+        let m = build_model(x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
+        Ok(compute(&m, &batch, which, &opts)?.values)
+    };
+
+    // Precomputed scores: complete ones go to the cache, partial ones are completed when
+    // the search reaches them.
+    let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    let pre = Precomputed::load(&a.scores, kind, &needed)?;
+    let mut partial: HashMap<String, ScoreMap> = HashMap::new();
+    if pre.is_empty() && !a.scores.is_empty() {
+        eprintln!(
+            "note: --scores: none of the {} lines has a score of {} (the proxies of '{}'); nothing is reused",
+            pre.lines(),
+            needed.join(", "),
+            fitness.name()
+        );
+    }
+    if !pre.is_empty() {
+        let checked = pre.check(|x, names| {
+            let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
+            score_some(x, &which)
+        })?;
+        let mut complete = 0;
+        for e in pre.entries() {
+            if needed.iter().all(|n| e.scores.contains_key(*n)) {
+                if cache.get(&e.arch).is_none() {
+                    cache.insert(&e.arch, e.scores.clone());
+                }
+                complete += 1;
+            } else {
+                partial.insert(e.arch.key(), e.scores.clone());
+            }
+        }
+        eprintln!(
+            "--scores: {} lines, {complete} architectures with every proxy of '{}', {} with some; setup checked on {}",
+            pre.lines(),
+            fitness.name(),
+            partial.len(),
+            checked.map(|x| x.text()).unwrap_or_default()
+        );
+    }
+
+    let progress = Progress::new((a.budget * a.runs) as u64, "search");
+    let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
+    for r in 0..a.runs {
+        let seed = a.seed + r as u64;
+        let recorded: Vec<String> =
+            replay.remove(&r).map(|v| v.into_iter().map(|l| l.key).collect()).unwrap_or_default();
+        let scorer = Box::new(|x: &AnyArch| -> Result<ScoreMap> {
+            match partial.get(&x.key()) {
+                None => score_some(x, &proxies),
+                Some(known) => {
+                    let missing: Vec<Proxy> =
+                        proxies.iter().copied().filter(|p| !known.contains_key(p.name())).collect();
+                    let mut s = score_some(x, &missing)?;
+                    s.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
+                    Ok(s)
+                }
+            }
+        });
+        let mut log_ref = log.as_mut();
+        let truth_ref = truth.as_ref();
+        let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
+        let progress_ref = &progress;
+        let index_ref = &index_of;
+        let observer = Box::new(move |v: &StepView| -> Result<()> {
+            progress_ref.inc(1);
+            if v.step <= recorded.len() {
+                if recorded[v.step - 1] != v.arch.key() {
+                    bail!(
+                        "replaying run {r} from the history: step {} evaluates {} but the file recorded another architecture; the file was written with other flags (use the same flags or another --history file)",
+                        v.step,
+                        v.arch.text()
+                    );
+                }
+                return Ok(());
+            }
+            if let Some(l) = log_ref.as_mut() {
+                let line = HistoryLine {
+                    arch: v.arch.text(),
+                    best_so_far: BestSoFar {
+                        arch: v.best_arch.text(),
+                        truth: truth_ref.and_then(|t| t.value(v.best_arch, index_ref(v.best_arch))),
+                    },
+                    fitness: Some(fitness_name.clone()),
+                    index: index_ref(v.arch).map(|i| i as u64),
+                    repeat: v.repeat,
+                    run: r,
+                    scores: v.scores.clone(),
+                    seed: Some(seed),
+                    space: Some(space_name.to_string()),
+                    step: v.step,
+                    strategy: Some(strategy_name.to_string()),
+                };
+                l.append(&line)?;
+            }
+            Ok(())
+        });
+        let mut search = Search::new(space.clone(), fitness.clone(), a.budget, cache, scorer)?.with_observer(observer);
+        strategy.run(&mut search, seed).with_context(|| format!("search run {r} (seed {seed})"))?;
+        let (out, c) = search.finish()?;
+        cache = c;
+        outcomes.push((seed, out));
+    }
+    progress.finish();
+
+    let finished = Finished {
+        a: &a,
+        kind,
+        strategy: &strategy,
+        fitness: &fitness,
+        truth: truth.as_ref(),
+        outcomes: &outcomes,
+        index_of: &index_of,
+    };
+    finished.print(json_out);
+    if let Some(p) = &a.plot {
+        // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png.
+        let p = match p.extension().and_then(|e| e.to_str()) {
+            Some("png" | "svg") => p.with_extension(""),
+            _ => p.clone(),
+        };
+        finished.plot(&p)?;
+        if !json_out {
+            println!("plot: {}.png, {}.svg", p.display(), p.display());
+        }
+    }
+    Ok(())
+}

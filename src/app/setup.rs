@@ -1,0 +1,198 @@
+//! The command-line groups that several commands share: the scoring setup (data, batch,
+//! head, device), the architecture selection, and the ground truth.
+
+use crate::data::batch::Batch;
+use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
+use crate::net::device::parse_device;
+use crate::eval::truth::{default_truth, load_truth, Truth};
+use crate::space::nb201_table::Nb201Table;
+use crate::space::{AnyArch, SpaceKind};
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+use tch::Device;
+
+/// The scoring-setup flags that `zsnas score`, `search` and `correlate` share: besides
+/// the architecture and the seed, an architecture's score depends on exactly these.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SetupArgs {
+    /// CIFAR-10 binary file or folder, image folder, or prepared batch (.safetensors).
+    /// Default: the embedded CIFAR-10 images (mbv2: a random Gaussian batch).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Batch size N.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Standard CIFAR augmentation of the batch (random crop with 4-pixel padding,
+    /// horizontal flip).
+    #[arg(long)]
+    pub augment: bool,
+    /// Number of classes of the network head (default: 10; 1,000 for mbv2).
+    #[arg(long)]
+    pub num_classes: Option<i64>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl Default for SetupArgs {
+    fn default() -> Self {
+        SetupArgs { data: None, batch_size: 64, augment: false, num_classes: None, device: "cpu".into() }
+    }
+}
+
+impl SetupArgs {
+    /// The head's class count for `space`: `--num-classes`, else 10 (1,000 for mbv2).
+    pub fn num_classes(&self, space: SpaceKind) -> i64 {
+        self.num_classes.unwrap_or(space.default_num_classes())
+    }
+
+    /// Where the images come from: `--data`, else the embedded CIFAR-10 images.
+    pub fn source(&self) -> DataSource {
+        match &self.data {
+            Some(p) => DataSource::Path(p.clone()),
+            None => DataSource::Embedded,
+        }
+    }
+
+    /// Whether the batch is random (mbv2 without `--data`) rather than images.
+    pub fn random_data(&self, space: SpaceKind) -> bool {
+        space == SpaceKind::Mbv2 && self.data.is_none()
+    }
+
+    /// The device and the scoring batch on it, drawn with `seed`: `--data` (or the
+    /// embedded CIFAR-10 images), or for mbv2 without `--data` a seeded random Gaussian
+    /// batch of N×3×224×224 with random labels (a note on stderr says so).
+    ///
+    /// Errors: batch size 0, an unknown device, unreadable or malformed data.
+    pub fn batch(&self, space: SpaceKind, seed: u64) -> Result<(Device, Batch)> {
+        if self.batch_size == 0 {
+            bail!("--batch-size must be at least 1");
+        }
+        let device = parse_device(&self.device)?;
+        let batch = if self.random_data(space) {
+            eprintln!(
+                "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {seed})",
+                self.batch_size
+            );
+            random_batch(self.batch_size, 224, self.num_classes(space), seed)
+        } else {
+            load_batch(&self.source(), &BatchSpec { batch_size: self.batch_size, seed, augment: self.augment })?
+        };
+        Ok((device, batch.to_device(device)))
+    }
+}
+
+/// The architecture-selection flags of `score` and `correlate`: explicit architectures,
+/// a file, a seeded sample, or the whole space.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ArchArgs {
+    /// An architecture (repeatable): NAS-Bench-201 `arch_str`, NAS-Bench-101 compact text or
+    /// `{ops, adjacency}` JSON, or an mbv2 string.
+    #[arg(long)]
+    pub arch: Vec<String>,
+    /// A file of architectures, one per line (NAS-Bench-101: also a JSON list of specs).
+    #[arg(long)]
+    pub archs_file: Option<PathBuf>,
+    /// A seeded uniform sample of K distinct architectures (seed: --seed).
+    #[arg(long, value_name = "K")]
+    pub sample: Option<usize>,
+    /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order).
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl ArchArgs {
+    /// Whether any architecture was asked for.
+    pub fn any(&self) -> bool {
+        !self.arch.is_empty() || self.archs_file.is_some() || self.sample.is_some() || self.all
+    }
+
+    /// The selected architectures of `space`, in the order: `--arch`, `--archs-file`,
+    /// `--sample` (drawn with `seed`), `--all`. Errors: a malformed architecture (naming
+    /// it), an unreadable file, a sample larger than the space, nothing selected.
+    pub fn select(&self, space: SpaceKind, seed: u64) -> Result<Vec<AnyArch>> {
+        let mut archs: Vec<AnyArch> = Vec::new();
+        for s in &self.arch {
+            archs.push(AnyArch::parse(space, s)?);
+        }
+        if let Some(f) = &self.archs_file {
+            archs.extend(AnyArch::read_file(space, f)?);
+        }
+        if let Some(k) = self.sample {
+            archs.extend(AnyArch::sample(space, k, seed)?);
+        }
+        if self.all {
+            archs.extend(AnyArch::all(space, &Nb201Table::embedded()?)?);
+        }
+        if archs.is_empty() {
+            bail!("no architecture given (use --arch, --archs-file, --sample K or --all)");
+        }
+        Ok(archs)
+    }
+}
+
+/// The ground-truth flags of `correlate` and `search` (one spelling everywhere).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct TruthArgs {
+    /// Ground-truth table: a CSV file (plain or gzip), or for nb101 a JSON list like
+    /// nb101_sample200.json. Default: nb201 the embedded NAS-Bench-201 table; nb101
+    /// <data dir>/nb101/nb101_sample200.json.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Truth column (default: test_acc_200ep for nb201, valid_acc_108ep for nb101).
+    #[arg(long)]
+    pub truth_column: Option<String>,
+    /// Join key, also the truth CSV's key column: arch_str (the architecture string),
+    /// index (benchmark index) or hash (NAS-Bench-101 module hash); another name joins
+    /// that column on the architecture string. Default: arch_str for nb201, hash for nb101.
+    #[arg(long)]
+    pub truth_key: Option<String>,
+}
+
+impl TruthArgs {
+    /// The truth of `space` these flags select ([`load_truth`]).
+    pub fn load(&self, space: SpaceKind) -> Result<Truth> {
+        load_truth(space, self.truth.as_deref(), self.truth_column.as_deref(), self.truth_key.as_deref())
+    }
+
+    /// For a search: `None` with `no_truth`; the flags' truth when `--truth` is given;
+    /// else the space's default ([`default_truth`], none for mbv2).
+    pub fn load_optional(&self, space: SpaceKind, no_truth: bool) -> Result<Option<Truth>> {
+        if no_truth {
+            return Ok(None);
+        }
+        if self.truth.is_some() {
+            return self.load(space).map(Some);
+        }
+        if self.truth_column.is_some() || self.truth_key.is_some() {
+            return match default_truth(space)? {
+                Some(_) => self.load(space).map(Some),
+                None => bail!("--truth-column/--truth-key need --truth FILE for {}", space.name()),
+            };
+        }
+        default_truth(space)
+    }
+}
+
+/// The NAS-Bench-201 scoring set-up of `bench` and `demo`: the shared setup flags (whose
+/// `--num-classes` must stay 10 here) plus the run seed.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Nb201SetupArgs {
+    /// Data, batch size, augmentation, head, device.
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    /// Run seed: choice of the batch, weight initialisation (per architecture).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl Nb201SetupArgs {
+    /// The device and the batch. Errors as [`SetupArgs::batch`], and for a
+    /// `--num-classes` other than 10 (these commands use the 10-class CIFAR-10 network).
+    pub fn batch(&self) -> Result<(Device, Batch)> {
+        if let Some(k) = self.setup.num_classes.filter(|&k| k != 10) {
+            bail!("--num-classes {k}: bench and demo use NAS-Bench-201's 10-class CIFAR-10 network");
+        }
+        self.setup.batch(SpaceKind::Nb201, self.seed)
+    }
+}

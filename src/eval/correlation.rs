@@ -1,0 +1,270 @@
+//! Rank-correlation evaluation of proxies against ground truth: the join of scores with
+//! a truth table, Spearman ρ, Kendall τ-b and precision@k with percentile-bootstrap
+//! intervals, as `zsnas correlate` reports them.
+
+use super::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, precision_at_k, spearman};
+use super::truth::Truth;
+use crate::io::scores::ScoreSet;
+use crate::proxy::spec::Target;
+use crate::proxy::ScoreMap;
+use crate::report::progress::Progress;
+use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The top fractions of precision@k: label and fraction.
+pub const TOP_FRACTIONS: [(&str, f64); 3] = [("1%", 0.01), ("5%", 0.05), ("10%", 0.10)];
+
+/// The scored architectures that have a (finite) truth value.
+#[derive(Clone, Debug)]
+pub struct Joined {
+    /// Architecture texts.
+    pub archs: Vec<String>,
+    /// Their scores.
+    pub scores: Vec<ScoreMap>,
+    /// Their truth values (all finite).
+    pub truth: Vec<f64>,
+    /// Architectures without a truth entry.
+    pub missing: Vec<String>,
+    /// Architectures whose truth value is not finite.
+    pub nonfinite_truth: Vec<String>,
+}
+
+/// Joins scores with the truth (missing and non-finite truth values are listed, not
+/// joined).
+pub fn join(set: &ScoreSet, truth: &Truth) -> Joined {
+    let mut j = Joined { archs: vec![], scores: vec![], truth: vec![], missing: vec![], nonfinite_truth: vec![] };
+    for a in &set.archs {
+        match a.join_key(set.space, &truth.key).and_then(|k| truth.map.get(&k).copied()) {
+            Some(v) if v.is_finite() => {
+                j.archs.push(a.arch.clone());
+                j.scores.push(a.scores.clone());
+                j.truth.push(v);
+            }
+            Some(_) => j.nonfinite_truth.push(a.arch.clone()),
+            None => j.missing.push(a.arch.clone()),
+        }
+    }
+    j
+}
+
+/// The 95 % bootstrap intervals of a [`ProxyStats`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ci95 {
+    /// Spearman ρ.
+    pub spearman: (f64, f64),
+    /// Kendall τ-b.
+    pub kendall: (f64, f64),
+    /// precision@k, in the order of [`TOP_FRACTIONS`].
+    pub precision_at: [(f64, f64); 3],
+}
+
+/// The evaluation of one proxy or vote (see the [module docs](self)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyStats {
+    /// Proxy or vote name.
+    pub proxy: String,
+    /// Architectures with a finite score, used for ρ and τ.
+    pub n: usize,
+    /// Architectures with a NaN, ±inf or missing score.
+    pub n_nonfinite: usize,
+    /// Spearman ρ over the finite pairs (NaN if undefined).
+    pub spearman: f64,
+    /// Kendall τ-b over the finite pairs (NaN if undefined).
+    pub kendall: f64,
+    /// precision@k over the whole population, in the order of [`TOP_FRACTIONS`].
+    pub precision_at: [f64; 3],
+    /// Bootstrap intervals, `None` with zero resamples.
+    pub ci95: Option<Ci95>,
+}
+
+fn gather(v: &[f64], ix: &[usize]) -> Vec<f64> {
+    ix.iter().map(|&i| v[i]).collect()
+}
+
+/// Evaluates `scores` (one per architecture, any value) against finite `truth` of the
+/// same length: ρ and τ-b over the pairs with a finite score; precision@k over all, NaN
+/// scores ranking last (±inf keep their order); `resamples` bootstrap rounds seeded by
+/// `seed` for the 95 % intervals (each statistic resampled over its own population).
+pub fn evaluate(proxy: &str, scores: &[f64], truth: &[f64], resamples: usize, seed: u64) -> ProxyStats {
+    let (fs, ft) = finite_pairs(scores, truth);
+    let n = fs.len();
+    let ps: Vec<f64> = scores.iter().map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v }).collect();
+    let prec = |f: f64| precision_at_k(&ps, truth, f);
+    let precision_at = [prec(TOP_FRACTIONS[0].1), prec(TOP_FRACTIONS[1].1), prec(TOP_FRACTIONS[2].1)];
+    let ci95 = (resamples > 0).then(|| {
+        let pair_ci = |stat: fn(&[f64], &[f64]) -> f64| {
+            bootstrap_ci(n, resamples, seed, |ix| stat(&gather(&fs, ix), &gather(&ft, ix)))
+        };
+        let prec_ci = |f: f64| {
+            bootstrap_ci(ps.len(), resamples, seed, |ix| precision_at_k(&gather(&ps, ix), &gather(truth, ix), f))
+        };
+        Ci95 {
+            spearman: pair_ci(spearman),
+            kendall: pair_ci(kendall_tau_b),
+            precision_at: [prec_ci(TOP_FRACTIONS[0].1), prec_ci(TOP_FRACTIONS[1].1), prec_ci(TOP_FRACTIONS[2].1)],
+        }
+    });
+    ProxyStats {
+        proxy: proxy.to_string(),
+        n,
+        n_nonfinite: scores.len() - n,
+        spearman: spearman(&fs, &ft),
+        kendall: kendall_tau_b(&fs, &ft),
+        precision_at,
+        ci95,
+    }
+}
+
+fn num(v: f64) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        Value::Null
+    }
+}
+
+fn pair(p: (f64, f64)) -> Value {
+    json!([num(p.0), num(p.1)])
+}
+
+impl ProxyStats {
+    /// The JSON object of `--format json`: `proxy`, `n`, `n_nonfinite`, `spearman`,
+    /// `kendall`, `precision_at` (`"1%"`, `"5%"`, `"10%"`) and `ci95` (`spearman`,
+    /// `kendall`, `precision_at_1%`, ... as `[lo, hi]`; `null` without bootstrap).
+    /// Undefined statistics are `null`.
+    pub fn to_json(&self) -> Value {
+        let mut prec = Map::new();
+        for (i, (label, _)) in TOP_FRACTIONS.iter().enumerate() {
+            prec.insert((*label).into(), num(self.precision_at[i]));
+        }
+        let ci = match &self.ci95 {
+            None => Value::Null,
+            Some(c) => {
+                let mut m = Map::new();
+                m.insert("spearman".into(), pair(c.spearman));
+                m.insert("kendall".into(), pair(c.kendall));
+                for (i, (label, _)) in TOP_FRACTIONS.iter().enumerate() {
+                    m.insert(format!("precision_at_{label}"), pair(c.precision_at[i]));
+                }
+                Value::Object(m)
+            }
+        };
+        json!({
+            "proxy": self.proxy,
+            "n": self.n,
+            "n_nonfinite": self.n_nonfinite,
+            "spearman": num(self.spearman),
+            "kendall": num(self.kendall),
+            "precision_at": Value::Object(prec),
+            "ci95": ci,
+        })
+    }
+
+    /// [`to_json`](Self::to_json) as one compact line with the keys in the documented
+    /// order (`proxy` first) rather than alphabetical.
+    pub fn to_json_line(&self) -> String {
+        let v = self.to_json();
+        let keys = ["proxy", "n", "n_nonfinite", "spearman", "kendall", "precision_at", "ci95"];
+        let ordered = |v: &Value, keys: &[String]| -> String {
+            let parts: Vec<String> =
+                keys.iter().map(|k| format!("{}:{}", Value::from(k.as_str()), v[k.as_str()])).collect();
+            format!("{{{}}}", parts.join(","))
+        };
+        let labels: Vec<String> = TOP_FRACTIONS.iter().map(|(l, _)| l.to_string()).collect();
+        let mut ci_keys = vec!["spearman".to_string(), "kendall".to_string()];
+        ci_keys.extend(labels.iter().map(|l| format!("precision_at_{l}")));
+        let parts: Vec<String> = keys
+            .iter()
+            .map(|&k| {
+                let body = match k {
+                    "precision_at" => ordered(&v[k], &labels),
+                    "ci95" if v[k].is_object() => ordered(&v[k], &ci_keys),
+                    _ => v[k].to_string(),
+                };
+                format!("{}:{body}", Value::from(k))
+            })
+            .collect();
+        format!("{{{}}}", parts.join(","))
+    }
+
+    /// Header of `--format csv`.
+    pub fn csv_header() -> Vec<String> {
+        let mut h: Vec<String> = ["proxy", "n", "n_nonfinite"].iter().map(|s| s.to_string()).collect();
+        let mut stat = |name: String| {
+            h.push(name.clone());
+            h.push(format!("{name}_lo"));
+            h.push(format!("{name}_hi"));
+        };
+        stat("spearman".into());
+        stat("kendall".into());
+        for (label, _) in TOP_FRACTIONS {
+            stat(format!("precision_at_{label}"));
+        }
+        h
+    }
+
+    /// One row of `--format csv` (undefined values as empty cells).
+    pub fn csv_row(&self) -> Vec<String> {
+        let f = |v: f64| if v.is_finite() { format!("{v}") } else { String::new() };
+        let mut r = vec![self.proxy.clone(), self.n.to_string(), self.n_nonfinite.to_string()];
+        let mut stat = |v: f64, ci: Option<(f64, f64)>| {
+            r.push(f(v));
+            r.push(ci.map(|c| f(c.0)).unwrap_or_default());
+            r.push(ci.map(|c| f(c.1)).unwrap_or_default());
+        };
+        let c = self.ci95.as_ref();
+        stat(self.spearman, c.map(|c| c.spearman));
+        stat(self.kendall, c.map(|c| c.kendall));
+        for i in 0..TOP_FRACTIONS.len() {
+            stat(self.precision_at[i], c.map(|c| c.precision_at[i]));
+        }
+        r
+    }
+}
+
+
+/// Evaluates every target over the joined population, in parallel over targets
+/// (`tch::get_num_threads()` workers, i.e. `--threads`); results keep the targets'
+/// order and do not depend on the number of workers. With `keep_scores`, also returns
+/// each target's per-architecture scores (for the plots).
+pub fn evaluate_targets(
+    targets: &[Target],
+    j: &Joined,
+    resamples: usize,
+    seed: u64,
+    keep_scores: bool,
+) -> (Vec<ProxyStats>, Vec<(String, Vec<f64>)>) {
+    let workers = (tch::get_num_threads().max(1) as usize).min(targets.len()).max(1);
+    let progress = (j.archs.len() >= 2000).then(|| Progress::new(targets.len() as u64, "correlate").with_unit("proxy"));
+    let slots: Vec<Mutex<Option<(ProxyStats, Vec<f64>)>>> = targets.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|sc| {
+        for _ in 0..workers {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(t) = targets.get(i) else { break };
+                let scores = t.values(&j.scores);
+                let st = evaluate(&t.name(), &scores, &j.truth, resamples, seed);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((st, if keep_scores { scores } else { Vec::new() }));
+                if let Some(p) = &progress {
+                    p.inc(1);
+                }
+            });
+        }
+    });
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let mut stats = Vec::new();
+    let mut plots = Vec::new();
+    for (t, slot) in targets.iter().zip(slots) {
+        let (st, scores) = slot.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every target evaluated");
+        stats.push(st);
+        if keep_scores {
+            plots.push((t.name(), scores));
+        }
+    }
+    (stats, plots)
+}

@@ -1,0 +1,94 @@
+//! Reading a `zsnas search --history` file back to resume a search: per run, the
+//! recorded steps in order, checked against the resuming search's flags.
+
+use super::record::HistoryLine;
+use crate::proxy::ScoreMap;
+use crate::space::{AnyArch, SpaceKind};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One recorded step, as read back.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The architecture's join key ([`AnyArch::key`]).
+    pub key: String,
+    /// The architecture.
+    pub arch: AnyArch,
+    /// Its scores.
+    pub scores: ScoreMap,
+}
+
+/// What a history must have been written by to be resumed.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchId<'a> {
+    /// The space.
+    pub space: SpaceKind,
+    /// The strategy's name.
+    pub strategy: &'a str,
+    /// The fitness's name.
+    pub fitness: &'a str,
+    /// The search seed of run 0 (run r uses seed + r).
+    pub seed: u64,
+    /// Evaluations per run.
+    pub budget: usize,
+}
+
+/// Reads history records (the JSON values of [`super::jsonl::JsonlLog::open`]) into
+/// per-run step lists (index i = step i+1).
+///
+/// Errors, naming the 1-based line: a line that is not a [`HistoryLine`], another
+/// space/strategy/fitness or seed, a step outside `1..=budget`, a step recorded twice, a
+/// gap in a run's steps, an architecture not of the space.
+pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usize, Vec<Step>>> {
+    let mut by_run: BTreeMap<usize, BTreeMap<usize, Step>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let line = i + 1;
+        for k in ["run", "step", "arch", "scores"] {
+            if r.get(k).is_none() {
+                bail!("history line {line} has no '{k}'");
+            }
+        }
+        let h: HistoryLine = serde_json::from_value(r.clone()).map_err(|e| anyhow!("history line {line}: {e}"))?;
+        for (k, got, want) in [
+            ("strategy", &h.strategy, id.strategy),
+            ("fitness", &h.fitness, id.fitness),
+            ("space", &h.space, id.space.name()),
+        ] {
+            if let Some(v) = got {
+                if v != want {
+                    bail!("the history file was written by a search with {k} '{v}', not '{want}' (line {line}); use another --history file");
+                }
+            }
+        }
+        let (run, step) = (h.run, h.step);
+        if let Some(s) = h.seed {
+            if s != id.seed + run as u64 {
+                bail!(
+                    "the history file's run {run} used seed {s}, but this search gives run {run} seed {} (--seed {}); use the same --seed or another --history file",
+                    id.seed + run as u64,
+                    id.seed
+                );
+            }
+        }
+        let arch = AnyArch::parse(id.space, &h.arch).with_context(|| format!("history line {line}"))?;
+        if step == 0 || step > id.budget {
+            bail!("history line {line}: step {step} of run {run} is outside 1..={} (--budget {})", id.budget, id.budget);
+        }
+        let key = arch.key();
+        if by_run.entry(run).or_default().insert(step, Step { key, arch, scores: h.scores }).is_some() {
+            bail!("the history file holds step {step} of run {run} twice (line {line})");
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (run, steps) in by_run {
+        let n = steps.len();
+        if let Some((&last, _)) = steps.iter().next_back() {
+            if last != n {
+                bail!("the history of run {run} has a gap: {n} lines but its last step is {last}");
+            }
+        }
+        out.insert(run, steps.into_values().collect::<Vec<_>>());
+    }
+    Ok(out)
+}

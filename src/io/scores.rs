@@ -1,0 +1,240 @@
+//! Reading score files: the JSON lines of `zsnas score --output` and `zsnas search
+//! --history` (plain or gzip), merged into one record per architecture.
+
+use super::gz::maybe_gunzip;
+use super::record::decode;
+use crate::proxy::ScoreMap;
+use crate::space::{AnyArch, SpaceKind};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One scored architecture, as read from the score lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoredArch {
+    /// The `arch` field (canonical architecture text).
+    pub arch: String,
+    /// The `index` field (benchmark index), when present.
+    pub index: Option<u64>,
+    /// The `hash` field (NAS-Bench-101 module hash), when present.
+    pub hash: Option<String>,
+    /// Proxy name to score (non-finite scores kept as NaN/±inf).
+    pub scores: ScoreMap,
+    /// Where the record came from (`file:line`), for messages.
+    pub origin: String,
+}
+
+impl ScoredArch {
+    /// Builds a record from one `zsnas score` JSON line; `origin` names it in errors.
+    pub fn from_json(v: &Value, origin: &str) -> Result<ScoredArch> {
+        let arch = v
+            .get("arch")
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a `zsnas score` or history line)"))?;
+        let obj = v.get("scores").and_then(Value::as_object).ok_or_else(|| {
+            anyhow!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)")
+        })?;
+        let mut scores = ScoreMap::new();
+        for (k, x) in obj {
+            let val = decode(x)
+                .ok_or_else(|| anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")"))?;
+            scores.insert(k.clone(), val);
+        }
+        Ok(ScoredArch {
+            arch: arch.to_string(),
+            index: v.get("index").and_then(Value::as_u64),
+            hash: v.get("hash").and_then(Value::as_str).map(str::to_string),
+            scores,
+            origin: origin.to_string(),
+        })
+    }
+
+    /// The deduplication key: the hash for NAS-Bench-101 (computed from the arch text
+    /// when the line has none), the architecture text otherwise.
+    pub fn dedup_key(&self, space: SpaceKind) -> String {
+        if space == SpaceKind::Nb101 {
+            if let Some(h) = &self.hash {
+                return h.clone();
+            }
+            if let Ok(a) = AnyArch::parse(space, &self.arch) {
+                return a.key();
+            }
+        }
+        self.arch.clone()
+    }
+
+    /// The value joined with the truth table's key column `key`.
+    pub fn join_key(&self, space: SpaceKind, key: &str) -> Option<String> {
+        match key {
+            "index" => self.index.map(|i| i.to_string()),
+            "hash" => match &self.hash {
+                Some(h) => Some(h.clone()),
+                None if space == SpaceKind::Nb101 => AnyArch::parse(space, &self.arch).ok().map(|a| a.key()),
+                None => None,
+            },
+            _ => Some(self.arch.clone()),
+        }
+    }
+}
+
+/// The merged score lines of one or more files.
+#[derive(Clone, Debug)]
+pub struct ScoreSet {
+    /// The space of every line.
+    pub space: SpaceKind,
+    /// One record per architecture, in order of first appearance.
+    pub archs: Vec<ScoredArch>,
+    /// Lines dropped as exact duplicates of an earlier one.
+    pub duplicates: usize,
+}
+
+impl ScoreSet {
+    /// Proxy names present in at least one record, sorted.
+    pub fn proxy_names(&self) -> Vec<String> {
+        let s: BTreeSet<&String> = self.archs.iter().flat_map(|a| a.scores.keys()).collect();
+        s.into_iter().cloned().collect()
+    }
+}
+
+/// Relative difference below which two values of one proxy for one architecture count as
+/// the same score (libtorch's multi-threaded kernels move `jacob_cov` by about 1e-15
+/// relative between runs; a different batch or seed moves every score by far more).
+pub const SAME_SCORE_RTOL: f64 = 1e-9;
+
+/// Whether `a` and `b` are the same score up to [`SAME_SCORE_RTOL`] (NaN equals NaN,
+/// infinities must be equal).
+pub fn same_score(a: f64, b: f64) -> bool {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return true;
+    }
+    if !a.is_finite() || !b.is_finite() {
+        return false;
+    }
+    (a - b).abs() <= SAME_SCORE_RTOL * a.abs().max(b.abs())
+}
+
+/// Merges score records: records of the same architecture are merged (the union of
+/// their proxies); the same proxy with different values (beyond [`SAME_SCORE_RTOL`]) is an
+/// error naming both lines.
+pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<ScoreSet> {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut archs: Vec<ScoredArch> = Vec::new();
+    let mut duplicates = 0;
+    for r in records {
+        let key = r.dedup_key(space);
+        match by_key.get(&key) {
+            None => {
+                by_key.insert(key, archs.len());
+                archs.push(r);
+            }
+            Some(&i) => {
+                let first = &mut archs[i];
+                for (p, &v) in &r.scores {
+                    if let Some(&w) = first.scores.get(p) {
+                        if !same_score(v, w) {
+                            bail!(
+                                "architecture {} is scored twice with different '{p}' scores: {w} ({}) and {v} ({}); \
+                                 were the runs made with different settings (seed, batch, data)?",
+                                r.arch,
+                                first.origin,
+                                r.origin
+                            );
+                        }
+                    }
+                }
+                for (p, v) in r.scores {
+                    first.scores.entry(p).or_insert(v);
+                }
+                if first.index.is_none() {
+                    first.index = r.index;
+                }
+                duplicates += 1;
+            }
+        }
+    }
+    Ok(ScoreSet { space, archs, duplicates })
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | 0))
+}
+
+/// Reads the JSON lines of a `zsnas score` output file (plain or gzip-compressed) without
+/// modifying it (the file may still be being written): blank lines are skipped, an unparsable *last* line (a
+/// torn write) is skipped with a note on stderr, an unparsable line elsewhere is an
+/// error naming the line. Returns `(origin, value)` pairs, origin = `file:line`.
+pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read scores file '{}'", path.display()))?;
+    let bytes = maybe_gunzip(bytes, &format!("scores file '{}'", path.display()))?;
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let last = lines.iter().rposition(|l| !is_blank(l));
+    let Some(last) = last else {
+        bail!("scores file '{}' is empty (no score lines)", path.display());
+    };
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate().take(last + 1) {
+        if is_blank(l) {
+            continue;
+        }
+        let origin = format!("{}:{}", path.display(), i + 1);
+        match serde_json::from_slice::<Value>(l) {
+            Ok(v) if v.is_object() => out.push((origin, v)),
+            Ok(_) | Err(_) if i == last => {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "note: {origin}: ignoring a torn last line (a run still writing, or killed)"
+                );
+            }
+            Ok(_) => bail!("{origin}: not a JSON object"),
+            Err(e) => bail!("{origin}: corrupt JSON line (not the last line, so not a torn write): {e}"),
+        }
+    }
+    if out.is_empty() {
+        bail!("scores file '{}' holds no complete score line", path.display());
+    }
+    Ok(out)
+}
+
+/// Reads and merges score files (see [`read_score_file`] and [`merge_records`]). The
+/// space is `space` when given (every line must agree), else the lines' `space` field.
+pub fn load_scores(paths: &[PathBuf], space: Option<SpaceKind>) -> Result<ScoreSet> {
+    let mut lines = Vec::new();
+    for p in paths {
+        lines.extend(read_score_file(p)?);
+    }
+    records_to_set(lines, space)
+}
+
+/// Turns `(origin, JSON line)` pairs into a merged [`ScoreSet`], checking that all lines
+/// are of one space.
+pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> Result<ScoreSet> {
+    let mut found: Option<(SpaceKind, String)> = None;
+    let mut recs = Vec::with_capacity(lines.len());
+    for (origin, v) in &lines {
+        if let Some(s) = v.get("space").and_then(Value::as_str) {
+            let k = SpaceKind::parse(s).with_context(|| format!("{origin}"))?;
+            if let Some(want) = space {
+                if k != want {
+                    bail!("{origin}: line of space '{}' but --space {}", k.name(), want.name());
+                }
+            }
+            match &found {
+                Some((f, o)) if *f != k => {
+                    bail!("score lines of different spaces: '{}' ({o}) and '{}' ({origin})", f.name(), k.name())
+                }
+                Some(_) => {}
+                None => found = Some((k, origin.clone())),
+            }
+        }
+        recs.push(ScoredArch::from_json(v, origin)?);
+    }
+    let space = match (space, found) {
+        (Some(s), _) => s,
+        (None, Some((s, _))) => s,
+        (None, None) => bail!("the score lines have no \"space\" field; give --space nb201|nb101"),
+    };
+    merge_records(space, recs)
+}
+

@@ -1,0 +1,159 @@
+//! The one parser of proxy lists, shared by every command: `--proxies` of `score`,
+//! `correlate` and `bench`, and `--fitness` of `search`.
+//!
+//! A list is comma-separated items; an item is a proxy name (or an alias such as `jacov`,
+//! see [`Proxy::from_name`]), a named vote (`sjw`, `spw`) or an ad-hoc vote
+//! `vote:a,b,-c`, whose members run up to the next `vote:` item or named vote (a `-`
+//! member is lower-is-better). Example: `wrcor,sjw,vote:synflow,-params,naswot`.
+
+use super::vote::Vote;
+use super::{Proxy, ScoreMap};
+use anyhow::{bail, Result};
+
+/// One item of a proxy list: what is computed, evaluated or searched for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// A single proxy (higher is better).
+    Proxy(Proxy),
+    /// A majority vote over proxies (`src/proxy/vote.rs`).
+    Vote(Vote),
+}
+
+impl Target {
+    /// The display name: the proxy's canonical name, `sjw`, or `vote:a,b,c`.
+    pub fn name(&self) -> String {
+        match self {
+            Target::Proxy(p) => p.name().to_string(),
+            Target::Vote(v) => v.name.clone(),
+        }
+    }
+
+    /// The proxies the target reads, each with whether higher is better.
+    pub fn members(&self) -> Vec<(Proxy, bool)> {
+        match self {
+            Target::Proxy(p) => vec![(*p, true)],
+            Target::Vote(v) => v.members.clone(),
+        }
+    }
+
+    /// Whether the target is a population-level combination (a vote), whose value for an
+    /// architecture depends on the other architectures scored with it.
+    pub fn is_combination(&self) -> bool {
+        matches!(self, Target::Vote(_))
+    }
+
+    /// The target's value for each member of a population of score maps: the proxy's
+    /// score (NaN when missing), or for a vote its Copeland rank score
+    /// ([`Vote::rank_scores`]) over the population.
+    pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
+        match self {
+            Target::Proxy(p) => population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect(),
+            Target::Vote(v) => v.rank_scores(population),
+        }
+    }
+}
+
+/// Splits a list into items: `vote:a,b,c` keeps the following names as its members until
+/// the next `vote:...`, `sjw` or `spw`. Empty items are dropped.
+pub fn split_list(s: &str) -> Vec<String> {
+    let items: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let mut it = items[i].to_string();
+        if it.starts_with("vote:") {
+            while i + 1 < items.len() && !items[i + 1].starts_with("vote:") && Vote::parse(items[i + 1]).ok().flatten().is_none()
+            {
+                i += 1;
+                it.push(',');
+                it.push_str(items[i]);
+            }
+        }
+        out.push(it);
+        i += 1;
+    }
+    out
+}
+
+/// Parses one item: a vote ([`Vote::parse`]) or a proxy ([`Proxy::from_name`]).
+/// Errors: an empty vote, an unknown proxy (the message lists the known ones).
+pub fn parse_target(item: &str) -> Result<Target> {
+    let item = item.trim();
+    if item == "vote:" {
+        bail!("vote 'vote:' has no proxies (write e.g. vote:synflow,jacob_cov,wrcor)");
+    }
+    if let Some(v) = Vote::parse(item)? {
+        return Ok(Target::Vote(v));
+    }
+    Ok(Target::Proxy(Proxy::from_name(item)?))
+}
+
+/// Parses a whole list (see the module docs), dropping repeated items. `what` names the
+/// flag in errors (e.g. `--proxies`). Errors: an empty list, any item [`parse_target`]
+/// rejects.
+pub fn parse_list(s: &str, what: &str) -> Result<Vec<Target>> {
+    let mut out: Vec<Target> = Vec::new();
+    for item in split_list(s) {
+        let t = parse_target(&item)?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.is_empty() {
+        bail!("{what} names no proxy");
+    }
+    Ok(out)
+}
+
+/// The proxies to compute for `targets`: every proxy and every vote member, once, in
+/// order of first mention.
+pub fn proxies_needed(targets: &[Target]) -> Vec<Proxy> {
+    let mut out: Vec<Proxy> = Vec::new();
+    for t in targets {
+        for (p, _) in t.members() {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_votes_and_aliases() {
+        let t = parse_list("wrcor, sjw,vote:synflow,-params,naswot,jacov,wrcor", "--proxies").unwrap();
+        let names: Vec<String> = t.iter().map(Target::name).collect();
+        assert_eq!(names, ["wrcor", "sjw", "vote:synflow,-params,naswot,jacov,wrcor"]);
+        assert_eq!(
+            proxies_needed(&t),
+            [Proxy::Wrcor, Proxy::Synflow, Proxy::JacobCov, Proxy::Params, Proxy::Naswot]
+        );
+        assert_eq!(split_list("vote:a,b,sjw,c"), ["vote:a,b", "sjw", "c"]);
+        assert_eq!(parse_list("jacov,jacob_cov", "x").unwrap(), [Target::Proxy(Proxy::JacobCov)]);
+    }
+
+    #[test]
+    fn errors_name_the_input() {
+        assert!(parse_list(" , ", "--proxies").unwrap_err().to_string().contains("--proxies names no proxy"));
+        assert!(parse_list("magic", "--proxies").unwrap_err().to_string().contains("unknown proxy 'magic'"));
+        assert!(parse_list("vote:", "--proxies").unwrap_err().to_string().contains("has no proxies"));
+        assert!(parse_list("vote:nope", "--proxies").unwrap_err().to_string().contains("unknown proxy 'nope'"));
+    }
+
+    #[test]
+    fn values_of_a_proxy_and_a_vote() {
+        let pop: Vec<ScoreMap> = [(1.0, 3.0), (2.0, 2.0), (3.0, f64::NAN)]
+            .iter()
+            .map(|&(a, b)| [("synflow".to_string(), a), ("wrcor".to_string(), b)].into_iter().collect())
+            .collect();
+        let p = parse_target("wrcor").unwrap();
+        let v = p.values(&pop);
+        assert_eq!(&v[..2], &[3.0, 2.0]);
+        assert!(v[2].is_nan());
+        assert_eq!(parse_target("vote:synflow,wrcor").unwrap().values(&pop).len(), 3);
+    }
+}
