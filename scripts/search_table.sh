@@ -6,20 +6,20 @@
 #
 #   1. wrcor of all 15,625 cells, two single-threaded shards (about 1.5 h on 2 cores),
 #      written to $OUT/wrcor_all.{0,1}.jsonl; then the full-space correlation. When
-#      docs/search/table/wrcor_all.jsonl.gz exists (it is committed), it is used instead.
+#      results/search/table/wrcor_all.jsonl.gz exists (it is committed), it is used instead.
 #   2. The 30 searches, 5 runs per invocation (the runs share a score cache). wrcor
 #      searches take every score from step 1 (seconds each); sjw searches compute
 #      synflow and jacob_cov of the cells they visit, wrcor comes from step 1.
 #
-# Working files go to $OUT (default results/search_table, not tracked); the results
+# Working files go to $OUT (default results/work/search_table, not tracked); the results
 # ({wrcor,sjw}_{strategy}.{json,png,svg}, gzipped histories, table.md) are copied to
-# docs/search/table at the end.
+# results/search/table at the end.
 source "$(dirname "$0")/env.sh"
 cd "$ZSNAS_ROOT"
 cargo build --release --quiet
 Z=./target/release/zsnas
-OUT="${OUT:-results/search_table}"
-DOCS=docs/search/table
+OUT="${OUT:-results/work/search_table}"
+DOCS=results/search/table
 mkdir -p "$OUT" "$DOCS"
 export ZSNAS_PROGRESS="${ZSNAS_PROGRESS:-off}"
 
@@ -42,8 +42,8 @@ search() { # fitness strategy [more --scores files]
 }
 for s in random reinforce evolution; do search wrcor "$s"; done
 # sjw: the three searches at once, one thread each; the earlier single budget-1,000 sjw
-# runs (docs/search/sjw1000_*.jsonl, same scoring setup) lend their scores.
-for s in evolution reinforce random; do search sjw "$s" docs/search/sjw1000_*.jsonl & done
+# runs (results/search/sjw1000_*.jsonl, same scoring setup) lend their scores.
+for s in evolution reinforce random; do search sjw "$s" results/search/sjw1000_*.jsonl & done
 wait
 
 # The table: mean +- std of the found cells' test accuracy, distinct cells scored, and

@@ -97,7 +97,8 @@ fn bench_rejects_zero_repeats_and_unknown_proxies() {
 }
 
 /// `zsnas bench --proxies wrcor` prints the three fixed cases, the breakdown of the
-/// all-`nor_conv_3x3` cell and the anchor comparison, all finite and positive.
+/// all-`nor_conv_3x3` cell and the anchor comparison, all finite and positive, and no
+/// comparison with a figure measured on another machine.
 #[test]
 fn bench_reports_the_breakdown_and_the_anchor() {
     let (code, out, err) = zsnas(&["--threads", "2", "bench", "--proxies", "wrcor", "--sample", "0", "--repeats", "1"]);
@@ -122,6 +123,5 @@ fn bench_reports_the_breakdown_and_the_anchor() {
         (number_after(anchor, "backward()"), number_after(anchor, "s, wrcor"), number_after(anchor, "wrcor/bare"));
     assert!(bare > 0.0 && wrcor > 0.0);
     assert!((ratio - wrcor / bare).abs() < 0.01 + 0.5 * ratio, "{anchor}");
-    let speed = line("speed-up");
-    assert!(number_after(speed, "raw (first line),") > 0.0, "{speed}");
+    assert!(!out.contains("speed-up"), "no figure measured on another machine is compiled in (issue 15)");
 }

@@ -70,7 +70,7 @@ fn built_networks_match_benchmark_param_counts_for_all_15625() {
 }
 
 #[test]
-fn default_init_reproduces_pytorch_state_dict_bit_for_bit() {
+fn default_init_reproduces_pytorch_state_dict_bit_for_bit_shared_data() {
     let _l = RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // Golden arch_a.safetensors is PyTorch's state dict right after torch.manual_seed(0)
     // and construction; zsnas's construction with tch::manual_seed(0) must equal it.

@@ -4,11 +4,11 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use zsnas::proxy::ScoreMap;
-use zsnas::space::{AnyArch, Space};
 use zsnas::search::evolution::{Evolution, EvolutionConfig};
 use zsnas::search::reinforce::{run_with_policy, ReinforceConfig};
 use zsnas::search::{Cache, Fitness, Search, Strategy};
 use zsnas::space::nb201::{Nb201Arch, Nb201Op};
+use zsnas::space::{AnyArch, Space};
 
 /// Toy fitness: the number of `nor_conv_3x3` edges (no network).
 fn toy(a: &AnyArch) -> ScoreMap {
@@ -279,7 +279,7 @@ fn cli_resume_after_a_kill_gives_the_same_search() {
     assert_eq!(resumed.lines().count(), 16, "budget lines, no duplicates");
     assert_eq!(resumed, text, "the resumed history equals the uninterrupted one");
     let v: serde_json::Value = serde_json::from_str(out1.lines().next().unwrap()).unwrap();
-    assert_eq!(v["evaluated"].as_u64().unwrap() <= 16, true);
+    assert!(v["evaluated"].as_u64().unwrap() <= 16);
     assert!(v["best"]["truth"].is_number() && v["best"]["index"].is_number());
     // A complete history replays without appending; another seed is refused.
     let (code, out3, err) = zsnas(&a2.iter().map(String::as_str).collect::<Vec<_>>());

@@ -3,15 +3,15 @@
 //! and computes the proxies, as the reference timings include their deep copy.
 
 use super::setup::Nb201SetupArgs;
-use crate::net::build::{arch_seed, build_model};
-use crate::proxy::spec::{parse_list, proxies_needed};
-use crate::space::AnyArch;
 use crate::data::batch::Batch;
-use crate::proxy::pass::{self, Needs};
+use crate::net::build::{arch_seed, build_model};
 use crate::net::recorder::{Mode, Recorder};
+use crate::proxy::pass::{self, Needs};
+use crate::proxy::spec::{parse_list, proxies_needed};
 use crate::proxy::wrcor::{self, CorrCache, Variant};
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::space::nb201::Nb201Arch;
+use crate::space::AnyArch;
 use anyhow::Result;
 use rand::SeedableRng;
 use std::time::Instant;

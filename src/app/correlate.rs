@@ -111,8 +111,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
 fn targets(list: Option<&str>, present: &[String]) -> Result<Vec<Target>> {
     let present_list = || if present.is_empty() { "none".to_string() } else { present.join(", ") };
     let Some(list) = list else {
-        let t: Vec<Target> =
-            present.iter().filter_map(|p| Proxy::from_name(p).ok()).map(Target::Proxy).collect();
+        let t: Vec<Target> = present.iter().filter_map(|p| Proxy::from_name(p).ok()).map(Target::Proxy).collect();
         if t.is_empty() {
             bail!("the score lines hold no scores of a known proxy (present: {})", present_list());
         }
@@ -123,7 +122,9 @@ fn targets(list: Option<&str>, present: &[String]) -> Result<Vec<Target>> {
         for (p, _) in x.members() {
             if !present.iter().any(|n| n == p.name()) {
                 match x {
-                    Target::Proxy(_) => bail!("proxy '{}' is not in the scores (present: {})", p.name(), present_list()),
+                    Target::Proxy(_) => {
+                        bail!("proxy '{}' is not in the scores (present: {})", p.name(), present_list())
+                    }
                     _ => bail!(
                         "vote '{}': member '{}' is not in the scores (present: {})",
                         x.name(),
@@ -179,10 +180,11 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
         }
         let shown: Vec<&str> = list.iter().take(SHOW_MISSING).map(String::as_str).collect();
         say(&format!(
-            "warning: {} of {} scored architectures {what} ({}, key {}) and are left out; first {}: {}",
+            "warning: {} of {} scored architectures {what} ({} of {}, key {}) and are left out; first {}: {}",
             list.len(),
             set.archs.len(),
-            format!("{} of {}", truth.column, truth.source),
+            truth.column,
+            truth.source,
             truth.key,
             shown.len(),
             shown.join("  ")
@@ -295,4 +297,3 @@ pub fn render_table(stats: &[ProxyStats]) -> String {
     }
     t.render()
 }
-

@@ -3,22 +3,29 @@
 //! Spearman ρ of the proxy against CIFAR-10 test accuracy.
 
 use super::setup::Nb201SetupArgs;
-use crate::net::build::{arch_seed, build_model};
-use crate::space::AnyArch;
 use crate::data::batch::Batch;
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
+use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::report::progress::Progress;
 use crate::report::table::{fmt_f64, Table};
 use crate::space::nb201::Nb201Arch;
 use crate::space::nb201_table::Nb201Table;
+use crate::space::AnyArch;
 use anyhow::{Context, Result};
 use rand::SeedableRng;
 use std::time::Instant;
 use tch::Device;
 
 /// Scores the sample and prints the table; see the module docs.
-pub fn score_and_print(batch: &Batch, data_name: &str, sample: usize, seed: u64, proxy: Proxy, device: Device) -> Result<()> {
+pub fn score_and_print(
+    batch: &Batch,
+    data_name: &str,
+    sample: usize,
+    seed: u64,
+    proxy: Proxy,
+    device: Device,
+) -> Result<()> {
     let table = Nb201Table::embedded()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut seen = std::collections::HashSet::new();

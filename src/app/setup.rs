@@ -3,8 +3,8 @@
 
 use crate::data::batch::Batch;
 use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
-use crate::net::device::parse_device;
 use crate::eval::truth::{default_truth, load_truth, Truth};
+use crate::net::device::parse_device;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Result};

@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn real_train_4000() {
+    fn real_train_4000_shared_data() {
         let p = crate::data::shared_data_file("cifar10/train_4000.bin");
         let r = read_cifar10_path(&p).unwrap();
         assert_eq!(r.n, 4000);

@@ -283,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn real_test_jpeg_subset() {
+    fn real_test_jpeg_subset_shared_data() {
         let tgz = crate::data::shared_data_file("cifar10/cifar10_test_jpeg.tar.gz");
         let out = tmpdir("real");
         let status = std::process::Command::new("tar")

@@ -295,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn golden_cifar_batch() {
+    fn golden_cifar_batch_shared_data() {
         let p = crate::data::shared_data_file("cifar10/train_4000.bin");
         let raw = read_cifar10_bin(&p).unwrap();
         // Golden batch: the first 64 training images in order.

@@ -223,7 +223,6 @@ impl ProxyStats {
     }
 }
 
-
 /// Evaluates every target over the joined population, in parallel over targets
 /// (`tch::get_num_threads()` workers, i.e. `--threads`); results keep the targets'
 /// order and do not depend on the number of workers. With `keep_scores`, also returns
@@ -237,7 +236,8 @@ pub fn evaluate_targets(
 ) -> (Vec<ProxyStats>, Vec<(String, Vec<f64>)>) {
     let workers = (tch::get_num_threads().max(1) as usize).min(targets.len()).max(1);
     let progress = (j.archs.len() >= 2000).then(|| Progress::new(targets.len() as u64, "correlate").with_unit("proxy"));
-    let slots: Vec<Mutex<Option<(ProxyStats, Vec<f64>)>>> = targets.iter().map(|_| Mutex::new(None)).collect();
+    type Slot = Mutex<Option<(ProxyStats, Vec<f64>)>>;
+    let slots: Vec<Slot> = targets.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|sc| {
         for _ in 0..workers {

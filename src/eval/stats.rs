@@ -376,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn real_nb201_reference_proxies() {
+    fn real_nb201_reference_proxies_shared_data() {
         use crate::data::shared_data_file;
         use crate::eval::truth::TruthTable;
         let (gt, zc) =

@@ -4,11 +4,11 @@
 //! mapped to a numeric column such as `test_acc_200ep`, optionally gzipped).
 
 use crate::io::gz::read_maybe_gz;
-use flate2::read::MultiGzDecoder;
 use crate::space::nb101::load_records;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
+use flate2::read::MultiGzDecoder;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -252,7 +252,6 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
     Ok(Truth { source: path.display().to_string(), column, key, map })
 }
 
-
 impl Truth {
     /// The value of `arch` (benchmark index `index` when known): looked up by index when
     /// the key is `index`, else by [`AnyArch::key`] (the `arch_str` of NAS-Bench-201, the
@@ -359,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn real_nb201() {
+    fn real_nb201_shared_data() {
         let p = crate::data::shared_data_file("nb201/nb201_cifar10.csv");
         let t = TruthTable::load_csv(&p, "arch_str", "test_acc_200ep").unwrap();
         assert_eq!(t.len(), 15_625);
@@ -383,4 +382,3 @@ mod tests {
         let _ = std::fs::remove_file(&tmp);
     }
 }
-

@@ -73,7 +73,11 @@ pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usiz
         }
         let arch = AnyArch::parse(id.space, &h.arch).with_context(|| format!("history line {line}"))?;
         if step == 0 || step > id.budget {
-            bail!("history line {line}: step {step} of run {run} is outside 1..={} (--budget {})", id.budget, id.budget);
+            bail!(
+                "history line {line}: step {step} of run {run} is outside 1..={} (--budget {})",
+                id.budget,
+                id.budget
+            );
         }
         let key = arch.key();
         if by_run.entry(run).or_default().insert(step, Step { key, arch, scores: h.scores }).is_some() {

@@ -214,7 +214,7 @@ pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> 
     let mut recs = Vec::with_capacity(lines.len());
     for (origin, v) in &lines {
         if let Some(s) = v.get("space").and_then(Value::as_str) {
-            let k = SpaceKind::parse(s).with_context(|| format!("{origin}"))?;
+            let k = SpaceKind::parse(s).with_context(|| origin.to_string())?;
             if let Some(want) = space {
                 if k != want {
                     bail!("{origin}: line of space '{}' but --space {}", k.name(), want.name());
@@ -237,4 +237,3 @@ pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> 
     };
     merge_records(space, recs)
 }
-

@@ -48,7 +48,13 @@ pub fn builder(arch: &AnyArch, num_classes: i64) -> Builder {
 /// `manual_seed(seed)`, then the state dict `weights` (safetensors) when given. The model
 /// remembers its architecture and class count (proxies such as `flops_reference` read
 /// them). Errors: an unreadable or mismatching state dict.
-pub fn build_model(arch: &AnyArch, num_classes: i64, device: Device, seed: i64, weights: Option<&Path>) -> Result<Model> {
+pub fn build_model(
+    arch: &AnyArch,
+    num_classes: i64,
+    device: Device,
+    seed: i64,
+    weights: Option<&Path>,
+) -> Result<Model> {
     let mut m = Model::new(builder(arch, num_classes), device, seed);
     m.arch = Some(arch.clone());
     m.num_classes = num_classes;

@@ -13,7 +13,7 @@
 //! * 7 stages of inverted-residual sub-layers: conv1×1 `in→d` + BN + ReLU; depthwise k×k
 //!   (stride on the first sub-layer) + BN + ReLU; squeeze-excitation (global average pool,
 //!   conv1×1 `d→r` + BN + ReLU, conv1×1 `r→d` + BN + sigmoid, multiply); conv1×1 `d→c_out`
-//!   + BN; plus the shortcut, then ReLU. The first sub-layer of a stage has a projection
+//!   and BN; plus the shortcut, then ReLU. The first sub-layer of a stage has a projection
 //!   shortcut (conv1×1 with stride and **bias** + BN), later ones the identity;
 //! * head: conv1×1 (no bias) + BN + ReLU; global average pool; linear `c8→num_classes`.
 //!

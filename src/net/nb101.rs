@@ -112,15 +112,11 @@ impl ConvBnRelu {
         ConvBnRelu { conv, bn: BatchNorm::new(&(&q / 1), out_c, NB101_BN_EPS) }
     }
 
-    /// Conv → BN → ReLU; the ReLU is a site of layer `layer` (the final site when `is_final`).
-    fn forward(&self, x: &Tensor, layer: usize, is_final: bool, rec: &mut Recorder) -> Tensor {
+    /// Conv → BN → ReLU; the ReLU is a site of layer `layer`.
+    fn forward(&self, x: &Tensor, layer: usize, rec: &mut Recorder) -> Tensor {
         let y = self.conv.forward(x, rec);
         let z = self.bn.forward(&y, rec);
-        if is_final {
-            rec.relu(&z, layer)
-        } else {
-            rec.relu(&z, layer)
-        }
+        rec.relu(&z, layer)
     }
 }
 
@@ -135,15 +131,6 @@ enum VertexOp {
     MaxPool,
 }
 
-/// A ReLU site of a cell, used to mark the cell's last ReLU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Site {
-    /// The input projection into vertex `t` (`t` = last vertex: input→output projection).
-    Proj(usize),
-    /// The conv op of vertex `t`.
-    Op(usize),
-}
-
 /// One cell (module) of the network.
 #[derive(Debug)]
 struct Cell {
@@ -151,7 +138,6 @@ struct Cell {
     vc: Vec<i64>,
     vertex_op: Vec<VertexOp>,
     input_op: Vec<Option<ConvBnRelu>>,
-    last_relu: Option<Site>,
 }
 
 impl Cell {
@@ -163,8 +149,7 @@ impl Cell {
         // Construction order as in the port: all vertex ops, then all input projections.
         let vp = p / "vertex_op";
         let mut vertex_op = vec![VertexOp::None];
-        for t in 1..n.saturating_sub(1) {
-            let c = vc[t];
+        for (t, &c) in vc.iter().enumerate().take(n.saturating_sub(1)).skip(1) {
             vertex_op.push(match spec.ops()[t] {
                 Nb101Op::Conv3x3BnRelu => VertexOp::Conv(ConvBnRelu::new(&(&vp / t / "conv3x3"), c, c, 3, convs)),
                 Nb101Op::Conv1x1BnRelu => VertexOp::Conv(ConvBnRelu::new(&(&vp / t / "conv1x1"), c, c, 1, convs)),
@@ -178,34 +163,20 @@ impl Cell {
         for t in 1..n {
             input_op.push(if adj[0][t] != 0 { Some(ConvBnRelu::new(&(&ip / t), in_c, vc[t], 1, convs)) } else { None });
         }
-        // The last ReLU in execution order.
-        let mut last_relu = None;
-        for t in 1..n.saturating_sub(1) {
-            if adj[0][t] != 0 {
-                last_relu = Some(Site::Proj(t));
-            }
-            if matches!(vertex_op[t], VertexOp::Conv(_)) {
-                last_relu = Some(Site::Op(t));
-            }
-        }
-        if n >= 2 && adj[0][n - 1] != 0 {
-            last_relu = Some(Site::Proj(n - 1));
-        }
-        Cell { adj, vc, vertex_op, input_op, last_relu }
+        Cell { adj, vc, vertex_op, input_op }
     }
 
     /// Output of the cell for input `x` [N, C_in, H, W]: [N, C_out, H, W]. ReLUs are
-    /// sites of layer `layer`; the cell's last ReLU is the final site when `last_cell`.
-    fn forward(&self, x: &Tensor, layer: usize, last_cell: bool, rec: &mut Recorder) -> Tensor {
+    /// sites of layer `layer`.
+    fn forward(&self, x: &Tensor, layer: usize, rec: &mut Recorder) -> Tensor {
         let n = self.adj.len();
-        let fin = |s: Site| last_cell && self.last_relu == Some(s);
         let mut tensors: Vec<Tensor> = vec![x.shallow_clone()];
         let mut out_concat: Vec<Tensor> = Vec::new();
         for t in 1..n.saturating_sub(1) {
             let mut fan_in: Vec<Tensor> =
                 (1..t).filter(|&s| self.adj[s][t] != 0).map(|s| truncate(&tensors[s], self.vc[t])).collect();
             if let Some(proj) = &self.input_op[t] {
-                fan_in.push(proj.forward(x, layer, fin(Site::Proj(t)), rec));
+                fan_in.push(proj.forward(x, layer, rec));
             }
             // A pruned valid spec always gives every interior vertex an input.
             let vin = fan_in.into_iter().reduce(|a, b| a + b).unwrap_or_else(|| {
@@ -213,7 +184,7 @@ impl Cell {
                 Tensor::zeros([s[0], self.vc[t], s[2], s[3]], (x.kind(), x.device()))
             });
             let out = match &self.vertex_op[t] {
-                VertexOp::Conv(op) => op.forward(&vin, layer, fin(Site::Op(t)), rec),
+                VertexOp::Conv(op) => op.forward(&vin, layer, rec),
                 VertexOp::MaxPool => vin.max_pool2d([3, 3], [1, 1], [1, 1], [1, 1], false),
                 VertexOp::None => vin,
             };
@@ -229,9 +200,9 @@ impl Cell {
             _ => Some(Tensor::cat(&out_concat, 1)),
         };
         match (concat, proj_out) {
-            (Some(c), Some(p)) => c + p.forward(x, layer, fin(Site::Proj(n - 1)), rec),
+            (Some(c), Some(p)) => c + p.forward(x, layer, rec),
             (Some(c), None) => c,
-            (None, Some(p)) => p.forward(x, layer, fin(Site::Proj(n - 1)), rec),
+            (None, Some(p)) => p.forward(x, layer, rec),
             // Unreachable for a valid spec (the input always reaches the output).
             (None, None) => x.shallow_clone(),
         }
@@ -268,7 +239,6 @@ enum Layer {
 pub struct Nb101Net {
     layers: Vec<Layer>,
     classifier: Linear,
-    last_cell: usize,
 }
 
 impl Nb101Net {
@@ -286,7 +256,6 @@ impl Nb101Net {
         let mut layers = vec![Layer::Stem(ConvBnRelu::new(&(&lp / 0), 3, cfg.stem_channels, 3, &mut convs))];
         let mut in_c = cfg.stem_channels;
         let mut out_c = cfg.stem_channels;
-        let mut last_cell = 0;
         for stack in 0..cfg.num_stacks {
             if stack > 0 {
                 layers.push(Layer::Pool);
@@ -295,7 +264,6 @@ impl Nb101Net {
             for _ in 0..cfg.cells_per_stack {
                 let i = layers.len();
                 layers.push(Layer::Cell(Cell::new(&(&lp / i), spec, in_c, out_c, &mut convs)));
-                last_cell = i;
                 in_c = out_c;
             }
         }
@@ -311,13 +279,7 @@ impl Nb101Net {
                 let _ = b.zero_();
             });
         }
-        Nb101Net { layers, classifier, last_cell }
-    }
-
-    /// Number of entries of the top-level layer list (12 for the benchmark network); ReLU
-    /// layer indices are below it.
-    pub fn num_layers(&self) -> usize {
-        self.layers.len()
+        Nb101Net { layers, classifier }
     }
 
     /// Output of the last cell, before global pooling: [N, 512, H/4, W/4] for the benchmark
@@ -326,8 +288,8 @@ impl Nb101Net {
         let mut h = x.shallow_clone();
         for (i, l) in self.layers.iter().enumerate() {
             h = match l {
-                Layer::Stem(s) => s.forward(&h, i, false, rec),
-                Layer::Cell(c) => c.forward(&h, i, i == self.last_cell, rec),
+                Layer::Stem(s) => s.forward(&h, i, rec),
+                Layer::Cell(c) => c.forward(&h, i, rec),
                 Layer::Pool => h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
             };
         }

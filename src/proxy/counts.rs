@@ -2,8 +2,8 @@
 //! forward pass of one image at the data's resolution, over Conv2d and Linear layers:
 //! Σ output elements × inputs per output; BN, pooling and additions are not counted).
 
-use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use crate::net::model::Model;
+use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use tch::{Kind, Tensor};
 
 /// Trainable parameter count.

@@ -2,9 +2,9 @@
 //! g = ∂L/∂W over Conv2d/Linear weights; a second forward gives ∂L/∂W with a graph, and
 //! Hg = ∂(Σ g_detached · ∂L/∂W)/∂W; score = Σ −W ⊙ Hg. BN in training mode.
 
-use crate::net::recorder::Recorder;
 use crate::data::batch::Batch;
 use crate::net::model::Model;
+use crate::net::recorder::Recorder;
 use tch::{Kind, Tensor};
 
 /// GraSP score of `model` on `batch`.

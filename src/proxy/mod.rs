@@ -151,7 +151,9 @@ impl Proxy {
             Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
             Proxy::Params => "trainable parameters",
             Proxy::Flops => "multiply-accumulates of one forward pass of one image",
-            Proxy::FlopsReference => "mbv2 only: FLOPs as the reference counter computes them (BN, SE scaling, stride quirk)",
+            Proxy::FlopsReference => {
+                "mbv2 only: FLOPs as the reference counter computes them (BN, SE scaling, stride quirk)"
+            }
         }
     }
 
@@ -202,16 +204,10 @@ impl Proxy {
 }
 
 /// Options of a scoring call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ProxyOptions {
     /// Seed of libtorch's generator for Zen's noise (the reference seeds 0).
     pub zen_seed: i64,
-}
-
-impl Default for ProxyOptions {
-    fn default() -> Self {
-        ProxyOptions { zen_seed: 0 }
-    }
 }
 
 /// Scores and the seconds spent on each, keyed by proxy name. Proxies computed in the

@@ -2,9 +2,9 @@
 //! distinct scalar (the loss; the sum of logits for JacobCor), asking autograd only for
 //! the tensors the requested proxies need.
 
-use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use crate::data::batch::Batch;
 use crate::net::model::Model;
+use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use tch::Tensor;
 
 /// What the response-based proxies requested together need from the pass.

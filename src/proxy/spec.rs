@@ -62,7 +62,9 @@ pub fn split_list(s: &str) -> Vec<String> {
     while i < items.len() {
         let mut it = items[i].to_string();
         if it.starts_with("vote:") {
-            while i + 1 < items.len() && !items[i + 1].starts_with("vote:") && Vote::parse(items[i + 1]).ok().flatten().is_none()
+            while i + 1 < items.len()
+                && !items[i + 1].starts_with("vote:")
+                && Vote::parse(items[i + 1]).ok().flatten().is_none()
             {
                 i += 1;
                 it.push(',');
@@ -128,10 +130,7 @@ mod tests {
         let t = parse_list("wrcor, sjw,vote:synflow,-params,naswot,jacov,wrcor", "--proxies").unwrap();
         let names: Vec<String> = t.iter().map(Target::name).collect();
         assert_eq!(names, ["wrcor", "sjw", "vote:synflow,-params,naswot,jacov,wrcor"]);
-        assert_eq!(
-            proxies_needed(&t),
-            [Proxy::Wrcor, Proxy::Synflow, Proxy::JacobCov, Proxy::Params, Proxy::Naswot]
-        );
+        assert_eq!(proxies_needed(&t), [Proxy::Wrcor, Proxy::Synflow, Proxy::JacobCov, Proxy::Params, Proxy::Naswot]);
         assert_eq!(split_list("vote:a,b,sjw,c"), ["vote:a,b", "sjw", "c"]);
         assert_eq!(parse_list("jacov,jacob_cov", "x").unwrap(), [Target::Proxy(Proxy::JacobCov)]);
     }

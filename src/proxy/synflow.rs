@@ -3,8 +3,8 @@
 //! all-ones input image [1, 3, H, W] and R = Σ logits: score = Σ over Conv2d/Linear
 //! weights of |θ ⊙ ∂R/∂θ|. Values reach 1e40 and more; `log_synflow` = ln(synflow).
 
-use crate::net::recorder::{Mode, Recorder};
 use crate::net::model::Model;
+use crate::net::recorder::{Mode, Recorder};
 use anyhow::Result;
 use tch::{Kind, Tensor};
 

@@ -5,8 +5,8 @@
 //! score = ln(Σ_batch |f(ε) − f(ε + 0.01 ε')| + 1e−6) + Σ_BN ln(√mean(running_var) + 1e−6),
 //! with running_var read after both passes (momentum 0.1, unbiased batch variance).
 
-use crate::net::recorder::Recorder;
 use crate::net::model::Model;
+use crate::net::recorder::Recorder;
 use anyhow::Result;
 use tch::{Kind, Tensor};
 

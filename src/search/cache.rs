@@ -120,7 +120,6 @@ mod tests {
     use super::*;
     use crate::space::nb201::Nb201Arch;
 
-
     fn m(v: &[(&str, f64)]) -> ScoreMap {
         v.iter().map(|(k, x)| (k.to_string(), *x)).collect()
     }
@@ -152,5 +151,4 @@ mod tests {
         assert_eq!(t.add(a.clone(), m(&[("synflow", 2.0), ("jacob_cov", 2.0), ("wrcor", 2.0)])), 1);
         assert_eq!(t.add(a, m(&[("synflow", 3.0), ("jacob_cov", 3.0), ("wrcor", 0.0)])), 2);
     }
-
 }

@@ -264,7 +264,6 @@ impl Strategy {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,4 +279,3 @@ mod tests {
         assert!(e.err().unwrap().to_string().contains("at least 1"));
     }
 }
-

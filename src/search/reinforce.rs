@@ -191,10 +191,9 @@ impl Policy {
     /// `x − σ(θ)` per Bernoulli.
     pub fn log_prob_grad(&self, choice: &[usize]) -> Vec<f64> {
         let mut g = vec![0.0; self.logits.len()];
-        for d in 0..self.decisions.len() {
+        for (d, (dec, &o)) in self.decisions.iter().zip(&self.offsets).enumerate() {
             let p = self.probabilities(d);
-            let o = self.offsets[d];
-            match &self.decisions[d] {
+            match dec {
                 Decision::Categorical { .. } => {
                     for (k, pk) in p.iter().enumerate() {
                         g[o + k] = (if k == choice[d] { 1.0 } else { 0.0 }) - pk;
@@ -255,7 +254,7 @@ impl Standardiser {
                     let mean = xs.iter().sum::<f64>() / n;
                     let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
                     let sd = var.sqrt();
-                    (mean, if xs.len() < 2 || !(sd > 0.0) || !sd.is_finite() { 1.0 } else { sd })
+                    (mean, if xs.len() < 2 || sd.is_nan() || sd <= 0.0 || !sd.is_finite() { 1.0 } else { sd })
                 };
                 TermStats { name, sign: if higher { 1.0 } else { -1.0 }, log, mean, std }
             })
@@ -335,7 +334,7 @@ pub fn run(search: &mut Search, config: &ReinforceConfig, rng: &mut ChaCha8Rng) 
 
 /// Runs REINFORCE and returns the final policy.
 pub fn run_with_policy(search: &mut Search, config: &ReinforceConfig, rng: &mut ChaCha8Rng) -> Result<Policy> {
-    if !(config.lr > 0.0) || !(0.0..1.0).contains(&config.momentum) {
+    if config.lr.is_nan() || config.lr <= 0.0 || !(0.0..1.0).contains(&config.momentum) {
         bail!("REINFORCE needs lr > 0 and 0 <= momentum < 1");
     }
     let mut policy = Policy::new(search.space().decisions());
@@ -405,11 +404,11 @@ mod tests {
         pol.perturb(0.5, &mut ChaCha8Rng::seed_from_u64(0));
         let c = [2, 1];
         let g = pol.log_prob_grad(&c);
-        for i in 0..pol.logits.len() {
+        for (i, gi) in g.iter().enumerate() {
             let mut q = pol.clone();
             q.logits[i] += 1e-6;
             let fd = (q.log_prob(&c) - pol.log_prob(&c)) / 1e-6;
-            assert!((fd - g[i]).abs() < 1e-4, "{i}: {fd} vs {}", g[i]);
+            assert!((fd - gi).abs() < 1e-4, "{i}: {fd} vs {gi}");
         }
     }
 

@@ -74,8 +74,7 @@ impl AnyArch {
             SpaceKind::Nb201 => Ok(AnyArch::Nb201(Nb201Arch::parse(s)?)),
             SpaceKind::Nb101 => {
                 if s.trim_start().starts_with('{') {
-                    let v: super::nb101::Nb101SpecJson =
-                        serde_json::from_str(s).context("NAS-Bench-101 spec JSON")?;
+                    let v: super::nb101::Nb101SpecJson = serde_json::from_str(s).context("NAS-Bench-101 spec JSON")?;
                     Ok(AnyArch::Nb101(Nb101Spec::try_from(v)?))
                 } else {
                     Ok(AnyArch::Nb101(Nb101Spec::parse_text(s)?))

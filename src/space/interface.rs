@@ -212,5 +212,4 @@ mod tests {
         let nb101 = Space::new(SpaceKind::Nb101, 0).decisions();
         assert_eq!(nb101.iter().filter(|d| matches!(d, Decision::Bernoulli { .. })).count(), 21);
     }
-
 }

@@ -52,11 +52,6 @@ impl Nb201Op {
             )
         })
     }
-
-    /// True for the ops with parameters (`nor_conv_1x1`, `nor_conv_3x3`).
-    pub fn is_conv(self) -> bool {
-        matches!(self, Nb201Op::NorConv1x1 | Nb201Op::NorConv3x3)
-    }
 }
 
 /// A NAS-Bench-201 cell: the op on each of the 6 edges, in [`NB201_EDGES`] order.

@@ -155,7 +155,13 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let (mut log, mut replay) = match &a.history {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
-            let id = SearchId { space: kind, strategy: strategy.name(), fitness: &fitness.name(), seed: a.seed, budget: a.budget };
+            let id = SearchId {
+                space: kind,
+                strategy: strategy.name(),
+                fitness: &fitness.name(),
+                seed: a.seed,
+                budget: a.budget,
+            };
             let h = read_history(&recs, id).with_context(|| format!("resuming from {}", p.display()))?;
             (Some(log), h)
         }

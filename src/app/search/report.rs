@@ -97,7 +97,13 @@ impl Finished<'_> {
                 println!("{v}");
                 continue;
             }
-            println!("run {r} (seed {seed}): {} on {} by {}, budget {}", strategy.name(), kind.name(), fitness.name(), a.budget);
+            println!(
+                "run {r} (seed {seed}): {} on {} by {}, budget {}",
+                strategy.name(),
+                kind.name(),
+                fitness.name(),
+                a.budget
+            );
             match (self.index_of)(&o.best) {
                 Some(i) => println!("  best:      {} (index {i})", o.best.text()),
                 None => println!("  best:      {}", o.best.text()),

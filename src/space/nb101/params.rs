@@ -107,14 +107,14 @@ mod tests {
     use crate::space::nb101::tests::sample;
 
     #[test]
-    fn parameters_match_all_samples() {
+    fn parameters_match_all_samples_shared_data() {
         for r in &sample() {
             assert_eq!(Some(r.spec.trainable_parameters(10)), r.trainable_parameters, "spec {}", r.spec);
         }
     }
 
     #[test]
-    fn vertex_channels_invariants() {
+    fn vertex_channels_invariants_shared_data() {
         for r in &sample() {
             let s = &r.spec;
             let n = s.num_vertices();

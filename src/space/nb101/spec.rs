@@ -204,7 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn hash_matches_all_samples() {
+    fn hash_matches_all_samples_shared_data() {
         let recs = sample();
         assert_eq!(recs.len(), 200);
         for r in &recs {

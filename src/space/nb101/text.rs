@@ -80,7 +80,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     #[test]
-    fn text_and_json_round_trip() {
+    fn text_and_json_round_trip_shared_data() {
         for r in &sample() {
             let t = r.spec.to_text();
             let back = Nb101Spec::parse_text(&t).unwrap();

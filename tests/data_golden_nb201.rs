@@ -86,13 +86,13 @@ fn close(ours: f64, want: f64, kind: char, tol: f64) -> bool {
 
 #[test]
 fn golden_parity_all_proxies_all_archs() {
-    let _ = tch::set_num_threads(2);
+    tch::set_num_threads(2);
     let exp: Value =
         serde_json::from_str(&std::fs::read_to_string(golden_dir().join("expected.json")).unwrap()).unwrap();
     let b = batch();
     let only = std::env::var("GOLDEN_ONLY").ok();
     let checks: Vec<_> =
-        CHECKS.iter().filter(|c| only.as_deref().map_or(true, |o| o.split(',').any(|x| x == c.0))).collect();
+        CHECKS.iter().filter(|c| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == c.0))).collect();
     let proxies: Vec<Proxy> = checks.iter().map(|c| Proxy::from_name(c.0).unwrap()).collect();
     let mut failures = Vec::new();
     for (id, a) in exp["archs"].as_object().unwrap() {

@@ -6,12 +6,12 @@
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use zsnas::net::build::{arch_seed, build_model};
-use zsnas::space::AnyArch;
 use zsnas::data::load::{load_batch, BatchSpec, DataSource};
 use zsnas::eval::stats::{finite_pairs, spearman};
+use zsnas::net::build::{arch_seed, build_model};
 use zsnas::proxy::{compute, Proxy, ProxyOptions};
 use zsnas::space::nb201::Nb201Arch;
+use zsnas::space::AnyArch;
 
 const PAIRS: [(&str, &str); 7] = [
     ("synflow", "synflow"),
