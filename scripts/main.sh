@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on real data: builds zsnas (release) and runs an aging-evolution search
-# with the sjw vote (SynFlow + JacobCor + WRCor) on NAS-Bench-201, scoring every
-# architecture on a batch of 64 real CIFAR-10 training images (embedded), and prints
-# the architecture found with its NAS-Bench-201 accuracy. Extra arguments go to
+# with zsnas's default ranker (`rank` = logrank of jacob_cov and params_live) on
+# NAS-Bench-201, scoring every architecture on a batch of 64 real CIFAR-10 training images
+# (embedded), and prints the architecture found with its NAS-Bench-201 accuracy. Extra arguments go to
 # `zsnas search` (e.g. --budget 300 --runs 3; the default budget is 150).
 source "$(dirname "$0")/env.sh"
 cd "$ZSNAS_ROOT"
@@ -11,4 +11,4 @@ budget=(--budget 150)
 for a in "$@"; do
   case "$a" in --budget|--budget=*) budget=() ;; esac
 done
-exec ./target/release/zsnas search --space nb201 --strategy evolution --fitness sjw "${budget[@]}" "$@"
+exec ./target/release/zsnas search --space nb201 --strategy evolution "${budget[@]}" "$@"

@@ -11,7 +11,7 @@ use crate::proxy::spec::{parse_list, proxies_needed};
 use crate::proxy::wrcor::{self, CorrCache, Variant};
 use crate::proxy::{compute, Proxy, ProxyOptions};
 use crate::space::nb201::Nb201Arch;
-use crate::space::AnyArch;
+use crate::space::{AnyArch, SpaceKind};
 use anyhow::Result;
 use rand::SeedableRng;
 use std::time::Instant;
@@ -186,7 +186,7 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> Result<()> {
     let repeats = a.repeats as usize;
     let (dev, batch) = a.data.batch()?;
-    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies")?);
+    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", SpaceKind::Nb201)?);
     let cases = standard_cases(a.sample, a.data.seed);
     let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
     println!(

@@ -12,7 +12,7 @@
 
 use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs, TruthArgs};
-use crate::eval::correlation::{evaluate_targets, join, Joined, ProxyStats, TOP_FRACTIONS};
+use crate::eval::correlation::{evaluate_targets, join, Joined, NonFinite, ProxyStats, TOP_FRACTIONS};
 use crate::eval::truth::Truth;
 use crate::io::scores::{load_scores, records_to_set, ScoreSet};
 use crate::io::shard::Shard;
@@ -59,6 +59,10 @@ pub struct CorrelateArgs {
     /// score (default wrcor).
     #[arg(long)]
     pub proxies: Option<String>,
+    /// Non-finite scores (a degenerate network's NaN or −inf): ranked last in ρ and τ, as a
+    /// search treats them, or dropped from ρ and τ.
+    #[arg(long, value_enum, default_value_t = NonFinite::Last)]
+    pub nonfinite: NonFinite,
     /// Bootstrap resamples for the 95% intervals (0: no intervals).
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
@@ -85,7 +89,7 @@ pub struct CorrelateArgs {
 /// Scores the on-the-fly selection of `a` (the work of `zsnas score` with the same flags).
 fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
     let space = SpaceKind::parse(a.space.as_deref().unwrap_or("nb201"))?;
-    let targets = parse_list(a.proxies.as_deref().unwrap_or("wrcor"), "--proxies")?;
+    let targets = parse_list(a.proxies.as_deref().unwrap_or("wrcor"), "--proxies", space)?;
     let job = ScoreJob {
         space,
         archs: a.archs.select(space, a.seed)?,
@@ -96,6 +100,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
         output: a.output.clone(),
         // Never pick up a scheduler's shard variables: correlate needs everything.
         shard: Shard::ALL,
+        canonical: true,
     };
     let lines = score_all(&job, |_| Ok(()))?;
     let values = lines
@@ -108,7 +113,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
 
 /// The targets of `--proxies` (every member present in the scores), or every proxy
 /// present. Errors: a target or vote member absent from the scores, no scores at all.
-fn targets(list: Option<&str>, present: &[String]) -> Result<Vec<Target>> {
+fn targets(list: Option<&str>, present: &[String], space: SpaceKind) -> Result<Vec<Target>> {
     let present_list = || if present.is_empty() { "none".to_string() } else { present.join(", ") };
     let Some(list) = list else {
         let t: Vec<Target> = present.iter().filter_map(|p| Proxy::from_name(p).ok()).map(Target::Proxy).collect();
@@ -117,7 +122,7 @@ fn targets(list: Option<&str>, present: &[String]) -> Result<Vec<Target>> {
         }
         return Ok(t);
     };
-    let t = parse_list(list, "--proxies")?;
+    let t = parse_list(list, "--proxies", space)?;
     for x in &t {
         for (p, _) in x.members() {
             if !present.iter().any(|n| n == p.name()) {
@@ -126,7 +131,7 @@ fn targets(list: Option<&str>, present: &[String]) -> Result<Vec<Target>> {
                         bail!("proxy '{}' is not in the scores (present: {})", p.name(), present_list())
                     }
                     _ => bail!(
-                        "vote '{}': member '{}' is not in the scores (present: {})",
+                        "'{}': member '{}' is not in the scores (present: {})",
                         x.name(),
                         p.name(),
                         present_list()
@@ -171,7 +176,7 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
         say(&format!("note: {} duplicate score lines (same architecture, same scores) merged", set.duplicates));
     }
     let present = set.proxy_names();
-    let targets = targets(a.proxies.as_deref(), &present)?;
+    let targets = targets(a.proxies.as_deref(), &present, set.space)?;
     let truth = a.truth.load(set.space)?;
     let j = join(&set, &truth);
     let report = |what: &str, list: &[String]| {
@@ -200,7 +205,7 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
             truth.key
         );
     }
-    let (stats, plots) = evaluate_targets(&targets, &j, a.bootstrap, a.seed, a.plot.is_some());
+    let (stats, plots) = evaluate_targets(&targets, &j, a.nonfinite, a.bootstrap, a.seed, a.plot.is_some());
     match write_results(&a, &set, &truth, &j, &stats) {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
         r => r?,
@@ -243,11 +248,15 @@ fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, s
             };
             writeln!(
                 o,
-                "zsnas correlate: {} architectures of {} against {} ({}){ci}",
+                "zsnas correlate: {} architectures of {} against {} ({}){ci}; non-finite scores {}",
                 j.archs.len(),
                 set.space.name(),
                 truth.column,
-                truth.source
+                truth.source,
+                match a.nonfinite {
+                    NonFinite::Last => "ranked last (--nonfinite last)",
+                    NonFinite::Drop => "dropped from ρ and τ (--nonfinite drop)",
+                }
             )?;
             write!(o, "{}", render_table(stats))?;
         }

@@ -1,5 +1,6 @@
 //! `zsnas proxies`: lists the proxies and votes with their sources.
 
+use crate::proxy::aggregate;
 use crate::proxy::vote::NAMED;
 use crate::proxy::Proxy;
 use anyhow::Result;
@@ -16,5 +17,10 @@ pub fn run() -> Result<()> {
         "{:16} a vote over any list, e.g. vote:synflow,jacob_cov,wrcor (prefix '-' = lower is better)",
         "vote:..."
     );
+    for (n, d) in aggregate::NAMED {
+        println!("{:16} aggregate: {}", n, d);
+    }
+    println!("{:16} rank aggregate Σ ln(rank/m) over the ranked set (AZ-NAS form), e.g. logrank:jacob_cov,params_live", "logrank:...");
+    println!("{:16} mean of rank/m over the members, e.g. meanrank:synflow,-params", "meanrank:...");
     Ok(())
 }

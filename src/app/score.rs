@@ -44,6 +44,11 @@ pub struct ScoreArgs {
     /// Number of shards when the index comes from the environment.
     #[arg(long)]
     pub shard_count: Option<usize>,
+    /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score
+    /// each cell's canonical form, every dead edge set to `none`, once per class, and
+    /// write it as "canonical").
+    #[arg(long)]
+    pub raw: bool,
     /// mbv2: input resolution of the --arch architectures, overriding the string's own.
     #[arg(long)]
     pub resolution: Option<usize>,
@@ -57,7 +62,7 @@ pub struct ScoreArgs {
 /// each line is printed to stdout as soon as it is scored.
 pub fn run(a: ScoreArgs) -> Result<()> {
     let space = SpaceKind::parse(&a.space)?;
-    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies")?);
+    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", space)?);
     let mut archs = a.archs.select(space, a.seed)?;
     for x in archs.iter_mut().take(a.archs.arch.len()) {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
@@ -81,6 +86,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         setup: a.setup,
         output: a.output.clone(),
         shard,
+        canonical: !a.raw,
     };
     let to_stdout = a.output.is_none();
     let stdout = std::io::stdout();

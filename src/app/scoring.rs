@@ -7,12 +7,12 @@ use crate::io::jsonl::{done_set, key_string, JsonlLog};
 use crate::io::record::ScoreLine;
 use crate::io::shard::Shard;
 use crate::net::build::{arch_seed, build_model};
-use crate::proxy::{compute, Proxy, ProxyOptions};
+use crate::proxy::{compute, Proxy, ProxyOptions, Scores};
 use crate::report::progress::Progress;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Result};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// What to score and how.
@@ -34,6 +34,9 @@ pub struct ScoreJob {
     pub output: Option<PathBuf>,
     /// The slice of `archs` this process scores.
     pub shard: Shard,
+    /// Score each architecture's canonical form ([`AnyArch::canonical`]), once per
+    /// canonical class; `false` scores the raw architectures.
+    pub canonical: bool,
 }
 
 /// Scores the job's architectures (after `shard`) and returns their lines in list order
@@ -80,11 +83,25 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     }
     let progress = Progress::new(todo.len() as u64, "score");
     let opts = ProxyOptions::default();
+    // Canonical class → (scores, seconds) of this run: each class is scored once.
+    let mut classes: HashMap<String, Scores> = HashMap::new();
     for arch in todo {
         let text = arch.text();
-        let m = build_model(arch, num_classes, device, arch_seed(job.seed, &text), job.weights.as_deref())?;
-        let s = compute(&m, &batch, &job.proxies, &opts)?;
+        let scored = if job.canonical { arch.canonical() } else { arch.clone() };
+        let key = scored.text();
+        let s = match classes.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                let m = build_model(&scored, num_classes, device, arch_seed(job.seed, &key), job.weights.as_deref())?;
+                let s = compute(&m, &batch, &job.proxies, &opts)?;
+                if job.canonical {
+                    classes.insert(key.clone(), s.clone());
+                }
+                s
+            }
+        };
         let line = ScoreLine {
+            canonical: (key != text).then_some(key),
             arch: text,
             data: job.setup.random_data(space).then(|| "random".to_string()),
             hash: match arch {

@@ -64,13 +64,14 @@ pub struct Ci95 {
 pub struct ProxyStats {
     /// Proxy or vote name.
     pub proxy: String,
-    /// Architectures with a finite score, used for ρ and τ.
+    /// Architectures used for ρ and τ: all of them ([`NonFinite::Last`]) or those with a
+    /// finite score ([`NonFinite::Drop`]).
     pub n: usize,
     /// Architectures with a NaN, ±inf or missing score.
     pub n_nonfinite: usize,
-    /// Spearman ρ over the finite pairs (NaN if undefined).
+    /// Spearman ρ over the `n` pairs (NaN if undefined: fewer than 2 pairs or a constant).
     pub spearman: f64,
-    /// Kendall τ-b over the finite pairs (NaN if undefined).
+    /// Kendall τ-b over the `n` pairs (NaN if undefined).
     pub kendall: f64,
     /// precision@k over the whole population, in the order of [`TOP_FRACTIONS`].
     pub precision_at: [f64; 3],
@@ -78,16 +79,58 @@ pub struct ProxyStats {
     pub ci95: Option<Ci95>,
 }
 
+/// What ρ and τ do with non-finite scores (NaN, ±inf, missing).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NonFinite {
+    /// Rank them last, tied among themselves, below every finite score (as a search
+    /// treats them: a failed network never wins); ρ and τ cover every architecture.
+    #[default]
+    Last,
+    /// Leave them out of ρ and τ (precision@k still ranks them last).
+    Drop,
+}
+
+impl NonFinite {
+    /// The policy's name as the flag spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NonFinite::Last => "last",
+            NonFinite::Drop => "drop",
+        }
+    }
+}
+
+/// `scores` with every non-finite value replaced by one value below every finite one
+/// (the finite minimum − 1; −1 when none is finite), so that they rank last, tied.
+pub fn non_finite_last(scores: &[f64]) -> Vec<f64> {
+    let lo = scores.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+    let floor = if lo.is_finite() { lo - 1.0 - lo.abs() * 1e-9 } else { -1.0 };
+    scores.iter().map(|&v| if v.is_finite() { v } else { floor }).collect()
+}
+
 fn gather(v: &[f64], ix: &[usize]) -> Vec<f64> {
     ix.iter().map(|&i| v[i]).collect()
 }
 
 /// Evaluates `scores` (one per architecture, any value) against finite `truth` of the
-/// same length: ρ and τ-b over the pairs with a finite score; precision@k over all, NaN
-/// scores ranking last (±inf keep their order); `resamples` bootstrap rounds seeded by
-/// `seed` for the 95 % intervals (each statistic resampled over its own population).
-pub fn evaluate(proxy: &str, scores: &[f64], truth: &[f64], resamples: usize, seed: u64) -> ProxyStats {
-    let (fs, ft) = finite_pairs(scores, truth);
+/// same length: ρ and τ-b over every pair with non-finite scores ranked last
+/// ([`NonFinite::Last`]) or over the pairs with a finite score ([`NonFinite::Drop`]);
+/// precision@k over all, NaN scores ranking last (±inf keep their order); `resamples`
+/// bootstrap rounds seeded by `seed` for the 95 % intervals (each statistic resampled
+/// over its own population).
+pub fn evaluate(
+    proxy: &str,
+    scores: &[f64],
+    truth: &[f64],
+    nonfinite: NonFinite,
+    resamples: usize,
+    seed: u64,
+) -> ProxyStats {
+    let n_finite = scores.iter().filter(|v| v.is_finite()).count();
+    let (fs, ft) = match nonfinite {
+        NonFinite::Drop => finite_pairs(scores, truth),
+        NonFinite::Last => (non_finite_last(scores), truth.to_vec()),
+    };
     let n = fs.len();
     let ps: Vec<f64> = scores.iter().map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v }).collect();
     let prec = |f: f64| precision_at_k(&ps, truth, f);
@@ -108,7 +151,7 @@ pub fn evaluate(proxy: &str, scores: &[f64], truth: &[f64], resamples: usize, se
     ProxyStats {
         proxy: proxy.to_string(),
         n,
-        n_nonfinite: scores.len() - n,
+        n_nonfinite: scores.len() - n_finite,
         spearman: spearman(&fs, &ft),
         kendall: kendall_tau_b(&fs, &ft),
         precision_at,
@@ -230,6 +273,7 @@ impl ProxyStats {
 pub fn evaluate_targets(
     targets: &[Target],
     j: &Joined,
+    nonfinite: NonFinite,
     resamples: usize,
     seed: u64,
     keep_scores: bool,
@@ -245,7 +289,7 @@ pub fn evaluate_targets(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(t) = targets.get(i) else { break };
                 let scores = t.values(&j.scores);
-                let st = evaluate(&t.name(), &scores, &j.truth, resamples, seed);
+                let st = evaluate(&t.name(), &scores, &j.truth, nonfinite, resamples, seed);
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((st, if keep_scores { scores } else { Vec::new() }));
                 if let Some(p) = &progress {

@@ -31,6 +31,7 @@ pub struct Entry {
 pub struct Precomputed {
     entries: HashMap<String, Entry>,
     lines: usize,
+    other_form: usize,
 }
 
 impl Precomputed {
@@ -43,7 +44,12 @@ impl Precomputed {
     /// `arch` or `scores`, a score that is not a number, a line of another space, one
     /// proxy of one architecture with two different values (the files were made with
     /// different scoring setups); and an `arch` that is not of `space`.
-    pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str]) -> Result<Precomputed> {
+    ///
+    /// `canonical` tells how the search scores: on canonical forms (lines of cells with
+    /// dead edges are reused only when they say they were scored on the canonical cell,
+    /// `"canonical"`) or on raw architectures (such lines are not reused). Lines left out
+    /// this way are counted in [`Precomputed::other_form`].
+    pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str], canonical: bool) -> Result<Precomputed> {
         let mut out = Precomputed::default();
         if paths.is_empty() {
             return Ok(out);
@@ -56,6 +62,11 @@ impl Precomputed {
                 continue;
             }
             let arch = AnyArch::parse(space, &r.arch).map_err(|e| anyhow!("{}: {e:#}", r.origin))?;
+            let dead_edges = arch.canonical() != arch;
+            if dead_edges && (canonical != r.canonical.is_some()) {
+                out.other_form += 1;
+                continue;
+            }
             out.entries.insert(arch.key(), Entry { arch, scores, origin: r.origin });
         }
         Ok(out)
@@ -69,6 +80,11 @@ impl Precomputed {
     /// Whether no architecture has a needed score.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Lines left out because they were scored on the other form (raw vs canonical).
+    pub fn other_form(&self) -> usize {
+        self.other_form
     }
 
     /// Number of JSON lines read.
@@ -152,7 +168,7 @@ mod tests {
             "b.jsonl",
             &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"),
         );
-        let p = Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"]).unwrap();
+        let p = Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"], false).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p.lines(), 3);
         let ea = p.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap();
@@ -165,12 +181,12 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut enc, &std::fs::read(&f1).unwrap()).unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        let pz = Precomputed::load(&[gz], SpaceKind::Nb201, &["wrcor"]).unwrap();
+        let pz = Precomputed::load(&[gz], SpaceKind::Nb201, &["wrcor"], false).unwrap();
         assert_eq!(pz.len(), 2);
         assert_eq!(pz.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap()["wrcor"], 800.5);
 
         let f3 = write(&dir, "c.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":801.5}}}}\n"));
-        let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+        let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
         assert!(format!("{e:#}").contains("different 'wrcor' scores"), "{e:#}");
 
         for (name, line, needle) in [
@@ -185,15 +201,15 @@ mod tests {
             ),
         ] {
             let f = write(&dir, name, &line);
-            let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+            let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
             assert!(format!("{e:#}").contains(needle) && format!("{e:#}").contains(name), "{name}: {e:#}");
         }
         let f4 = write(&dir, "d.jsonl", "{\"arch\":\"|nor_conv_3x3~0|\",\"scores\":{\"wrcor\":1.0}}\n");
-        let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"]).unwrap_err();
+        let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
         assert!(format!("{e:#}").contains("d.jsonl:1"), "{e:#}");
 
         // check(): a scorer that disagrees is an error naming the file line.
-        let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"]).unwrap();
+        let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"], false).unwrap();
         let e = p.check(|_, _| Ok(ScoreMap::from([("wrcor".to_string(), 1.0)]))).unwrap_err();
         assert!(format!("{e:#}").contains("a.jsonl"), "{e:#}");
         let ok = p.check(|x, names| {

@@ -82,6 +82,10 @@ pub mod opt_score_serde {
 pub struct ScoreLine {
     /// The architecture's canonical text (NAS-Bench-201: `arch_str`).
     pub arch: String,
+    /// The canonical cell the scores were computed on, when it differs from `arch`
+    /// (NAS-Bench-201 with dead edges; absent with `zsnas score --raw`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
     /// `"random"` when the batch was Gaussian noise rather than images (mbv2 without
     /// `--data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,7 @@
 //! --history` (plain or gzip), merged into one record per architecture.
 
 use super::gz::maybe_gunzip;
-use super::record::decode;
+use super::record::ScoreLine;
 use crate::proxy::ScoreMap;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
@@ -20,6 +20,9 @@ pub struct ScoredArch {
     pub index: Option<u64>,
     /// The `hash` field (NAS-Bench-101 module hash), when present.
     pub hash: Option<String>,
+    /// The `canonical` field: the canonical cell the scores were computed on, when it
+    /// differs from `arch`.
+    pub canonical: Option<String>,
     /// Proxy name to score (non-finite scores kept as NaN/±inf).
     pub scores: ScoreMap,
     /// Where the record came from (`file:line`), for messages.
@@ -27,26 +30,22 @@ pub struct ScoredArch {
 }
 
 impl ScoredArch {
-    /// Builds a record from one `zsnas score` JSON line; `origin` names it in errors.
+    /// Builds a record from one JSON line of `zsnas score` or `zsnas search --history`
+    /// (read as a [`ScoreLine`]); `origin` names it in errors.
     pub fn from_json(v: &Value, origin: &str) -> Result<ScoredArch> {
-        let arch = v
-            .get("arch")
-            .and_then(Value::as_str)
-            .ok_or_else(|| anyhow!("{origin}: no 'arch' string in this line (not a `zsnas score` or history line)"))?;
-        let obj = v.get("scores").and_then(Value::as_object).ok_or_else(|| {
-            anyhow!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)")
-        })?;
-        let mut scores = ScoreMap::new();
-        for (k, x) in obj {
-            let val = decode(x)
-                .ok_or_else(|| anyhow!("{origin}: score '{k}' is {x}, not a number (or \"nan\", \"inf\", \"-inf\")"))?;
-            scores.insert(k.clone(), val);
+        if !v.get("arch").is_some_and(Value::is_string) {
+            bail!("{origin}: no 'arch' string in this line (not a `zsnas score` or history line)");
         }
+        if !v.get("scores").is_some_and(Value::is_object) {
+            bail!("{origin}: no 'scores' object in this line (not a `zsnas score` or history line)");
+        }
+        let l: ScoreLine = serde_json::from_value(v.clone()).map_err(|e| anyhow!("{origin}: {e}"))?;
         Ok(ScoredArch {
-            arch: arch.to_string(),
-            index: v.get("index").and_then(Value::as_u64),
-            hash: v.get("hash").and_then(Value::as_str).map(str::to_string),
-            scores,
+            arch: l.arch,
+            index: l.index,
+            hash: l.hash,
+            canonical: l.canonical,
+            scores: l.scores,
             origin: origin.to_string(),
         })
     }

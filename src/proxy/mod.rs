@@ -7,6 +7,7 @@
 //! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own;
 //! `l2_norm`, `params` and `flops` need no data. Scores are f64; −inf and NaN are values.
 
+pub mod aggregate;
 pub mod corr;
 pub mod counts;
 pub mod fisher;
@@ -74,13 +75,18 @@ pub enum Proxy {
     Params,
     /// Multiply-accumulates of one image.
     Flops,
+    /// Trainable parameters of the modules on an input→output path (NAS-Bench-201: of the
+    /// canonical cell).
+    ParamsLive,
+    /// Multiply-accumulates of the modules on an input→output path.
+    FlopsLive,
     /// mbv2 only: FLOPs as the reference counter computes them (with its stride quirk).
     FlopsReference,
 }
 
 impl Proxy {
     /// Every proxy, in listing order.
-    pub const ALL: [Proxy; 20] = [
+    pub const ALL: [Proxy; 22] = [
         Proxy::Wrcor,
         Proxy::Rcor,
         Proxy::Acor,
@@ -100,6 +106,8 @@ impl Proxy {
         Proxy::Zen,
         Proxy::Params,
         Proxy::Flops,
+        Proxy::ParamsLive,
+        Proxy::FlopsLive,
         Proxy::FlopsReference,
     ];
 
@@ -125,6 +133,8 @@ impl Proxy {
             Proxy::Zen => "zen",
             Proxy::Params => "params",
             Proxy::Flops => "flops",
+            Proxy::ParamsLive => "params_live",
+            Proxy::FlopsLive => "flops_live",
             Proxy::FlopsReference => "flops_reference",
         }
     }
@@ -151,6 +161,8 @@ impl Proxy {
             Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
             Proxy::Params => "trainable parameters",
             Proxy::Flops => "multiply-accumulates of one forward pass of one image",
+            Proxy::ParamsLive => "trainable parameters of modules on an input→output path (nb201: canonical cell)",
+            Proxy::FlopsLive => "multiply-accumulates of modules on an input→output path (nb201: canonical cell)",
             Proxy::FlopsReference => {
                 "mbv2 only: FLOPs as the reference counter computes them (BN, SE scaling, stride quirk)"
             }
@@ -197,6 +209,8 @@ impl Proxy {
             | Proxy::Zen
             | Proxy::Params
             | Proxy::Flops
+            | Proxy::ParamsLive
+            | Proxy::FlopsLive
             | Proxy::FlopsReference => {}
         }
         n
@@ -271,6 +285,8 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 | Proxy::Zen
                 | Proxy::Params
                 | Proxy::Flops
+                | Proxy::ParamsLive
+                | Proxy::FlopsLive
                 | Proxy::FlopsReference => unreachable!("proxies with empty needs are skipped above"),
             });
             out.values.insert(p.name().into(), v);
@@ -304,6 +320,8 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
             Proxy::L2Norm => saliency::l2_norm(&model.weights()),
             Proxy::Params => counts::params(model),
             Proxy::Flops => counts::flops(model, hw),
+            Proxy::ParamsLive => counts::params(counts::live_model(model)?.as_ref().unwrap_or(model)),
+            Proxy::FlopsLive => counts::flops(counts::live_model(model)?.as_ref().unwrap_or(model), hw),
             Proxy::FlopsReference => match &model.arch {
                 Some(AnyArch::Mbv2(a)) => a.flops_reference(model.num_classes.max(0) as usize),
                 _ => bail!("proxy 'flops_reference' is only defined for --space mbv2"),

@@ -2,12 +2,15 @@
 //! `correlate` and `bench`, and `--fitness` of `search`.
 //!
 //! A list is comma-separated items; an item is a proxy name (or an alias such as `jacov`,
-//! see [`Proxy::from_name`]), a named vote (`sjw`, `spw`) or an ad-hoc vote
-//! `vote:a,b,-c`, whose members run up to the next `vote:` item or named vote (a `-`
-//! member is lower-is-better). Example: `wrcor,sjw,vote:synflow,-params,naswot`.
+//! see [`Proxy::from_name`]), a named vote (`sjw`, `spw`), a named aggregate (`rank`), an
+//! ad-hoc vote `vote:a,b,-c` or an ad-hoc rank aggregate `logrank:a,b` / `meanrank:a,-b`,
+//! whose members run up to the next combination item (a `-` member is lower-is-better).
+//! Example: `wrcor,sjw,rank,vote:synflow,-params,naswot,logrank:jacob_cov,params_live`.
 
+use super::aggregate::Aggregate;
 use super::vote::Vote;
 use super::{Proxy, ScoreMap};
+use crate::space::SpaceKind;
 use anyhow::{bail, Result};
 
 /// One item of a proxy list: what is computed, evaluated or searched for.
@@ -17,6 +20,8 @@ pub enum Target {
     Proxy(Proxy),
     /// A majority vote over proxies (`src/proxy/vote.rs`).
     Vote(Vote),
+    /// A rank aggregate of proxies (`src/proxy/aggregate.rs`).
+    Aggregate(Aggregate),
 }
 
 impl Target {
@@ -25,6 +30,7 @@ impl Target {
         match self {
             Target::Proxy(p) => p.name().to_string(),
             Target::Vote(v) => v.name.clone(),
+            Target::Aggregate(a) => a.name.clone(),
         }
     }
 
@@ -33,39 +39,48 @@ impl Target {
         match self {
             Target::Proxy(p) => vec![(*p, true)],
             Target::Vote(v) => v.members.clone(),
+            Target::Aggregate(a) => a.members.clone(),
         }
     }
 
-    /// Whether the target is a population-level combination (a vote), whose value for an
-    /// architecture depends on the other architectures scored with it.
+    /// Whether the target is a population-level combination (a vote or an aggregate),
+    /// whose value for an architecture depends on the other architectures scored with it.
     pub fn is_combination(&self) -> bool {
-        matches!(self, Target::Vote(_))
+        !matches!(self, Target::Proxy(_))
     }
 
     /// The target's value for each member of a population of score maps: the proxy's
-    /// score (NaN when missing), or for a vote its Copeland rank score
-    /// ([`Vote::rank_scores`]) over the population.
+    /// score (NaN when missing), for a vote its Copeland rank score
+    /// ([`Vote::rank_scores`]), for an aggregate its rank aggregate ([`Aggregate::values`])
+    /// over the population.
     pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
         match self {
             Target::Proxy(p) => population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect(),
             Target::Vote(v) => v.rank_scores(population),
+            Target::Aggregate(a) => a.values(population),
         }
     }
 }
 
-/// Splits a list into items: `vote:a,b,c` keeps the following names as its members until
-/// the next `vote:...`, `sjw` or `spw`. Empty items are dropped.
+/// Whether `item` starts a combination (a vote or an aggregate, named or ad hoc), which
+/// ends the member list of the previous ad-hoc combination.
+fn starts_combination(item: &str) -> bool {
+    ["vote:", "logrank:", "meanrank:"].iter().any(|p| item.starts_with(p))
+        || Vote::parse(item).ok().flatten().is_some()
+        || Aggregate::named(item, SpaceKind::Nb201).is_some()
+}
+
+/// Splits a list into items: `vote:a,b,c` (and `logrank:`, `meanrank:`) keeps the
+/// following names as its members until the next combination item. Empty items are
+/// dropped.
 pub fn split_list(s: &str) -> Vec<String> {
     let items: Vec<&str> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < items.len() {
         let mut it = items[i].to_string();
-        if it.starts_with("vote:") {
-            while i + 1 < items.len()
-                && !items[i + 1].starts_with("vote:")
-                && Vote::parse(items[i + 1]).ok().flatten().is_none()
-            {
+        if ["vote:", "logrank:", "meanrank:"].iter().any(|p| it.starts_with(p)) {
+            while i + 1 < items.len() && !starts_combination(items[i + 1]) {
                 i += 1;
                 it.push(',');
                 it.push_str(items[i]);
@@ -77,9 +92,10 @@ pub fn split_list(s: &str) -> Vec<String> {
     out
 }
 
-/// Parses one item: a vote ([`Vote::parse`]) or a proxy ([`Proxy::from_name`]).
-/// Errors: an empty vote, an unknown proxy (the message lists the known ones).
-pub fn parse_target(item: &str) -> Result<Target> {
+/// Parses one item: a vote ([`Vote::parse`]), an aggregate ([`Aggregate::parse`], named
+/// ones resolved for `space`) or a proxy ([`Proxy::from_name`]). Errors: an empty vote or
+/// aggregate, an unknown proxy (the message lists the known ones).
+pub fn parse_target(item: &str, space: SpaceKind) -> Result<Target> {
     let item = item.trim();
     if item == "vote:" {
         bail!("vote 'vote:' has no proxies (write e.g. vote:synflow,jacob_cov,wrcor)");
@@ -87,16 +103,19 @@ pub fn parse_target(item: &str) -> Result<Target> {
     if let Some(v) = Vote::parse(item)? {
         return Ok(Target::Vote(v));
     }
+    if let Some(a) = Aggregate::parse(item, space)? {
+        return Ok(Target::Aggregate(a));
+    }
     Ok(Target::Proxy(Proxy::from_name(item)?))
 }
 
-/// Parses a whole list (see the module docs), dropping repeated items. `what` names the
-/// flag in errors (e.g. `--proxies`). Errors: an empty list, any item [`parse_target`]
-/// rejects.
-pub fn parse_list(s: &str, what: &str) -> Result<Vec<Target>> {
+/// Parses a whole list (see the module docs) for `space`, dropping repeated items. `what`
+/// names the flag in errors (e.g. `--proxies`). Errors: an empty list, any item
+/// [`parse_target`] rejects.
+pub fn parse_list(s: &str, what: &str, space: SpaceKind) -> Result<Vec<Target>> {
     let mut out: Vec<Target> = Vec::new();
     for item in split_list(s) {
-        let t = parse_target(&item)?;
+        let t = parse_target(&item, space)?;
         if !out.contains(&t) {
             out.push(t);
         }
@@ -125,22 +144,28 @@ pub fn proxies_needed(targets: &[Target]) -> Vec<Proxy> {
 mod tests {
     use super::*;
 
+    const NB: SpaceKind = SpaceKind::Nb201;
+
     #[test]
     fn lists_votes_and_aliases() {
-        let t = parse_list("wrcor, sjw,vote:synflow,-params,naswot,jacov,wrcor", "--proxies").unwrap();
+        let t = parse_list("wrcor, sjw,vote:synflow,-params,naswot,jacov,wrcor", "--proxies", NB).unwrap();
         let names: Vec<String> = t.iter().map(Target::name).collect();
         assert_eq!(names, ["wrcor", "sjw", "vote:synflow,-params,naswot,jacov,wrcor"]);
         assert_eq!(proxies_needed(&t), [Proxy::Wrcor, Proxy::Synflow, Proxy::JacobCov, Proxy::Params, Proxy::Naswot]);
         assert_eq!(split_list("vote:a,b,sjw,c"), ["vote:a,b", "sjw", "c"]);
-        assert_eq!(parse_list("jacov,jacob_cov", "x").unwrap(), [Target::Proxy(Proxy::JacobCov)]);
+        assert_eq!(parse_list("jacov,jacob_cov", "x", NB).unwrap(), [Target::Proxy(Proxy::JacobCov)]);
+        let t = parse_list("logrank:jacob_cov,params_live,rank,meanrank:wrcor,-params,sjw", "x", NB).unwrap();
+        let names: Vec<String> = t.iter().map(Target::name).collect();
+        assert_eq!(names, ["logrank:jacob_cov,params_live", "rank", "meanrank:wrcor,-params", "sjw"]);
+        assert!(t.iter().all(Target::is_combination));
     }
 
     #[test]
     fn errors_name_the_input() {
-        assert!(parse_list(" , ", "--proxies").unwrap_err().to_string().contains("--proxies names no proxy"));
-        assert!(parse_list("magic", "--proxies").unwrap_err().to_string().contains("unknown proxy 'magic'"));
-        assert!(parse_list("vote:", "--proxies").unwrap_err().to_string().contains("has no proxies"));
-        assert!(parse_list("vote:nope", "--proxies").unwrap_err().to_string().contains("unknown proxy 'nope'"));
+        assert!(parse_list(" , ", "--proxies", NB).unwrap_err().to_string().contains("--proxies names no proxy"));
+        assert!(parse_list("magic", "--proxies", NB).unwrap_err().to_string().contains("unknown proxy 'magic'"));
+        assert!(parse_list("vote:", "--proxies", NB).unwrap_err().to_string().contains("has no proxies"));
+        assert!(parse_list("vote:nope", "--proxies", NB).unwrap_err().to_string().contains("unknown proxy 'nope'"));
     }
 
     #[test]
@@ -149,10 +174,10 @@ mod tests {
             .iter()
             .map(|&(a, b)| [("synflow".to_string(), a), ("wrcor".to_string(), b)].into_iter().collect())
             .collect();
-        let p = parse_target("wrcor").unwrap();
+        let p = parse_target("wrcor", NB).unwrap();
         let v = p.values(&pop);
         assert_eq!(&v[..2], &[3.0, 2.0]);
         assert!(v[2].is_nan());
-        assert_eq!(parse_target("vote:synflow,wrcor").unwrap().values(&pop).len(), 3);
+        assert_eq!(parse_target("vote:synflow,wrcor", NB).unwrap().values(&pop).len(), 3);
     }
 }

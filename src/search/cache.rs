@@ -1,33 +1,50 @@
 //! The score cache shared by the runs of one search invocation, and the best-so-far
 //! tracker of one run.
 
-use super::fitness::Fitness;
+use super::fitness::{first_max, Fitness};
 use crate::proxy::ScoreMap;
 use crate::space::AnyArch;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-/// Scores of architectures already evaluated, keyed by [`AnyArch::key`]. Shared by the
-/// runs of one invocation and prefilled from a history file on resume.
+/// Scores of architectures already evaluated, keyed by [`AnyArch::key`] or, for a search
+/// that scores canonical forms, by the key of [`AnyArch::canonical`] (so each canonical
+/// class is scored once). Shared by the runs of one invocation and prefilled from a
+/// history file on resume.
 #[derive(Clone, Debug, Default)]
 pub struct Cache {
     map: HashMap<String, ScoreMap>,
+    canonical: bool,
 }
 
 impl Cache {
-    /// An empty cache.
+    /// An empty cache keyed by the architecture itself.
     pub fn new() -> Cache {
         Cache::default()
     }
 
+    /// An empty cache keyed by the canonical form (scores are those of the canonical form).
+    pub fn canonical() -> Cache {
+        Cache { map: HashMap::new(), canonical: true }
+    }
+
+    fn key(&self, arch: &AnyArch) -> String {
+        if self.canonical {
+            arch.canonical().key()
+        } else {
+            arch.key()
+        }
+    }
+
     /// The scores of `arch`, if known.
     pub fn get(&self, arch: &AnyArch) -> Option<&ScoreMap> {
-        self.map.get(&arch.key())
+        self.map.get(&self.key(arch))
     }
 
     /// Records the scores of `arch` (keeps the first value if already present).
     pub fn insert(&mut self, arch: &AnyArch, scores: ScoreMap) {
-        self.map.entry(arch.key()).or_insert(scores);
+        let k = self.key(arch);
+        self.map.entry(k).or_insert(scores);
     }
 
     /// Number of architectures in the cache.
@@ -44,7 +61,8 @@ impl Cache {
 /// Best-so-far over the distinct architectures of one run. For a single score: the first
 /// architecture with the highest value (NaN never best). For a vote: the Copeland winner
 /// (pairwise majority wins + ½ per tie) among all distinct architectures evaluated so
-/// far, updated incrementally; ties go to the earliest.
+/// far, updated incrementally; ties go to the earliest. For a rank aggregate: the first
+/// maximum of the aggregate ranked among all distinct architectures evaluated so far.
 #[derive(Clone, Debug)]
 pub struct BestTracker {
     fitness: Fitness,
@@ -95,8 +113,17 @@ impl BestTracker {
                 }
                 self.best = Some(b);
             }
+            Fitness::Aggregate(g) => {
+                self.entries.push((arch, scores));
+                self.best = first_max(&g.values(&self.scores()));
+            }
         }
         self.best.unwrap_or(i)
+    }
+
+    /// The scores of the distinct architectures, in order of first evaluation.
+    pub fn scores(&self) -> Vec<ScoreMap> {
+        self.entries.iter().map(|(_, s)| s.clone()).collect()
     }
 
     /// Index of the best so far (`None` before the first architecture).
@@ -137,13 +164,13 @@ mod tests {
         assert_eq!(t.add(a.clone(), pop[1].clone()), 1);
         assert_eq!(t.add(a.clone(), m(&[("x", f64::NAN)])), 1);
         assert_eq!(t.add(a, pop[2].clone()), 3);
-        let lower = Fitness::parse("-params").unwrap();
+        let lower = Fitness::parse("-params", crate::space::SpaceKind::Nb201).unwrap();
         assert_eq!(lower.best_index(&[&m(&[("params", 5.0)]), &m(&[("params", 3.0)])]), Some(1));
     }
 
     #[test]
     fn vote_tracker_is_copeland() {
-        let f = Fitness::parse("vote:synflow,jacob_cov,wrcor").unwrap();
+        let f = Fitness::parse("vote:synflow,jacob_cov,wrcor", crate::space::SpaceKind::Nb201).unwrap();
         let mut t = BestTracker::new(f);
         let a = AnyArch::Nb201(Nb201Arch::from_code(0));
         // b beats a on all three, c beats b on two of three but loses to a on two.

@@ -116,8 +116,9 @@ impl Evolution {
             bail!("evolution step on an empty population");
         }
         let t = self.tournament(rng);
-        let refs: Vec<&ScoreMap> = t.iter().map(|&i| &self.population[i].scores).collect();
-        let w = search.fitness().best_index(&refs).unwrap_or(0);
+        let refs: Vec<(&AnyArch, &ScoreMap)> =
+            t.iter().map(|&i| (&self.population[i].arch, &self.population[i].scores)).collect();
+        let w = search.best_of(&refs).unwrap_or(0);
         let parent = t[w];
         let child = search.space().mutate(&self.population[parent].arch, rng)?;
         let scores = search.evaluate(&child)?;

@@ -1,7 +1,11 @@
-//! What a search maximises: one proxy's score (in a direction) or a majority [`Vote`].
+//! What a search maximises: one proxy's score (in a direction), a majority [`Vote`] or a
+//! rank [`Aggregate`].
 
+use crate::proxy::aggregate::Aggregate;
+use crate::proxy::spec::{parse_target, Target};
 use crate::proxy::vote::Vote;
 use crate::proxy::{Proxy, ScoreMap};
+use crate::space::SpaceKind;
 use anyhow::{anyhow, bail, Result};
 use std::cmp::Ordering;
 
@@ -20,33 +24,37 @@ pub enum Fitness {
     /// A majority vote over proxies: pairwise [`Vote::compare`], populations ranked by
     /// Copeland score ([`Vote::best`]).
     Vote(Vote),
+    /// A rank aggregate: an architecture's fitness is its aggregate ranked among every
+    /// architecture the run has evaluated (see [`crate::search::Search::best_of`]).
+    Aggregate(Aggregate),
 }
 
 impl Fitness {
-    /// Parses a proxy name (`wrcor`, `synflow`, an alias; `-name` for lower-is-better) or
-    /// a vote (`sjw`, `spw`, `vote:a,b,c`). Errors name the unknown fitness and list the
-    /// choices.
-    pub fn parse(s: &str) -> Result<Fitness> {
+    /// Parses a fitness for `space` with the project's one list parser
+    /// ([`parse_target`]): a proxy name (`wrcor`, an alias; `-name` for lower-is-better), a
+    /// vote (`sjw`, `spw`, `vote:a,b,c`) or a rank aggregate (`rank`, `logrank:a,b`,
+    /// `meanrank:a,b`). Errors name the unknown fitness and list the choices.
+    pub fn parse(s: &str, space: SpaceKind) -> Result<Fitness> {
         let t = s.trim();
         if t.is_empty() {
-            bail!("--fitness is empty (give a proxy such as wrcor, or a vote such as sjw)");
+            bail!("--fitness is empty (give a proxy such as wrcor, a vote such as sjw, or an aggregate such as rank)");
         }
-        if let Some(v) = Vote::parse(t).map_err(|e| anyhow!("unknown fitness '{s}': {e}"))? {
-            return Ok(Fitness::Vote(v));
-        }
-        let (name, higher) = match t.strip_prefix('-') {
+        let (item, higher) = match t.strip_prefix('-') {
             Some(n) => (n, false),
             None => (t.strip_prefix('+').unwrap_or(t), true),
         };
-        match Proxy::from_name(name) {
-            Ok(p) => Ok(Fitness::Score { name: p.name().to_string(), higher }),
-            Err(_) => {
-                let names: Vec<&str> = Proxy::ALL.iter().map(|p| p.name()).collect();
-                bail!(
-                    "unknown fitness '{s}' (a proxy: {}; '-name' for lower is better; or a vote: sjw, spw, vote:p1,p2,...)",
-                    names.join(", ")
-                )
-            }
+        let unknown = |e: anyhow::Error| {
+            let names: Vec<&str> = Proxy::ALL.iter().map(|p| p.name()).collect();
+            anyhow!(
+                "unknown fitness '{s}': {e:#} (a proxy: {}; '-name' for lower is better; a vote: sjw, spw, vote:p1,p2,...; an aggregate: rank, logrank:p1,p2,..., meanrank:p1,p2,...)",
+                names.join(", ")
+            )
+        };
+        match parse_target(item, space).map_err(unknown)? {
+            Target::Proxy(p) => Ok(Fitness::Score { name: p.name().to_string(), higher }),
+            _ if !higher => bail!("unknown fitness '{s}': '-' reverses a single proxy, not a vote or an aggregate"),
+            Target::Vote(v) => Ok(Fitness::Vote(v)),
+            Target::Aggregate(a) => Ok(Fitness::Aggregate(a)),
         }
     }
 
@@ -62,6 +70,7 @@ impl Fitness {
             Fitness::Score { name, higher: true } => name.clone(),
             Fitness::Score { name, higher: false } => format!("-{name}"),
             Fitness::Vote(v) => v.name.clone(),
+            Fitness::Aggregate(a) => a.name.clone(),
         }
     }
 
@@ -70,6 +79,7 @@ impl Fitness {
         match self {
             Fitness::Score { name, higher } => vec![(name.clone(), *higher)],
             Fitness::Vote(v) => v.members.iter().map(|(p, h)| (p.name().to_string(), *h)).collect(),
+            Fitness::Aggregate(a) => a.members.iter().map(|(p, h)| (p.name().to_string(), *h)).collect(),
         }
     }
 
@@ -87,7 +97,9 @@ impl Fitness {
     }
 
     /// Orders two score maps of a single-score fitness (NaN or missing lowest, then by
-    /// value in the fitness's direction). For a vote: [`Vote::compare`].
+    /// value in the fitness's direction). For a vote: [`Vote::compare`]. For an aggregate:
+    /// the aggregate of the pair ranked between themselves (a ranking against a larger set
+    /// is [`crate::search::Search::best_of`]'s).
     pub fn compare(&self, a: &ScoreMap, b: &ScoreMap) -> Ordering {
         match self {
             Fitness::Score { name, higher } => {
@@ -101,12 +113,17 @@ impl Fitness {
                 }
             }
             Fitness::Vote(v) => v.compare(a, b),
+            Fitness::Aggregate(g) => {
+                let v = g.values(&[a.clone(), b.clone()]);
+                v[0].partial_cmp(&v[1]).unwrap_or(Ordering::Equal)
+            }
         }
     }
 
     /// Index of the best of `pop`: for a score the first maximum under
-    /// [`Fitness::compare`]; for a vote the Copeland winner ([`Vote::best`]). `None` for
-    /// an empty population.
+    /// [`Fitness::compare`]; for a vote the Copeland winner ([`Vote::best`]); for an
+    /// aggregate the first maximum of its values ranked within `pop`. `None` for an empty
+    /// population.
     pub fn best_index(&self, pop: &[&ScoreMap]) -> Option<usize> {
         match self {
             Fitness::Score { .. } => {
@@ -123,27 +140,48 @@ impl Fitness {
                 let owned: Vec<ScoreMap> = pop.iter().map(|m| (*m).clone()).collect();
                 v.best(&owned)
             }
+            Fitness::Aggregate(g) => {
+                let owned: Vec<ScoreMap> = pop.iter().map(|m| (*m).clone()).collect();
+                first_max(&g.values(&owned))
+            }
         }
     }
+}
+
+/// Index of the first maximum of `v` (NaN never wins); `None` when empty.
+pub fn first_max(v: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, x) in v.iter().enumerate() {
+        if x.is_nan() {
+            continue;
+        }
+        match best {
+            Some(b) if *x <= v[b] => {}
+            _ => best = Some(i),
+        }
+    }
+    best.or(if v.is_empty() { None } else { Some(0) })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NB: SpaceKind = SpaceKind::Nb201;
+
     #[test]
     fn fitness_parse_and_errors() {
-        assert_eq!(Fitness::parse("wrcor").unwrap(), Fitness::score("wrcor"));
-        assert_eq!(Fitness::parse("jacov").unwrap(), Fitness::score("jacob_cov"));
-        assert_eq!(Fitness::parse("-params").unwrap(), Fitness::Score { name: "params".into(), higher: false });
-        assert!(matches!(Fitness::parse("sjw").unwrap(), Fitness::Vote(_)));
-        assert!(matches!(Fitness::parse("vote:synflow,wrcor").unwrap(), Fitness::Vote(_)));
-        let e = Fitness::parse("magic").unwrap_err().to_string();
+        assert_eq!(Fitness::parse("wrcor", NB).unwrap(), Fitness::score("wrcor"));
+        assert_eq!(Fitness::parse("jacov", NB).unwrap(), Fitness::score("jacob_cov"));
+        assert_eq!(Fitness::parse("-params", NB).unwrap(), Fitness::Score { name: "params".into(), higher: false });
+        assert!(matches!(Fitness::parse("sjw", NB).unwrap(), Fitness::Vote(_)));
+        assert!(matches!(Fitness::parse("vote:synflow,wrcor", NB).unwrap(), Fitness::Vote(_)));
+        let e = Fitness::parse("magic", NB).unwrap_err().to_string();
         assert!(e.contains("unknown fitness 'magic'"), "{e}");
-        let e = Fitness::parse("vote:nope").unwrap_err().to_string();
+        let e = Fitness::parse("vote:nope", NB).unwrap_err().to_string();
         assert!(e.contains("unknown fitness"), "{e}");
         assert_eq!(
-            Fitness::parse("sjw").unwrap().proxies().unwrap(),
+            Fitness::parse("sjw", NB).unwrap().proxies().unwrap(),
             vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Wrcor]
         );
     }

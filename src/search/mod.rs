@@ -171,6 +171,25 @@ impl<'a> Search<'a> {
         &self.tracker
     }
 
+    /// Index of the best member of `pop` (architectures this run has evaluated, with
+    /// their scores): [`Fitness::best_index`], except that a rank aggregate ranks every
+    /// member against all architectures the run has evaluated, not only against `pop`
+    /// (a tournament of 10 would otherwise rank on 10 values). `None` for an empty `pop`.
+    pub fn best_of(&self, pop: &[(&AnyArch, &ScoreMap)]) -> Option<usize> {
+        match &self.fitness {
+            Fitness::Aggregate(g) => {
+                let entries = self.tracker.entries();
+                let values = g.values(&self.tracker.scores());
+                let at: std::collections::HashMap<String, usize> =
+                    entries.iter().enumerate().map(|(i, (a, _))| (a.key(), i)).collect();
+                let v: Vec<f64> =
+                    pop.iter().map(|(a, _)| at.get(&a.key()).map(|&i| values[i]).unwrap_or(f64::NAN)).collect();
+                fitness::first_max(&v)
+            }
+            f => f.best_index(&pop.iter().map(|(_, s)| *s).collect::<Vec<_>>()),
+        }
+    }
+
     /// Evaluates `arch`: one step of the budget. Returns its scores, from the cache when
     /// known (the step still counts). Errors when the budget is spent or the scorer or
     /// the observer fails.

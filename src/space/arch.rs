@@ -33,6 +33,16 @@ impl AnyArch {
         }
     }
 
+    /// The canonical form scores are computed on: a NAS-Bench-201 cell with every dead edge
+    /// set to `none` ([`Nb201Arch::canonical`]); NAS-Bench-101 specs are pruned when parsed
+    /// and mbv2 networks have no dead modules, so they are their own canonical form.
+    pub fn canonical(&self) -> AnyArch {
+        match self {
+            AnyArch::Nb201(a) => AnyArch::Nb201(a.canonical()),
+            other => other.clone(),
+        }
+    }
+
     /// The space.
     pub fn space(&self) -> SpaceKind {
         match self {

@@ -62,6 +62,36 @@ pub struct Nb201Arch {
 }
 
 impl Nb201Arch {
+    /// The canonical cell: every edge on no input→output path becomes `none` (an edge
+    /// j←i is live when node i is reachable from node 0 and node j reaches node 3 through
+    /// non-`none` edges), the way NAS-Bench-101 prunes its specs and NAS-Bench-Suite-Zero
+    /// groups the 15,625 cells into 9,445 classes. A dead edge's output is identically zero
+    /// (it reads an all-zero node) or never reaches the logits, so a cell and its canonical
+    /// cell compute the same function up to BatchNorm shifts of edges fed by all-zero nodes.
+    pub fn canonical(&self) -> Nb201Arch {
+        let live_op = |e: usize| self.ops[e] != Nb201Op::None;
+        let mut from_input = [true, false, false, false];
+        for (e, &(to, from)) in NB201_EDGES.iter().enumerate() {
+            // Edges are listed in order of their target node, so sources are final.
+            if live_op(e) && from_input[from] {
+                from_input[to] = true;
+            }
+        }
+        let mut to_output = [false, false, false, true];
+        for (e, &(to, from)) in NB201_EDGES.iter().enumerate().rev() {
+            if live_op(e) && to_output[to] {
+                to_output[from] = true;
+            }
+        }
+        let mut c = *self;
+        for (e, &(to, from)) in NB201_EDGES.iter().enumerate() {
+            if !(from_input[from] && to_output[to]) {
+                c.ops[e] = Nb201Op::None;
+            }
+        }
+        c
+    }
+
     /// Parses an `arch_str` such as
     /// `|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|`.
     ///
@@ -263,5 +293,26 @@ mod tests {
         let all_skip =
             "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
         assert_eq!(Nb201Arch::parse(all_skip).unwrap().param_count(10), 73_306);
+    }
+
+    #[test]
+    fn canonical_cells_number_9445() {
+        let mut classes = std::collections::HashSet::new();
+        for code in 0..15625 {
+            let a = Nb201Arch::from_code(code);
+            let c = a.canonical();
+            assert_eq!(c.canonical(), c, "canonical is idempotent");
+            classes.insert(c);
+        }
+        assert_eq!(classes.len(), 9445);
+        // Node 1 fed only by `none`: its outgoing conv edge 2<-1 is dead; edge 3<-2 lives.
+        let a = Nb201Arch::parse(
+            "|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|skip_connect~1|nor_conv_1x1~2|",
+        )
+        .unwrap();
+        assert_eq!(
+            a.canonical().arch_str(),
+            "|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2|"
+        );
     }
 }

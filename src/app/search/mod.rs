@@ -42,9 +42,10 @@ pub struct SearchArgs {
     /// Search strategy: random, evolution or reinforce.
     #[arg(long)]
     pub strategy: String,
-    /// Fitness: a proxy (e.g. wrcor, synflow; '-name' for lower is better) or a vote
-    /// (sjw, spw, vote:p1,p2,...).
-    #[arg(long)]
+    /// Fitness: a proxy (e.g. wrcor, synflow; '-name' for lower is better), a vote (sjw,
+    /// spw, vote:p1,p2,...) or a rank aggregate (rank, logrank:p1,p2,..., meanrank:...).
+    /// Default `rank`, zsnas's default ranker for the space (`zsnas proxies` defines it).
+    #[arg(long, default_value = "rank")]
     pub fitness: String,
     /// Number of evaluations per run (repeated architectures count, but are not scored
     /// again).
@@ -64,6 +65,10 @@ pub struct SearchArgs {
     /// The ground truth the found architectures are reported against.
     #[command(flatten)]
     pub truth: TruthArgs,
+    /// Score the raw architecture strings (NAS-Bench-201 dead edges kept). Default: each
+    /// cell is scored as its canonical form (dead edges set to `none`), once per class.
+    #[arg(long)]
+    pub raw: bool,
     /// Do not look up ground truth (not even the embedded NAS-Bench-201 table).
     #[arg(long)]
     pub no_truth: bool,
@@ -111,7 +116,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     };
     let kind = SpaceKind::parse(&a.space)?;
     let mut strategy = Strategy::parse(&a.strategy)?;
-    let fitness = Fitness::parse(&a.fitness)?;
+    let fitness = Fitness::parse(&a.fitness, kind)?;
     if a.budget == 0 {
         bail!("--budget must be at least 1 evaluation (got 0)");
     }
@@ -167,7 +172,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         }
         None => (None, BTreeMap::new()),
     };
-    let mut cache = Cache::new();
+    let mut cache = if a.raw { Cache::new() } else { Cache::canonical() };
     for lines in replay.values() {
         for l in lines {
             cache.insert(&l.arch, l.scores.clone());
@@ -184,14 +189,22 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let opts = ProxyOptions::default();
     let score_seed = a.score_seed;
     let score_some = |x: &AnyArch, which: &[Proxy]| -> Result<ScoreMap> {
-        let m = build_model(x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
+        let x = if a.raw { x.clone() } else { x.canonical() };
+        let m = build_model(&x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
         Ok(compute(&m, &batch, which, &opts)?.values)
     };
 
     // Precomputed scores: complete ones go to the cache, partial ones are completed when
     // the search reaches them.
     let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
-    let pre = Precomputed::load(&a.scores, kind, &needed)?;
+    let pre = Precomputed::load(&a.scores, kind, &needed, !a.raw)?;
+    if pre.other_form() > 0 {
+        eprintln!(
+            "note: --scores: {} lines of cells with dead edges were scored {}; they are scored again",
+            pre.other_form(),
+            if a.raw { "on canonical cells, not raw (this search has --raw)" } else { "raw (--raw), not on canonical cells" }
+        );
+    }
     let mut partial: HashMap<String, ScoreMap> = HashMap::new();
     if pre.is_empty() && !a.scores.is_empty() {
         eprintln!(

@@ -175,6 +175,7 @@ impl Finished<'_> {
         let label = match self.fitness {
             Fitness::Score { .. } => "best-so-far",
             Fitness::Vote(_) => "vote winner's",
+            Fitness::Aggregate(_) => "aggregate winner's",
         };
         for (name, _) in self.fitness.terms() {
             let n = name.clone();

@@ -1,0 +1,176 @@
+//! Rank aggregation of proxies over a population (AZ-NAS, Lee & Ham, CVPR 2024, Eq. 8):
+//! each member proxy ranks the m architectures (rank 1 = worst, ties averaged, as
+//! `scipy.stats.rankdata`), and an architecture's aggregate is
+//!
+//! * `logrank`: Σ_k ln(rank_k / m) (AZ-NAS's form; ≤ 0, higher is better), or
+//! * `meanrank`: (1/K) Σ_k rank_k / m (in (0, 1], higher is better).
+//!
+//! A member written `-name` is lower-is-better (its ranks are reversed). Non-finite member
+//! scores (NaN, ±inf, missing) rank last, tied among themselves. An aggregate's value for
+//! one architecture depends on the population it is ranked in: `correlate` ranks the whole
+//! scored set, a search ranks against every architecture it has evaluated so far.
+//!
+//! Named aggregates: `rank`, zsnas's default ranker, per space (see [`Aggregate::named`]).
+
+use super::{Proxy, ScoreMap};
+use crate::space::SpaceKind;
+use anyhow::{bail, Result};
+
+/// How member ranks are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregateKind {
+    /// Σ ln(rank/m).
+    LogRank,
+    /// mean of rank/m.
+    MeanRank,
+}
+
+/// An aggregate of proxies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    /// Display name (`rank`, or `logrank:a,b`).
+    pub name: String,
+    /// The combination.
+    pub kind: AggregateKind,
+    /// Members and whether higher is better.
+    pub members: Vec<(Proxy, bool)>,
+}
+
+/// The named aggregates: name and one-line definition (per space where they differ).
+pub const NAMED: [(&str, &str); 1] = [(
+    "rank",
+    "the default ranker: nb201 logrank:jacob_cov,params_live; nb101 logrank:wrcor,synflow; mbv2 logrank:wrcor,synflow",
+)];
+
+/// Ranks `values` from 1 (worst) to m (best) in the direction `higher`, ties averaged;
+/// non-finite values rank below every finite one, tied among themselves.
+pub fn ranks(values: &[f64], higher: bool) -> Vec<f64> {
+    let key = |v: f64| if !v.is_finite() { f64::NEG_INFINITY } else if higher { v } else { -v };
+    let mut idx: Vec<usize> = (0..values.len()).collect();
+    idx.sort_by(|&a, &b| key(values[a]).total_cmp(&key(values[b])));
+    let mut out = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && key(values[idx[j + 1]]) == key(values[idx[i]]) {
+            j += 1;
+        }
+        let r = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            out[k] = r;
+        }
+        i = j + 1;
+    }
+    out
+}
+
+impl Aggregate {
+    /// Parses `logrank:a,b,...` or `meanrank:a,-b,...` (members as proxy names, `-` for
+    /// lower-is-better) or a named aggregate (`rank`, resolved for `space`). `Ok(None)` when
+    /// `s` is not an aggregate. Errors: no member, an unknown proxy.
+    pub fn parse(s: &str, space: SpaceKind) -> Result<Option<Aggregate>> {
+        if let Some(a) = Aggregate::named(s, space) {
+            return Ok(Some(a));
+        }
+        let (kind, list) = if let Some(l) = s.strip_prefix("logrank:") {
+            (AggregateKind::LogRank, l)
+        } else if let Some(l) = s.strip_prefix("meanrank:") {
+            (AggregateKind::MeanRank, l)
+        } else {
+            return Ok(None);
+        };
+        let mut members = Vec::new();
+        for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            let (name, higher) = match m.strip_prefix('-') {
+                Some(n) => (n, false),
+                None => (m.strip_prefix('+').unwrap_or(m), true),
+            };
+            members.push((Proxy::from_name(name)?, higher));
+        }
+        if members.is_empty() {
+            bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
+        }
+        Ok(Some(Aggregate { name: s.to_string(), kind, members }))
+    }
+
+    /// The named aggregate `name` for `space`, if there is one. `rank`, the default ranker,
+    /// was chosen on NAS-Bench-201 CIFAR-10 cells only (README, "Choosing the default
+    /// ranker"): logrank of `jacob_cov` and `params_live` on nb201; on nb101, where
+    /// jacob_cov correlates negatively with accuracy, and on mbv2, logrank of `wrcor` and
+    /// `synflow`, the two best single proxies on the NAS-Bench-101 sample.
+    pub fn named(name: &str, space: SpaceKind) -> Option<Aggregate> {
+        let members = match (name, space) {
+            ("rank", SpaceKind::Nb201) => vec![(Proxy::JacobCov, true), (Proxy::ParamsLive, true)],
+            ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => vec![(Proxy::Wrcor, true), (Proxy::Synflow, true)],
+            _ => return None,
+        };
+        Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members })
+    }
+
+    /// The aggregate of each member of `population` ranked within the population (see the
+    /// module docs). An empty population gives an empty vector.
+    pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
+        let m = population.len() as f64;
+        let mut out = vec![0.0; population.len()];
+        for (p, higher) in &self.members {
+            let v: Vec<f64> = population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect();
+            for (o, r) in out.iter_mut().zip(ranks(&v, *higher)) {
+                *o += match self.kind {
+                    AggregateKind::LogRank => (r / m).ln(),
+                    AggregateKind::MeanRank => r / m / self.members.len() as f64,
+                };
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pop(rows: &[(f64, f64)]) -> Vec<ScoreMap> {
+        rows.iter().map(|&(a, b)| [("synflow".to_string(), a), ("wrcor".to_string(), b)].into_iter().collect()).collect()
+    }
+
+    #[test]
+    fn ranks_average_ties_and_put_non_finite_last() {
+        assert_eq!(ranks(&[3.0, 1.0, 2.0], true), [3.0, 1.0, 2.0]);
+        assert_eq!(ranks(&[3.0, 1.0, 2.0], false), [1.0, 3.0, 2.0]);
+        assert_eq!(ranks(&[1.0, 1.0, 5.0, 0.0], true), [2.5, 2.5, 4.0, 1.0]);
+        // NaN and -inf tie below everything, also below -1e300 and whatever the direction.
+        assert_eq!(ranks(&[f64::NAN, -1e300, f64::NEG_INFINITY, 7.0], true), [1.5, 3.0, 1.5, 4.0]);
+        assert_eq!(ranks(&[f64::NAN, -1e300, f64::INFINITY, 7.0], false), [1.5, 4.0, 1.5, 3.0]);
+    }
+
+    #[test]
+    fn logrank_and_meanrank_by_hand() {
+        let s = SpaceKind::Nb201;
+        let a = Aggregate::parse("logrank:synflow,wrcor", s).unwrap().unwrap();
+        // synflow ranks 1,2,3 ; wrcor ranks 3,1,2 (m = 3).
+        let v = a.values(&pop(&[(1.0, 9.0), (2.0, 1.0), (3.0, 5.0)]));
+        let want = [(1f64 / 3.0).ln() + 0.0, (2f64 / 3.0).ln() + (1f64 / 3.0).ln(), 0.0 + (2f64 / 3.0).ln()];
+        for (x, y) in v.iter().zip(want) {
+            assert!((x - y).abs() < 1e-12, "{v:?}");
+        }
+        let m = Aggregate::parse("meanrank:synflow,-wrcor", s).unwrap().unwrap();
+        // synflow ranks 1,2,3 ; -wrcor ranks 1,3,2.
+        let v = m.values(&pop(&[(1.0, 9.0), (2.0, 1.0), (3.0, 5.0)]));
+        assert_eq!(v, [(1.0 + 1.0) / 6.0, (2.0 + 3.0) / 6.0, (3.0 + 2.0) / 6.0]);
+        // A non-finite member ranks last; ties share the average rank.
+        let v = a.values(&pop(&[(f64::NAN, 1.0), (2.0, 1.0)]));
+        assert_eq!(v, [(0.5f64).ln() + (0.75f64).ln(), 0.0 + (0.75f64).ln()]);
+    }
+
+    #[test]
+    fn parsing_and_named() {
+        let s = SpaceKind::Nb201;
+        assert!(Aggregate::parse("wrcor", s).unwrap().is_none());
+        assert!(Aggregate::parse("logrank:", s).unwrap_err().to_string().contains("has no proxies"));
+        assert!(Aggregate::parse("meanrank:nope", s).unwrap_err().to_string().contains("unknown proxy 'nope'"));
+        let r = Aggregate::parse("rank", s).unwrap().unwrap();
+        assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true)]);
+        let r = Aggregate::parse("rank", SpaceKind::Nb101).unwrap().unwrap();
+        assert_eq!(r.members, [(Proxy::Wrcor, true), (Proxy::Synflow, true)]);
+    }
+}
