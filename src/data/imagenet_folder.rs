@@ -177,7 +177,7 @@ impl ImageNetFolder {
             files.push(f.into_iter().map(|(_, p)| p).collect::<Vec<_>>());
         }
         let folder = ImageNetFolder { root, class_names: classes.into_iter().map(|c| c.0).collect(), files };
-        if folder.len() == 0 {
+        if folder.is_empty() {
             bail!("ImageNet-style folder {} contains no .jpg/.jpeg/.png images", folder.root.display());
         }
         Ok(folder)
