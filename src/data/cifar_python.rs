@@ -70,7 +70,8 @@ fn check_labels(name: &str, key: &str, labels: &[i64], n: usize, classes: usize)
 /// Interprets a parsed pickle as CIFAR-10.
 ///
 /// Errors: a CIFAR-100 pickle ("looks like CIFAR-100 (it has fine_labels)"), an ImageNet16
-/// one, a missing key, a shape other than [N, 3072], labels outside 0–9 or of another count.
+/// one, a 32×32 downsampled-ImageNet one (keys `data`, `labels`, `mean`, labels above 9), a
+/// missing key, a shape other than [N, 3072], labels outside 0–9 or of another count.
 pub fn cifar10_from_pickle(mut d: PickleDict) -> Result<RawImages> {
     let name = d.name.clone();
     if d.has("fine_labels") {
@@ -78,6 +79,13 @@ pub fn cifar10_from_pickle(mut d: PickleDict) -> Result<RawImages> {
     }
     let (n, pixels) = take_cifar_pixels(&mut d, "CIFAR-10")?;
     let labels = d.take_ints("labels")?;
+    if d.has("mean") && labels.iter().any(|&l| !(0..10).contains(&l)) {
+        bail!(
+            "{name} looks like a downsampled-ImageNet 32x32 batch (keys data, labels, mean; labels up to {}), not \
+             CIFAR-10; of the downsampled ImageNets only the 16x16 one (ImageNet16) is supported",
+            labels.iter().max().copied().unwrap_or(0)
+        );
+    }
     let labels = check_labels(&name, "label", &labels, n, 10)?;
     let class_names = CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect();
     Ok(RawImages { n, height: CIFAR_SIDE, width: CIFAR_SIDE, pixels, labels, class_names })
@@ -250,6 +258,9 @@ mod tests {
         assert!(e.contains("val_data") && e.contains("looks like ImageNet16"), "{e}");
         let e = read_cifar100_pickle(&i16, Cifar100Labels::Fine).unwrap_err().to_string();
         assert!(e.contains("looks like ImageNet16"), "{e}");
+        let i32 = fixture("py3/imagenet32_train_data_batch_1");
+        let e = read_cifar10_pickle(&i32).unwrap_err().to_string();
+        assert!(e.contains("looks like a downsampled-ImageNet 32x32 batch") && e.contains("labels up to 700"), "{e}");
         // A binary CIFAR-10 file, a CSV and a truncated pickle.
         let bin = crate::data::shared_data_file("cifar10/test_1000.bin");
         let e = read_cifar10_pickle(&bin).unwrap_err().to_string();

@@ -30,7 +30,8 @@ pub const IMAGENET16_120_CLASSES: usize = 120;
 /// (`"1"`, ..., `"120"`), since the files carry no names.
 ///
 /// Errors: `classes` outside 1..=255; a CIFAR pickle ("looks like CIFAR-100 (it has
-/// fine_labels)", or rows of 3,072 bytes: "looks like CIFAR-10"); `data` not [N, 768]
+/// fine_labels)", or rows of 3,072 bytes: "looks like CIFAR-10 (or the 32x32 downsampled
+/// ImageNet)"); `data` not [N, 768]
 /// `uint8`; `labels` missing, of another length, or outside 1..=1000.
 pub fn imagenet16_from_pickle(mut d: PickleDict, classes: usize) -> Result<RawImages> {
     let name = d.name.clone();
@@ -43,7 +44,10 @@ pub fn imagenet16_from_pickle(mut d: PickleDict, classes: usize) -> Result<RawIm
     let (n, cols, data) = d.take_u8_matrix("data")?;
     if cols != IMAGENET16_PIXELS {
         if cols == 3 * 32 * 32 {
-            bail!("{name}: rows of 3,072 bytes are 3x32x32 images: this looks like CIFAR-10, not ImageNet16 (768-byte rows)");
+            bail!(
+                "{name}: rows of 3,072 bytes are 3x32x32 images: this looks like CIFAR-10 (or the 32x32 downsampled \
+                 ImageNet), not ImageNet16 (768-byte rows)"
+            );
         }
         bail!("{name}: ImageNet16 'data' must have 768 bytes per row (3x16x16), found [{n}, {cols}]");
     }
@@ -178,6 +182,8 @@ mod tests {
         assert!(e.contains("cifar-100-python/test looks like CIFAR-100"), "{e}");
         let e = read_imagenet16_pickle(fixture("cifar-10-batches-py/test_batch"), 120).unwrap_err().to_string();
         assert!(e.contains("test_batch") && e.contains("looks like CIFAR-10"), "{e}");
+        let e = read_imagenet16_pickle(fixture("py3/imagenet32_train_data_batch_1"), 120).unwrap_err().to_string();
+        assert!(e.contains("3x32x32") && e.contains("not ImageNet16"), "{e}");
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/nb201.csv.gz");
         let e = read_imagenet16_pickle(&p, 120).unwrap_err().to_string();
         assert!(e.contains("nb201.csv.gz is not a Python pickle") && e.contains("1f 8b"), "{e}");

@@ -1,7 +1,7 @@
 //! Dataset readers (CIFAR-10/100 binary and python version, ImageNet16 pickles, image
 //! folders, ImageNet-style photo folders), the NAS-Bench-201 data sets ([`dataset`]),
-//! CPU-side transforms and ground-truth tables. All of it is pure Rust except [`batch`], which wraps
-//! the result in tch tensors.
+//! CPU-side transforms and ground-truth tables. All of it is pure Rust except [`batch`],
+//! [`load`] and [`imagenet_folder`], which wrap the result in tch tensors.
 
 pub mod batch;
 pub mod cifar10;
