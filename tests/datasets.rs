@@ -55,6 +55,30 @@ fn cifar10_pickles_load_exactly_like_the_binary_records() {
 }
 
 #[test]
+fn cifar10_batches_are_unchanged() {
+    // load_batch on CIFAR-10 must give what it gave before the other data sets existed:
+    // choose_batch, CIFAR-10 mean/std, pad-4 crop + flip drawn from ChaCha8(seed ^ 0xA5A5_5A5A).
+    use rand::SeedableRng;
+    use zsnas::data::transform::{augment, choose_batch, cifar10_mean_std, normalize_image_into};
+    let src = path(&shared_data_file("cifar10/train_4000.bin"));
+    let raw = zsnas::data::load::read_raw(&src).unwrap();
+    for (seed, aug) in [(0u64, false), (7, true)] {
+        let b = load_batch(&src, &spec(16, seed, aug)).unwrap();
+        let idx = choose_batch(raw.n, 16, seed).unwrap();
+        let (m, s) = cifar10_mean_std();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xA5A5_5A5A);
+        let mut want = Vec::new();
+        for &i in &idx {
+            let img = raw.image(i).unwrap();
+            let a = if aug { augment(img, 32, 32, &mut rng).unwrap() } else { img.to_vec() };
+            normalize_image_into(&a, &m, &s, &mut want).unwrap();
+        }
+        assert_eq!(floats(&b.images), want, "seed {seed}");
+        assert_eq!(longs(&b.labels), idx.iter().map(|&i| raw.labels[i] as i64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
 fn cifar100_uses_its_own_normalisation_and_fine_labels() {
     let b = load_batch(&path(&fixture("pickle/cifar-100-python/train")), &spec(4, 0, false)).unwrap();
     assert_eq!(b.images.size(), [4, 3, 32, 32]);
