@@ -86,14 +86,31 @@ fn cifar_class_names() -> Vec<String> {
 ///
 /// Returns 32×32 images with the ten CIFAR-10 class names.
 ///
-/// Errors: empty input; a length that is not a multiple of 3,073
-/// ("truncated: N bytes is not a multiple of the 3073-byte record"); a label
-/// byte greater than 9 (naming the record index).
+/// Errors: empty input; a Python pickle (the "python version" of CIFAR); a
+/// length that is not a multiple of 3,073 ("looks like CIFAR-100 (3,074-byte
+/// records)" when it is a multiple of 3,074, else "truncated: N bytes is not a
+/// multiple of the 3073-byte record"); a label byte greater than 9 (naming the
+/// record index).
 pub fn read_cifar10_bytes(bytes: &[u8], name: &str) -> Result<RawImages> {
     if bytes.is_empty() {
         bail!("CIFAR-10 input {name} is empty (0 bytes)");
     }
+    if super::pickle::is_pickle(bytes) {
+        bail!(
+            "CIFAR-10 input {name} is a Python pickle, not the binary format: it looks like the CIFAR \"python \
+             version\" (data_batch_1..5, test_batch)"
+        );
+    }
     if !bytes.len().is_multiple_of(CIFAR_RECORD) {
+        if bytes.len().is_multiple_of(super::cifar100::CIFAR100_RECORD) {
+            bail!(
+                "CIFAR-10 input {name} looks like CIFAR-100 (3,074-byte records): {} bytes is not a multiple of \
+                 the {}-byte CIFAR-10 record but is {} records of a coarse and a fine label byte and 3,072 pixels",
+                bytes.len(),
+                CIFAR_RECORD,
+                bytes.len() / super::cifar100::CIFAR100_RECORD
+            );
+        }
         bail!(
             "CIFAR-10 input {name} is truncated: {} bytes is not a multiple of the {}-byte record",
             bytes.len(),

@@ -1,11 +1,15 @@
-//! Turning a `--data` argument into a [`Batch`]: CIFAR-10 binary files or folders, image
-//! folders, prepared safetensors batches, or the embedded default (the first 1,000
-//! CIFAR-10 training images, official binary format).
+//! Turning a `--data` argument into a [`Batch`]: CIFAR-10/100 binary or python-version files
+//! or folders, ImageNet16 pickles, image folders (see [`crate::data::formats`]), ImageNet-style
+//! folders of photographs ([`crate::data::imagenet_folder`], on request), prepared
+//! safetensors batches, or the embedded default (the first 1,000 CIFAR-10 training images,
+//! official binary format).
 
 use super::batch::Batch;
-use super::cifar10::{read_cifar10_bytes, read_cifar10_path, RawImages};
-use super::folder::read_image_folder;
-use super::transform::{augment, choose_batch, cifar10_mean_std, normalize_image_into};
+use super::cifar10::{read_cifar10_bytes, RawImages};
+use super::dataset::Dataset;
+use super::formats::{read_data_path, DataFormat, ReadOptions};
+use super::imagenet_folder::{load_imagenet_folder_batch, ImageNetFolderMode};
+use super::transform::{choose_batch, normalize_image_into, random_crop_flip};
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use std::path::Path;
@@ -23,7 +27,7 @@ pub fn embedded_cifar10() -> Result<RawImages> {
 pub enum DataSource {
     /// The embedded 1,000 CIFAR-10 training images.
     Embedded,
-    /// A path: `.safetensors` batch, CIFAR-10 `.bin` file or folder of them, or image folder.
+    /// A path: `.safetensors` batch, or any file or folder of [`crate::data::formats`].
     Path(std::path::PathBuf),
 }
 
@@ -52,50 +56,88 @@ fn is_safetensors(p: &Path) -> bool {
     p.extension().map(|e| e == "safetensors").unwrap_or(false)
 }
 
-/// Reads raw images from `src` (not for safetensors batches).
+/// Reads raw images from `src` (not for safetensors batches): any format of
+/// [`crate::data::formats`] (CIFAR-10/100 binary or python version, ImageNet16 pickles,
+/// image folders) with the default [`ReadOptions`] (CIFAR-100 fine labels, ImageNet16-120).
 pub fn read_raw(src: &DataSource) -> Result<RawImages> {
+    read_raw_with(src, &ReadOptions::default()).map(|(raw, _)| raw)
+}
+
+/// [`read_raw`] with explicit [`ReadOptions`], also returning the format recognised.
+///
+/// Errors: a missing path; any error of [`read_data_path`].
+pub fn read_raw_with(src: &DataSource, opts: &ReadOptions) -> Result<(RawImages, DataFormat)> {
     match src {
-        DataSource::Embedded => embedded_cifar10(),
-        DataSource::Path(p) => {
-            if !p.exists() {
-                bail!("data path '{}' does not exist", p.display());
-            }
-            if p.is_file() {
-                return read_cifar10_path(p);
-            }
-            let has_bin = std::fs::read_dir(p)
-                .with_context(|| format!("cannot list data folder '{}'", p.display()))?
-                .filter_map(|e| e.ok())
-                .any(|e| e.path().extension().map(|x| x == "bin").unwrap_or(false));
-            if has_bin {
-                read_cifar10_path(p)
-            } else {
-                read_image_folder(p, None)
-            }
-        }
+        DataSource::Embedded => Ok((embedded_cifar10()?, DataFormat::Embedded)),
+        DataSource::Path(p) => read_data_path(p, opts),
     }
 }
 
-/// Loads one batch: a prepared safetensors batch as is (`images` f32 [N,3,H,W] already
-/// normalised, `labels` i64 [N]; its first `batch_size` samples), otherwise a seeded
-/// choice of `batch_size` images normalised with the CIFAR-10 mean/std.
+/// Options of [`load_batch_with`] beyond the [`BatchSpec`].
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The data set the images must belong to (a command's `--dataset`). `None`: the one
+    /// the format implies (CIFAR-10 for image folders). It selects the normalisation
+    /// ([`Dataset::mean_std`]) and the augmentation padding; a file of another data set,
+    /// or a label `>=` its class count, is an error.
+    pub dataset: Option<Dataset>,
+    /// Format choices (CIFAR-100 coarse labels, ImageNet16 class count).
+    pub read: ReadOptions,
+    /// Read `--data` as an ImageNet-style folder of photographs of any size (see
+    /// [`crate::data::imagenet_folder`]) instead of the formats above.
+    pub imagenet_folder: Option<ImageNetFolderMode>,
+}
+
+/// Loads one batch with the default [`LoadOptions`]: a prepared safetensors batch as is
+/// (`images` f32 [N,3,H,W] already normalised, `labels` i64 [N]; its first `batch_size`
+/// samples), otherwise a seeded choice of `batch_size` images normalised with the mean/std
+/// of the data set the format implies (CIFAR-10 for the embedded set, CIFAR-10 files and
+/// image folders; CIFAR-100 and ImageNet16-120 for theirs).
 pub fn load_batch(src: &DataSource, spec: &BatchSpec) -> Result<Batch> {
+    load_batch_with(src, spec, &LoadOptions::default())
+}
+
+/// Loads one batch (see [`load_batch`]) with explicit options: the data set (normalisation,
+/// augmentation padding 4 for CIFAR and 2 for ImageNet16-120, class-count check), format
+/// choices, or the ImageNet-folder mode.
+///
+/// Errors: unreadable data (see [`read_raw_with`]); data of another data set than
+/// `opts.dataset` ("... holds CIFAR-10 ... but the data set is cifar100"); a label outside
+/// the data set's classes; a batch larger than the data.
+pub fn load_batch_with(src: &DataSource, spec: &BatchSpec, opts: &LoadOptions) -> Result<Batch> {
     if let DataSource::Path(p) = src {
         if is_safetensors(p) {
             return load_safetensors_batch(p, spec.batch_size);
         }
+        if let Some(m) = &opts.imagenet_folder {
+            return Ok(load_imagenet_folder_batch(p, m.resolution, spec.batch_size, spec.seed, m.balanced)?.0);
+        }
+    } else if opts.imagenet_folder.is_some() {
+        bail!("an ImageNet-style folder needs a --data path (the embedded data is CIFAR-10)");
     }
-    let raw = read_raw(src)?;
+    let (raw, format) = read_raw_with(src, &opts.read)?;
+    if let (Some(want), Some(have)) = (opts.dataset, format.dataset()) {
+        if want != have {
+            bail!("{} holds {} ({}) but the data set is {want}", src.describe(), have, format.describe());
+        }
+    }
+    let dataset = opts.dataset.or(format.dataset()).unwrap_or(Dataset::Cifar10);
+    if opts.dataset.is_some() {
+        if let Some(&l) = raw.labels.iter().find(|&&l| l as usize >= dataset.num_classes()) {
+            bail!("{} has label {l}, outside the {} classes of {dataset}", src.describe(), dataset.num_classes());
+        }
+    }
     let idx = choose_batch(raw.n, spec.batch_size, spec.seed)
         .with_context(|| format!("cannot draw a batch of {} from {}", spec.batch_size, src.describe()))?;
-    let (mean, std) = cifar10_mean_std();
+    let (mean, std) = dataset.mean_std();
+    let pad = dataset.augment_padding();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed ^ 0xA5A5_5A5A);
     let mut data = Vec::with_capacity(idx.len() * raw.image_len());
     let mut labels = Vec::with_capacity(idx.len());
     for &i in &idx {
         let img = raw.image(i).context("image index out of range")?;
         if spec.augment {
-            let a = augment(img, raw.height, raw.width, &mut rng)?;
+            let a = random_crop_flip(img, raw.height, raw.width, pad, &mut rng)?;
             normalize_image_into(&a, &mean, &std, &mut data)?;
         } else {
             normalize_image_into(img, &mean, &std, &mut data)?;

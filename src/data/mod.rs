@@ -1,11 +1,19 @@
-//! Dataset readers (CIFAR-10 binary, image folders), CPU-side transforms and
-//! ground-truth tables. All of it is pure Rust except [`batch`], which wraps
-//! the result in tch tensors.
+//! Dataset readers (CIFAR-10/100 binary and python version, ImageNet16 pickles, image
+//! folders, ImageNet-style photo folders), the NAS-Bench-201 data sets ([`dataset`]),
+//! CPU-side transforms and ground-truth tables. All of it is pure Rust except [`batch`],
+//! [`load`] and [`imagenet_folder`], which wrap the result in tch tensors.
 
 pub mod batch;
 pub mod cifar10;
+pub mod cifar100;
+pub mod cifar_python;
+pub mod dataset;
 pub mod folder;
+pub mod formats;
+pub mod imagenet16;
+pub mod imagenet_folder;
 pub mod load;
+pub mod pickle;
 pub mod transform;
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! The canonical text form is the benchmark's `arch_str`:
 //! `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` (node 1, node 2, node 3; `op~j` = edge from node j).
 //! The benchmark index (0..15624) follows the order of the benchmark's table, which
-//! is shipped with zsnas (`assets/nb201_cifar10.csv.gz`); see [`crate::space::nb201_table`].
+//! is shipped with zsnas (`assets/nb201.csv.gz`); see [`crate::space::nb201_table`].
 
 use anyhow::{bail, Result};
 use rand::Rng;
