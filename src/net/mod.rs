@@ -6,6 +6,7 @@ pub mod model;
 pub mod nb101;
 pub mod nb201;
 pub mod ops;
+pub mod torchscript;
 pub mod weights;
 
 use crate::proxy::sites::Recorder;
