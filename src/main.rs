@@ -76,6 +76,9 @@ enum Cmd {
     Search(app::search::SearchArgs),
     /// Write an architecture as JSON plus initialised weights (safetensors) to train elsewhere.
     Export(app::export::ExportArgs),
+    /// Train an architecture (NAS-Bench-201's or the WRCor paper's ImageNet recipe);
+    /// resumable, with per-epoch test accuracy, learning curves and exported weights.
+    Train(app::train::TrainArgs),
 }
 
 fn parse_proxies(s: &str) -> Result<Vec<Proxy>> {
@@ -174,5 +177,6 @@ fn run() -> Result<()> {
             println!("wrote {} and {}", j.display(), w.display());
             Ok(())
         }
+        Cmd::Train(a) => app::train::run(a).map(|_| ()),
     }
 }

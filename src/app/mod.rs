@@ -10,3 +10,4 @@ pub mod precomputed;
 pub mod record;
 pub mod score;
 pub mod search;
+pub mod train;
