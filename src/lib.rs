@@ -16,3 +16,4 @@ pub mod proxy;
 pub mod report;
 pub mod search;
 pub mod space;
+pub mod train;

@@ -31,6 +31,9 @@ enum Cmd {
     Search(app::search::SearchArgs),
     /// Write an architecture as JSON plus initialised weights (safetensors) to train elsewhere.
     Export(app::export::ExportArgs),
+    /// Train an architecture (NAS-Bench-201's or the WRCor paper's ImageNet recipe);
+    /// resumable, with per-epoch test accuracy, learning curves and exported weights.
+    Train(app::train::TrainArgs),
 }
 
 fn main() {
@@ -46,6 +49,7 @@ fn main() {
         Cmd::Demo(a) => app::demo::run(a),
         Cmd::Search(a) => app::search::run(a),
         Cmd::Export(a) => app::export::run(&a).map(|(j, w)| println!("wrote {} and {}", j.display(), w.display())),
+        Cmd::Train(a) => app::train::run(a).map(|_| ()),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

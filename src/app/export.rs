@@ -1,8 +1,28 @@
 //! `zsnas export`: writes an architecture so that it can be trained elsewhere:
 //! `<out>/arch.json` (space, canonical string, resolution, class count, params, FLOPs,
-//! the layer plan) and `<out>/weights.safetensors` (the initialised parameters and BN
-//! buffers under the reference PyTorch module names, e.g.
-//! `module_list.1.module_list.0.module_list.0.netblock.weight`).
+//! the layer plan, and the name and shape of every tensor) and either
+//! `<out>/weights.safetensors` (`--format safetensors`, the default) or `<out>/model.pt`
+//! (`--format torchscript`, see [`crate::net::torchscript`]).
+//!
+//! # Parameter names
+//!
+//! Both files hold the initialised parameters and BatchNorm buffers (`weight`, `bias`,
+//! `running_mean`, `running_var`; no `num_batches_tracked`) under the state-dict names
+//! of the reference PyTorch code of each space, so that `load_state_dict(...,
+//! strict=False)` on the reference module fills every tensor:
+//!
+//! * nb201 (xautodl `TinyNetwork`, C=16, N=5): `stem.0.weight` (conv), `stem.1.*` (BN),
+//!   `cells.{0..16}.layers.{e}.op.1.weight` / `.op.2.*` for the ReLU-Conv-BN edge `e`
+//!   (0..5 in the order 1←0, 2←0, 2←1, 3←0, 3←1, 3←2; only conv edges have tensors),
+//!   `cells.{5,11}.conv_a|conv_b.op.{1,2}.*` and `cells.{5,11}.downsample.1.weight` (the
+//!   residual reduction blocks), `lastact.0.*` (final BN), `classifier.{weight,bias}`;
+//! * nb101 (the PyTorch port's `NASBench101Network`): see [`crate::net::nb101`]
+//!   (`layers.0.conv_bn_relu.{0,1}`, `layers.i.vertex_op.t.conv3x3.conv_bn_relu.{0,1}`,
+//!   `layers.i.input_op.t.conv_bn_relu.{0,1}`, `classifier`);
+//! * mbv2 (ZSNAS-WRCor's `PlainNet`): see [`crate::net::mbv2`]
+//!   (`module_list.{s}.module_list.{k}.netblock.*`, e.g.
+//!   `module_list.1.module_list.0.module_list.0.netblock.weight`, `...proj.{0,1}.*`,
+//!   `fc_linear.netblock.{weight,bias}`).
 
 use crate::net::build::{arch_seed, build_model};
 use crate::space::{AnyArch, SpaceKind};
@@ -31,10 +51,19 @@ pub struct ExportArgs {
     /// Output folder (created).
     #[arg(long)]
     pub output: PathBuf,
+    /// Weights format: safetensors (weights.safetensors) or torchscript (model.pt, a
+    /// module that `torch.jit.load` runs without zsnas).
+    #[arg(long, default_value = "safetensors")]
+    pub format: String,
 }
 
-/// Runs `zsnas export`; returns the two paths written.
+/// Runs `zsnas export`; returns the two paths written (arch.json, then the weights file).
 pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
+    let torchscript = match a.format.as_str() {
+        "safetensors" => false,
+        "torchscript" => true,
+        f => bail!("unknown --format '{f}' (safetensors or torchscript)"),
+    };
     let space = SpaceKind::parse(&a.space)?;
     let mut arch = AnyArch::parse(space, &a.arch)?;
     if let Some(r) = a.resolution {
@@ -50,8 +79,20 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
     let text = arch.text();
     let model = build_model(&arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create '{}'", a.output.display()))?;
-    let wpath = a.output.join("weights.safetensors");
-    model.vs.save(&wpath).with_context(|| format!("cannot write '{}'", wpath.display()))?;
+    let wpath = if torchscript {
+        let p = a.output.join("model.pt");
+        let (res, class) = match &arch {
+            AnyArch::Mbv2(m) => (m.resolution as i64, "Mbv2Net"),
+            AnyArch::Nb201(_) => (32, "Nb201Net"),
+            AnyArch::Nb101(_) => (32, "Nb101Net"),
+        };
+        crate::net::torchscript::save_torchscript(&model, res, class, &p)?;
+        p
+    } else {
+        let p = a.output.join("weights.safetensors");
+        model.vs.save(&p).with_context(|| format!("cannot write '{}'", p.display()))?;
+        p
+    };
     let mut names: Vec<(String, Vec<i64>)> = model.vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();
     names.sort();
     let mut desc = json!({
@@ -60,7 +101,8 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         "num_classes": classes,
         "seed": a.seed,
         "params": model.param_count(),
-        "weights": "weights.safetensors",
+        "weights": wpath.file_name().map(|f| f.to_string_lossy().into_owned()),
+        "format": a.format,
         "tensors": names.iter().map(|(n, s)| json!({"name": n, "shape": s})).collect::<Vec<_>>(),
     });
     if let AnyArch::Mbv2(m) = &arch {

@@ -11,3 +11,4 @@ pub mod score;
 pub mod scoring;
 pub mod search;
 pub mod setup;
+pub mod train;

@@ -9,6 +9,7 @@ pub mod nb101;
 pub mod nb201;
 pub mod ops;
 pub mod recorder;
+pub mod torchscript;
 pub mod weights;
 
 use recorder::Recorder;
