@@ -101,6 +101,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
         // Never pick up a scheduler's shard variables: correlate needs everything.
         shard: Shard::ALL,
         canonical: true,
+        photo_resolution: None,
     };
     let lines = score_all(&job, |_| Ok(()))?;
     let values = lines
@@ -177,7 +178,7 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
     }
     let present = set.proxy_names();
     let targets = targets(a.proxies.as_deref(), &present, set.space)?;
-    let truth = a.truth.load(set.space)?;
+    let truth = a.truth.load(set.space, a.setup.dataset)?;
     let j = join(&set, &truth);
     let report = |what: &str, list: &[String]| {
         if list.is_empty() {

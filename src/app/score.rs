@@ -87,6 +87,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         output: a.output.clone(),
         shard,
         canonical: !a.raw,
+        photo_resolution: a.resolution,
     };
     let to_stdout = a.output.is_none();
     let stdout = std::io::stdout();

@@ -37,6 +37,8 @@ pub struct ScoreJob {
     /// Score each architecture's canonical form ([`AnyArch::canonical`]), once per
     /// canonical class; `false` scores the raw architectures.
     pub canonical: bool,
+    /// Resolution of a `--photos` batch (mbv2: the `--resolution` flag; 224 when `None`).
+    pub photo_resolution: Option<usize>,
 }
 
 /// Scores the job's architectures (after `shard`) and returns their lines in list order
@@ -56,7 +58,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     }
     let num_classes = job.setup.num_classes(space);
     let table = Nb201Table::embedded()?;
-    let (device, batch) = job.setup.batch(space, job.seed)?;
+    let (device, batch) = job.setup.batch_at(space, job.seed, job.photo_resolution)?;
     let (mut log, done, old) = match &job.output {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
@@ -103,7 +105,12 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         let line = ScoreLine {
             canonical: (key != text).then_some(key),
             arch: text,
-            data: job.setup.random_data(space).then(|| "random".to_string()),
+            data: if job.setup.random_data(space) {
+                Some("random".to_string())
+            } else {
+                job.setup.data.as_ref().map(|p| p.display().to_string())
+            },
+            dataset: job.setup.dataset.map(|d| d.name().to_string()),
             hash: match arch {
                 AnyArch::Nb101(s) => Some(s.hash()),
                 _ => None,

@@ -2,7 +2,9 @@
 //! head, device), the architecture selection, and the ground truth.
 
 use crate::data::batch::Batch;
-use crate::data::load::{load_batch, random_batch, BatchSpec, DataSource};
+use crate::data::dataset::{Dataset, Epochs};
+use crate::data::imagenet_folder::ImageNetFolderMode;
+use crate::data::load::{load_batch_with, random_batch, BatchSpec, DataSource, LoadOptions};
 use crate::eval::truth::{default_truth, load_truth, Truth};
 use crate::net::device::parse_device;
 use crate::space::nb201_table::Nb201Table;
@@ -32,18 +34,45 @@ pub struct SetupArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// The NAS-Bench-201 data set: cifar10, cifar100 or imagenet16-120 (aliases: c10,
+    /// c100, ImageNet16-120, ...). Selects the normalisation, the class count (10/100/120),
+    /// the truth column of NAS-Bench-201 and checks that --data holds that data set.
+    #[arg(long, value_parser = Dataset::parse)]
+    pub dataset: Option<Dataset>,
+    /// Read --data as an ImageNet-style folder of photographs of any size and format (one
+    /// sub-folder per class, any number of classes): only the drawn images are decoded,
+    /// resized (shorter side to resolution/0.875) and centre-cropped to the resolution
+    /// (mbv2: 224, or score's --resolution), ImageNet mean/std.
+    #[arg(long)]
+    pub photos: bool,
+    /// With --photos: draw the batch class-balanced instead of uniformly.
+    #[arg(long)]
+    pub balanced: bool,
 }
 
 impl Default for SetupArgs {
     fn default() -> Self {
-        SetupArgs { data: None, batch_size: 64, augment: false, num_classes: None, device: "cpu".into() }
+        SetupArgs {
+            data: None,
+            batch_size: 64,
+            augment: false,
+            num_classes: None,
+            device: "cpu".into(),
+            dataset: None,
+            photos: false,
+            balanced: false,
+        }
     }
 }
 
 impl SetupArgs {
     /// The head's class count for `space`: `--num-classes`, else 10 (1,000 for mbv2).
     pub fn num_classes(&self, space: SpaceKind) -> i64 {
-        self.num_classes.unwrap_or(space.default_num_classes())
+        match (self.num_classes, self.dataset) {
+            (Some(k), _) => k,
+            (None, Some(d)) if space != SpaceKind::Mbv2 => d.num_classes() as i64,
+            _ => space.default_num_classes(),
+        }
     }
 
     /// Where the images come from: `--data`, else the embedded CIFAR-10 images.
@@ -61,10 +90,17 @@ impl SetupArgs {
 
     /// The device and the scoring batch on it, drawn with `seed`: `--data` (or the
     /// embedded CIFAR-10 images), or for mbv2 without `--data` a seeded random Gaussian
-    /// batch of N×3×224×224 with random labels (a note on stderr says so).
+    /// batch of N×3×224×224 with random labels (a note on stderr says so). With
+    /// `--photos`, an ImageNet-style folder at `resolution` (224 when `None`).
     ///
-    /// Errors: batch size 0, an unknown device, unreadable or malformed data.
+    /// Errors: batch size 0, an unknown device, unreadable or malformed data, data of
+    /// another data set than `--dataset`, a label outside the head's classes.
     pub fn batch(&self, space: SpaceKind, seed: u64) -> Result<(Device, Batch)> {
+        self.batch_at(space, seed, None)
+    }
+
+    /// [`SetupArgs::batch`] with the photo resolution given (score's `--resolution`).
+    pub fn batch_at(&self, space: SpaceKind, seed: u64, resolution: Option<usize>) -> Result<(Device, Batch)> {
         if self.batch_size == 0 {
             bail!("--batch-size must be at least 1");
         }
@@ -76,7 +112,26 @@ impl SetupArgs {
             );
             random_batch(self.batch_size, 224, self.num_classes(space), seed)
         } else {
-            load_batch(&self.source(), &BatchSpec { batch_size: self.batch_size, seed, augment: self.augment })?
+            if self.balanced && !self.photos {
+                bail!("--balanced applies to --photos folders only");
+            }
+            let opts = LoadOptions {
+                dataset: self.dataset,
+                imagenet_folder: self
+                    .photos
+                    .then(|| ImageNetFolderMode { resolution: resolution.unwrap_or(224), balanced: self.balanced }),
+                ..Default::default()
+            };
+            let spec = BatchSpec { batch_size: self.batch_size, seed, augment: self.augment };
+            let b = load_batch_with(&self.source(), &spec, &opts)?;
+            let classes = self.num_classes(space);
+            let max = b.labels.max().int64_value(&[]);
+            if max >= classes || b.labels.min().int64_value(&[]) < 0 {
+                bail!(
+                    "--data: label {max} is outside the head's {classes} classes (give --num-classes or --dataset to match the data)"
+                );
+            }
+            b
         };
         Ok((device, batch.to_device(device)))
     }
@@ -150,23 +205,36 @@ pub struct TruthArgs {
 }
 
 impl TruthArgs {
-    /// The truth of `space` these flags select ([`load_truth`]).
-    pub fn load(&self, space: SpaceKind) -> Result<Truth> {
-        load_truth(space, self.truth.as_deref(), self.truth_column.as_deref(), self.truth_key.as_deref())
+    /// The truth column: `--truth-column`, else for NAS-Bench-201 the `dataset`'s
+    /// 200-epoch test accuracy (CIFAR-10 when `None`), else the space's default.
+    fn column(&self, space: SpaceKind, dataset: Option<Dataset>) -> Option<String> {
+        match (&self.truth_column, space, dataset) {
+            (Some(c), _, _) => Some(c.clone()),
+            (None, SpaceKind::Nb201, Some(d)) => Some(d.truth_column(Epochs::E200).to_string()),
+            _ => None,
+        }
+    }
+
+    /// The truth of `space` these flags select ([`load_truth`]); `dataset` (the setup's
+    /// `--dataset`) picks the NAS-Bench-201 column.
+    pub fn load(&self, space: SpaceKind, dataset: Option<Dataset>) -> Result<Truth> {
+        let column = self.column(space, dataset);
+        load_truth(space, self.truth.as_deref(), column.as_deref(), self.truth_key.as_deref())
     }
 
     /// For a search: `None` with `no_truth`; the flags' truth when `--truth` is given;
     /// else the space's default ([`default_truth`], none for mbv2).
-    pub fn load_optional(&self, space: SpaceKind, no_truth: bool) -> Result<Option<Truth>> {
+    pub fn load_optional(&self, space: SpaceKind, dataset: Option<Dataset>, no_truth: bool) -> Result<Option<Truth>> {
         if no_truth {
             return Ok(None);
         }
-        if self.truth.is_some() {
-            return self.load(space).map(Some);
+        let column = self.column(space, dataset);
+        if self.truth.is_some() || (space == SpaceKind::Nb201 && column.is_some()) {
+            return self.load(space, dataset).map(Some);
         }
         if self.truth_column.is_some() || self.truth_key.is_some() {
             return match default_truth(space)? {
-                Some(_) => self.load(space).map(Some),
+                Some(_) => self.load(space, dataset).map(Some),
                 None => bail!("--truth-column/--truth-key need --truth FILE for {}", space.name()),
             };
         }
@@ -190,8 +258,9 @@ impl Nb201SetupArgs {
     /// The device and the batch. Errors as [`SetupArgs::batch`], and for a
     /// `--num-classes` other than 10 (these commands use the 10-class CIFAR-10 network).
     pub fn batch(&self) -> Result<(Device, Batch)> {
-        if let Some(k) = self.setup.num_classes.filter(|&k| k != 10) {
-            bail!("--num-classes {k}: bench and demo use NAS-Bench-201's 10-class CIFAR-10 network");
+        let want = self.setup.dataset.map(|d| d.num_classes() as i64).unwrap_or(10);
+        if let Some(k) = self.setup.num_classes.filter(|&k| k != want) {
+            bail!("--num-classes {k}: bench and demo use NAS-Bench-201's {want}-class network of the data set");
         }
         self.setup.batch(SpaceKind::Nb201, self.seed)
     }

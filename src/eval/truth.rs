@@ -166,8 +166,6 @@ pub struct Truth {
     pub map: HashMap<String, f64>,
 }
 
-/// Columns of the embedded NAS-Bench-201 table usable as truth.
-const NB201_COLUMNS: [&str; 3] = ["test_acc_200ep", "valid_acc_200ep", "params_m"];
 /// Columns of a NAS-Bench-101 records JSON usable as truth.
 const NB101_COLUMNS: [&str; 4] = ["valid_acc_108ep", "valid_acc_12ep", "trainable_parameters", "train_time_s"];
 
@@ -202,12 +200,12 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
     let Some(path) = path else {
         // Embedded NAS-Bench-201 table.
         let t = Nb201Table::embedded()?;
-        let col = NB201_COLUMNS.iter().position(|c| *c == column).ok_or_else(|| {
-            anyhow!(
+        if !t.has_column(&column) {
+            bail!(
                 "the embedded NAS-Bench-201 table has no column '{column}' (available: {}); use --truth FILE.csv for others",
-                NB201_COLUMNS.join(", ")
-            )
-        })?;
+                t.columns().join(", ")
+            );
+        }
         let mut map = HashMap::new();
         for r in t.rows() {
             let k = match key.as_str() {
@@ -215,8 +213,9 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
                 "arch_str" | "arch" => r.arch.arch_str(),
                 other => bail!("the embedded NAS-Bench-201 table is keyed by arch_str or index, not '{other}'"),
             };
-            let v = [r.test_acc_200ep, r.valid_acc_200ep, r.params_m][col];
-            map.insert(k, v);
+            if let Some(v) = r.value(&column) {
+                map.insert(k, v);
+            }
         }
         return Ok(Truth { source: "embedded NAS-Bench-201 table".into(), column, key, map });
     };

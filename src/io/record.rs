@@ -90,6 +90,9 @@ pub struct ScoreLine {
     /// `--data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
+    /// The data set of `--dataset` (`cifar10`, `cifar100`, `imagenet16-120`) when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
     /// NAS-Bench-101 module hash (md5 of the canonical graph, as the benchmark).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,

@@ -149,7 +149,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     }
     let proxies = fitness.proxies()?;
     let space = Space::new(kind, flops_limit);
-    let truth = a.truth.load_optional(kind, a.no_truth)?;
+    let truth = a.truth.load_optional(kind, a.setup.dataset, a.no_truth)?;
     let nb201_index = match kind {
         SpaceKind::Nb201 => Some(Nb201Table::embedded()?),
         _ => None,
