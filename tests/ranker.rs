@@ -78,8 +78,8 @@ fn toy(a: &AnyArch) -> ScoreMap {
 fn aggregate_fitness_ranks_against_everything_evaluated() {
     let f = Fitness::parse("logrank:synflow,params_live", SpaceKind::Nb201).unwrap();
     for strategy in ["random", "evolution"] {
-        let mut s = Search::new(Space::nb201(), f.clone(), 120, Cache::new(), Box::new(|a: &AnyArch| Ok(toy(a))))
-            .unwrap();
+        let mut s =
+            Search::new(Space::nb201(), f.clone(), 120, Cache::new(), Box::new(|a: &AnyArch| Ok(toy(a)))).unwrap();
         let st = match Strategy::parse(strategy).unwrap() {
             Strategy::Evolution(mut c) => {
                 c.population = 20;
@@ -107,17 +107,8 @@ fn aggregate_fitness_ranks_against_everything_evaluated() {
 
 #[test]
 fn search_defaults_to_the_rank_aggregate() {
-    let (c, out, err) = zsnas(&[
-        "search",
-        "--strategy",
-        "random",
-        "--budget",
-        "4",
-        "--batch-size",
-        "16",
-        "--format",
-        "json",
-    ]);
+    let (c, out, err) =
+        zsnas(&["search", "--strategy", "random", "--budget", "4", "--batch-size", "16", "--format", "json"]);
     assert_eq!(c, 0, "{err}");
     let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(v["fitness"], "rank");

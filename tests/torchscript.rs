@@ -5,12 +5,12 @@
 //! under zsnas's state-dict names, and keeps working at another batch size.
 
 use tch::{CModule, Device, Kind, Tensor};
-use zsnas::space::AnyArch;
 use zsnas::net::build::build_model;
-use zsnas::space::SpaceKind;
 use zsnas::net::model::Model;
-use zsnas::net::torchscript::save_torchscript;
 use zsnas::net::recorder::{Mode, Recorder};
+use zsnas::net::torchscript::save_torchscript;
+use zsnas::space::AnyArch;
+use zsnas::space::SpaceKind;
 
 fn logits(m: &Model, x: &Tensor, train: bool) -> Tensor {
     tch::no_grad(|| m.net.forward(x, &mut Recorder::plain(Mode { bn: true, train })))

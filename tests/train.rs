@@ -10,11 +10,11 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 use tch::{Device, Tensor};
-use zsnas::space::AnyArch;
-use zsnas::space::SpaceKind;
 use zsnas::data::cifar10::{read_cifar10_bin, RawImages};
 use zsnas::data::shared_data_file;
 use zsnas::report::progress::ProgressMode;
+use zsnas::space::AnyArch;
+use zsnas::space::SpaceKind;
 use zsnas::train::checkpoint;
 use zsnas::train::recipe::Recipe;
 use zsnas::train::trainer::{files, train, TrainOptions, TrainSpec};
@@ -221,8 +221,11 @@ fn train_command_end_to_end() {
     let raw = read_cifar10_bin(&te).unwrap();
     let idx: Vec<usize> = (0..raw.n).collect();
     let x = Tensor::from_slice(&zsnas::data::transform::normalize_cifar(&raw, &idx).unwrap()).view([8, 3, 32, 32]);
-    let mut model =
-        zsnas::net::model::Model::new(zsnas::net::build::builder(&AnyArch::parse(SpaceKind::Nb201, SKIP).unwrap(), 10), Device::Cpu, 0);
+    let mut model = zsnas::net::model::Model::new(
+        zsnas::net::build::builder(&AnyArch::parse(SpaceKind::Nb201, SKIP).unwrap(), 10),
+        Device::Cpu,
+        0,
+    );
     zsnas::net::weights::load_state_dict(&mut model.vs, &out.join(files::LAST).join(files::WEIGHTS)).unwrap();
     let mut m = m;
     m.set_eval();

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use tch::{nn, Device, Reduction, Tensor};
 use zsnas::net::nb201::Nb201Net;
 use zsnas::net::ops::BatchNorm;
-use zsnas::net::Network;
 use zsnas::net::recorder::{Mode, Recorder};
+use zsnas::net::Network;
 use zsnas::space::nb201::Nb201Arch;
 use zsnas::train::sgd::{Sgd, SgdConfig};
 

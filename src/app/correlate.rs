@@ -12,14 +12,13 @@
 
 use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs, TruthArgs};
-use crate::eval::correlation::{evaluate_targets, join, Joined, NonFinite, ProxyStats, TOP_FRACTIONS};
+use crate::eval::correlation::{evaluate_targets, join, render_table, Joined, NonFinite, ProxyStats};
 use crate::eval::truth::Truth;
 use crate::io::scores::{load_scores, records_to_set, ScoreSet};
 use crate::io::shard::Shard;
-use crate::proxy::spec::{parse_list, proxies_needed, Target};
-use crate::proxy::Proxy;
+use crate::proxy::spec::{parse_list, proxies_needed, resolve_present};
 use crate::report::plot::{auto_log_x, scatter};
-use crate::report::table::{fmt_f64, Table};
+use crate::report::table::fmt_f64;
 use crate::space::SpaceKind;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
@@ -112,38 +111,6 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
     records_to_set(values, Some(space))
 }
 
-/// The targets of `--proxies` (every member present in the scores), or every proxy
-/// present. Errors: a target or vote member absent from the scores, no scores at all.
-fn targets(list: Option<&str>, present: &[String], space: SpaceKind) -> Result<Vec<Target>> {
-    let present_list = || if present.is_empty() { "none".to_string() } else { present.join(", ") };
-    let Some(list) = list else {
-        let t: Vec<Target> = present.iter().filter_map(|p| Proxy::from_name(p).ok()).map(Target::Proxy).collect();
-        if t.is_empty() {
-            bail!("the score lines hold no scores of a known proxy (present: {})", present_list());
-        }
-        return Ok(t);
-    };
-    let t = parse_list(list, "--proxies", space)?;
-    for x in &t {
-        for (p, _) in x.members() {
-            if !present.iter().any(|n| n == p.name()) {
-                match x {
-                    Target::Proxy(_) => {
-                        bail!("proxy '{}' is not in the scores (present: {})", p.name(), present_list())
-                    }
-                    _ => bail!(
-                        "'{}': member '{}' is not in the scores (present: {})",
-                        x.name(),
-                        p.name(),
-                        present_list()
-                    ),
-                }
-            }
-        }
-    }
-    Ok(t)
-}
-
 /// A file-name-safe form of a proxy or vote name (`vote:a,-b` → `vote_a_-b`).
 pub fn plot_stem(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "_-.".contains(c) { c } else { '_' }).collect()
@@ -177,7 +144,7 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
         say(&format!("note: {} duplicate score lines (same architecture, same scores) merged", set.duplicates));
     }
     let present = set.proxy_names();
-    let targets = targets(a.proxies.as_deref(), &present, set.space)?;
+    let targets = resolve_present(a.proxies.as_deref(), &present, set.space)?;
     let truth = a.truth.load(set.space, a.setup.dataset)?;
     let j = join(&set, &truth);
     let report = |what: &str, list: &[String]| {
@@ -279,31 +246,3 @@ fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, s
     Ok(())
 }
 
-/// Renders the results as the plain-text table of `--format table`.
-pub fn render_table(stats: &[ProxyStats]) -> String {
-    let with_ci = stats.iter().any(|s| s.ci95.is_some());
-    let cell = |v: f64, ci: Option<(f64, f64)>| match ci {
-        Some((lo, hi)) if with_ci => format!("{} [{}, {}]", fmt_f64(v, 3), fmt_f64(lo, 3), fmt_f64(hi, 3)),
-        _ => fmt_f64(v, 3),
-    };
-    let mut head = vec!["proxy".to_string(), "n".into(), "non-finite".into(), "Spearman ρ".into(), "Kendall τ".into()];
-    for (label, _) in TOP_FRACTIONS {
-        head.push(format!("P@{label}"));
-    }
-    let mut t = Table::new(head);
-    for s in stats {
-        let c = s.ci95.as_ref();
-        let mut row = vec![
-            s.proxy.clone(),
-            s.n.to_string(),
-            s.n_nonfinite.to_string(),
-            cell(s.spearman, c.map(|c| c.spearman)),
-            cell(s.kendall, c.map(|c| c.kendall)),
-        ];
-        for i in 0..TOP_FRACTIONS.len() {
-            row.push(cell(s.precision_at[i], c.map(|c| c.precision_at[i])));
-        }
-        t.add_row(row);
-    }
-    t.render()
-}

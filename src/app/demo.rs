@@ -51,7 +51,13 @@ pub fn score_and_print(
     let t0 = Instant::now();
     let mut rows = Vec::new();
     for a in &archs {
-        let m = build_model(&AnyArch::Nb201(*a), dataset.num_classes() as i64, device, arch_seed(seed, &a.arch_str()), None)?;
+        let m = build_model(
+            &AnyArch::Nb201(*a),
+            dataset.num_classes() as i64,
+            device,
+            arch_seed(seed, &a.arch_str()),
+            None,
+        )?;
         let s = compute(&m, batch, &[proxy], &ProxyOptions::default())?;
         let row = table.row_of(a).ok_or_else(|| anyhow::anyhow!("{} is not in the table", a.arch_str()))?;
         let acc = row.value(column).unwrap_or(f64::NAN);

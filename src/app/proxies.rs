@@ -20,7 +20,10 @@ pub fn run() -> Result<()> {
     for (n, d) in aggregate::NAMED {
         println!("{:16} aggregate: {}", n, d);
     }
-    println!("{:16} rank aggregate Σ ln(rank/m) over the ranked set (AZ-NAS form), e.g. logrank:jacob_cov,params_live", "logrank:...");
+    println!(
+        "{:16} rank aggregate Σ ln(rank/m) over the ranked set (AZ-NAS form), e.g. logrank:jacob_cov,params_live",
+        "logrank:..."
+    );
     println!("{:16} mean of rank/m over the members, e.g. meanrank:synflow,-params", "meanrank:...");
     Ok(())
 }

@@ -7,6 +7,7 @@ use crate::data::imagenet_folder::ImageNetFolderMode;
 use crate::data::load::{load_batch_with, random_batch, BatchSpec, DataSource, LoadOptions};
 use crate::eval::truth::{default_truth, load_truth, Truth};
 use crate::net::device::parse_device;
+use crate::search::Strategy;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Result};
@@ -263,5 +264,42 @@ impl Nb201SetupArgs {
             bail!("--num-classes {k}: bench and demo use NAS-Bench-201's {want}-class network of the data set");
         }
         self.setup.batch(SpaceKind::Nb201, self.seed)
+    }
+}
+
+/// The strategy settings of `search`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StrategyArgs {
+    /// Evolution: population size.
+    #[arg(long, default_value_t = 64)]
+    pub population: usize,
+    /// Evolution: tournament size (drawn without replacement).
+    #[arg(long, default_value_t = 10)]
+    pub tournament: usize,
+    /// REINFORCE: random architectures scored first to standardise rewards (at most half
+    /// the budget).
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
+}
+
+impl StrategyArgs {
+    /// Sets the strategy's settings from the flags. Errors: an evolution population or
+    /// tournament the strategy rejects, a zero REINFORCE warm-up.
+    pub fn apply(&self, strategy: &mut Strategy) -> Result<()> {
+        match strategy {
+            Strategy::Evolution(c) => {
+                c.population = self.population;
+                c.tournament = self.tournament;
+                c.validate()?;
+            }
+            Strategy::Reinforce(c) => {
+                if self.warmup == 0 {
+                    bail!("--warmup must be at least 1");
+                }
+                c.warmup = self.warmup;
+            }
+            Strategy::Random => {}
+        }
+        Ok(())
     }
 }

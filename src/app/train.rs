@@ -3,12 +3,12 @@
 //! resumable (checkpoint per epoch), one JSON line per epoch, learning curves, and the
 //! best and last weights exported as safetensors and TorchScript. See [`crate::train`].
 
-use crate::space::AnyArch;
-use crate::net::device::parse_device;
-use crate::space::SpaceKind;
 use crate::data::load::{read_raw, DataSource};
+use crate::net::device::parse_device;
 use crate::report::progress::ProgressMode;
 use crate::space::nb201_table::Nb201Table;
+use crate::space::AnyArch;
+use crate::space::SpaceKind;
 use crate::train::recipe::Recipe;
 use crate::train::trainer::{train, TrainOptions, TrainOutcome, TrainSpec};
 use anyhow::{bail, Context, Result};

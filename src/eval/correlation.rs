@@ -8,6 +8,7 @@ use crate::io::scores::ScoreSet;
 use crate::proxy::spec::Target;
 use crate::proxy::ScoreMap;
 use crate::report::progress::Progress;
+use crate::report::table::{fmt_f64, Table};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -311,4 +312,33 @@ pub fn evaluate_targets(
         }
     }
     (stats, plots)
+}
+
+/// Renders the results as the plain-text table of `--format table`.
+pub fn render_table(stats: &[ProxyStats]) -> String {
+    let with_ci = stats.iter().any(|s| s.ci95.is_some());
+    let cell = |v: f64, ci: Option<(f64, f64)>| match ci {
+        Some((lo, hi)) if with_ci => format!("{} [{}, {}]", fmt_f64(v, 3), fmt_f64(lo, 3), fmt_f64(hi, 3)),
+        _ => fmt_f64(v, 3),
+    };
+    let mut head = vec!["proxy".to_string(), "n".into(), "non-finite".into(), "Spearman ρ".into(), "Kendall τ".into()];
+    for (label, _) in TOP_FRACTIONS {
+        head.push(format!("P@{label}"));
+    }
+    let mut t = Table::new(head);
+    for s in stats {
+        let c = s.ci95.as_ref();
+        let mut row = vec![
+            s.proxy.clone(),
+            s.n.to_string(),
+            s.n_nonfinite.to_string(),
+            cell(s.spearman, c.map(|c| c.spearman)),
+            cell(s.kendall, c.map(|c| c.kendall)),
+        ];
+        for i in 0..TOP_FRACTIONS.len() {
+            row.push(cell(s.precision_at[i], c.map(|c| c.precision_at[i])));
+        }
+        t.add_row(row);
+    }
+    t.render()
 }

@@ -10,6 +10,7 @@
 
 use super::scores::{load_scores, same_score};
 use crate::proxy::ScoreMap;
+use crate::search::Cache;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Result};
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub struct Precomputed {
     entries: HashMap<String, Entry>,
     lines: usize,
     other_form: usize,
+    needed: Vec<String>,
 }
 
 impl Precomputed {
@@ -50,7 +52,7 @@ impl Precomputed {
     /// `"canonical"`) or on raw architectures (such lines are not reused). Lines left out
     /// this way are counted in [`Precomputed::other_form`].
     pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str], canonical: bool) -> Result<Precomputed> {
-        let mut out = Precomputed::default();
+        let mut out = Precomputed { needed: needed.iter().map(|n| n.to_string()).collect(), ..Default::default() };
         if paths.is_empty() {
             return Ok(out);
         }
@@ -127,6 +129,59 @@ impl Precomputed {
         }
         Ok(Some(e.arch.clone()))
     }
+
+    /// Puts what the files give into a search's cache and returns the partial entries
+    /// (architecture key → the proxies known), after [`Precomputed::check`] with `score`.
+    /// An entry with every needed proxy goes to `cache` (unless already there); one with
+    /// some is returned, to be completed when the search reaches it. Notes on stderr say
+    /// what was reused: `fitness` names the fitness, `raw` the search's scoring form,
+    /// `given` whether any `--scores` file was given.
+    pub fn prefill(
+        &self,
+        cache: &mut Cache,
+        fitness: &str,
+        raw: bool,
+        given: bool,
+        score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>,
+    ) -> Result<HashMap<String, ScoreMap>> {
+        if self.other_form > 0 {
+            let how = if raw {
+                "on canonical cells, not raw (this search has --raw)"
+            } else {
+                "raw (--raw), not on canonical cells"
+            };
+            eprintln!("note: --scores: {} lines of cells with dead edges were scored {how}; they are scored again", self.other_form);
+        }
+        let mut partial: HashMap<String, ScoreMap> = HashMap::new();
+        if self.is_empty() {
+            if given {
+                eprintln!(
+                    "note: --scores: none of the {} lines has a score of the proxies of '{fitness}'; nothing is reused",
+                    self.lines
+                );
+            }
+            return Ok(partial);
+        }
+        let checked = self.check(score)?;
+        let mut complete = 0;
+        for e in self.entries.values() {
+            if self.needed.iter().all(|n| e.scores.contains_key(n)) {
+                if cache.get(&e.arch).is_none() {
+                    cache.insert(&e.arch, e.scores.clone());
+                }
+                complete += 1;
+            } else {
+                partial.insert(e.arch.key(), e.scores.clone());
+            }
+        }
+        eprintln!(
+            "--scores: {} lines, {complete} architectures with every proxy of '{fitness}', {} with some; setup checked on {}",
+            self.lines,
+            partial.len(),
+            checked.map(|x| x.text()).unwrap_or_default()
+        );
+        Ok(partial)
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +223,8 @@ mod tests {
             "b.jsonl",
             &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"),
         );
-        let p = Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"], false).unwrap();
+        let p =
+            Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"], false).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p.lines(), 3);
         let ea = p.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap();

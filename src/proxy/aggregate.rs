@@ -45,7 +45,15 @@ pub const NAMED: [(&str, &str); 1] = [(
 /// Ranks `values` from 1 (worst) to m (best) in the direction `higher`, ties averaged;
 /// non-finite values rank below every finite one, tied among themselves.
 pub fn ranks(values: &[f64], higher: bool) -> Vec<f64> {
-    let key = |v: f64| if !v.is_finite() { f64::NEG_INFINITY } else if higher { v } else { -v };
+    let key = |v: f64| {
+        if !v.is_finite() {
+            f64::NEG_INFINITY
+        } else if higher {
+            v
+        } else {
+            -v
+        }
+    };
     let mut idx: Vec<usize> = (0..values.len()).collect();
     idx.sort_by(|&a, &b| key(values[a]).total_cmp(&key(values[b])));
     let mut out = vec![0.0; values.len()];
@@ -130,7 +138,9 @@ mod tests {
     use super::*;
 
     fn pop(rows: &[(f64, f64)]) -> Vec<ScoreMap> {
-        rows.iter().map(|&(a, b)| [("synflow".to_string(), a), ("wrcor".to_string(), b)].into_iter().collect()).collect()
+        rows.iter()
+            .map(|&(a, b)| [("synflow".to_string(), a), ("wrcor".to_string(), b)].into_iter().collect())
+            .collect()
     }
 
     #[test]

@@ -4,9 +4,9 @@
 
 use crate::net::build::build_model;
 use crate::net::model::Model;
+use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use crate::space::AnyArch;
 use anyhow::Result;
-use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use tch::{Kind, Tensor};
 
 /// Trainable parameter count.

@@ -140,6 +140,39 @@ pub fn proxies_needed(targets: &[Target]) -> Vec<Proxy> {
     out
 }
 
+/// The targets of a list whose members must all be `present` (the proxies of a score
+/// file; `correlate`), or without a list every known proxy present. Errors: a target or vote member absent from the scores, no scores at all.
+pub fn resolve_present(list: Option<&str>, present: &[String], space: SpaceKind) -> Result<Vec<Target>> {
+    let present_list = || if present.is_empty() { "none".to_string() } else { present.join(", ") };
+    let Some(list) = list else {
+        let t: Vec<Target> = present.iter().filter_map(|p| Proxy::from_name(p).ok()).map(Target::Proxy).collect();
+        if t.is_empty() {
+            bail!("the score lines hold no scores of a known proxy (present: {})", present_list());
+        }
+        return Ok(t);
+    };
+    let t = parse_list(list, "--proxies", space)?;
+    for x in &t {
+        for (p, _) in x.members() {
+            if !present.iter().any(|n| n == p.name()) {
+                match x {
+                    Target::Proxy(_) => {
+                        bail!("proxy '{}' is not in the scores (present: {})", p.name(), present_list())
+                    }
+                    _ => bail!(
+                        "'{}': member '{}' is not in the scores (present: {})",
+                        x.name(),
+                        p.name(),
+                        present_list()
+                    ),
+                }
+            }
+        }
+    }
+    Ok(t)
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

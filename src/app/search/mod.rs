@@ -16,7 +16,7 @@
 
 mod report;
 
-use super::setup::{SetupArgs, TruthArgs};
+use super::setup::{SetupArgs, StrategyArgs, TruthArgs};
 use crate::io::history::{read_history, SearchId};
 use crate::io::jsonl::JsonlLog;
 use crate::io::precomputed::Precomputed;
@@ -30,7 +30,7 @@ use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, Space, SpaceKind};
 use anyhow::{bail, Context, Result};
 use report::Finished;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Flags of `zsnas search`.
@@ -92,16 +92,9 @@ pub struct SearchArgs {
     /// mbv2: FLOPs limit (multiply-accumulates of one image at its resolution), e.g. 600e6.
     #[arg(long)]
     pub flops_limit: Option<f64>,
-    /// Evolution: population size.
-    #[arg(long, default_value_t = 64)]
-    pub population: usize,
-    /// Evolution: tournament size (drawn without replacement).
-    #[arg(long, default_value_t = 10)]
-    pub tournament: usize,
-    /// REINFORCE: random architectures scored first to standardise rewards (at most half
-    /// the budget).
-    #[arg(long, default_value_t = 100)]
-    pub warmup: usize,
+    /// Strategy settings.
+    #[command(flatten)]
+    pub strategy_args: StrategyArgs,
     /// Data, batch size, augmentation, head, device of the scoring.
     #[command(flatten)]
     pub setup: SetupArgs,
@@ -133,20 +126,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         }
         (Some(_), _) => bail!("--flops-limit only applies to --space mbv2"),
     };
-    match &mut strategy {
-        Strategy::Evolution(c) => {
-            c.population = a.population;
-            c.tournament = a.tournament;
-            c.validate()?;
-        }
-        Strategy::Reinforce(c) => {
-            if a.warmup == 0 {
-                bail!("--warmup must be at least 1");
-            }
-            c.warmup = a.warmup;
-        }
-        Strategy::Random => {}
-    }
+    a.strategy_args.apply(&mut strategy)?;
     let proxies = fitness.proxies()?;
     let space = Space::new(kind, flops_limit);
     let truth = a.truth.load_optional(kind, a.setup.dataset, a.no_truth)?;
@@ -196,48 +176,11 @@ pub fn run(a: SearchArgs) -> Result<()> {
 
     // Precomputed scores: complete ones go to the cache, partial ones are completed when
     // the search reaches them.
-    let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
-    let pre = Precomputed::load(&a.scores, kind, &needed, !a.raw)?;
-    if pre.other_form() > 0 {
-        eprintln!(
-            "note: --scores: {} lines of cells with dead edges were scored {}; they are scored again",
-            pre.other_form(),
-            if a.raw { "on canonical cells, not raw (this search has --raw)" } else { "raw (--raw), not on canonical cells" }
-        );
-    }
-    let mut partial: HashMap<String, ScoreMap> = HashMap::new();
-    if pre.is_empty() && !a.scores.is_empty() {
-        eprintln!(
-            "note: --scores: none of the {} lines has a score of {} (the proxies of '{}'); nothing is reused",
-            pre.lines(),
-            needed.join(", "),
-            fitness.name()
-        );
-    }
-    if !pre.is_empty() {
-        let checked = pre.check(|x, names| {
-            let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
-            score_some(x, &which)
-        })?;
-        let mut complete = 0;
-        for e in pre.entries() {
-            if needed.iter().all(|n| e.scores.contains_key(*n)) {
-                if cache.get(&e.arch).is_none() {
-                    cache.insert(&e.arch, e.scores.clone());
-                }
-                complete += 1;
-            } else {
-                partial.insert(e.arch.key(), e.scores.clone());
-            }
-        }
-        eprintln!(
-            "--scores: {} lines, {complete} architectures with every proxy of '{}', {} with some; setup checked on {}",
-            pre.lines(),
-            fitness.name(),
-            partial.len(),
-            checked.map(|x| x.text()).unwrap_or_default()
-        );
-    }
+    let pre = Precomputed::load(&a.scores, kind, &proxies.iter().map(|p| p.name()).collect::<Vec<_>>(), !a.raw)?;
+    let partial = pre.prefill(&mut cache, &fitness.name(), a.raw, !a.scores.is_empty(), |x, names| {
+        let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
+        score_some(x, &which)
+    })?;
 
     let progress = Progress::new((a.budget * a.runs) as u64, "search");
     let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
