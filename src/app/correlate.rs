@@ -245,4 +245,3 @@ fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, s
     o.flush()?;
     Ok(())
 }
-

@@ -58,7 +58,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     }
     let num_classes = job.setup.num_classes(space);
     let table = Nb201Table::embedded()?;
-    let (device, batch) = job.setup.batch_at(space, job.seed, job.photo_resolution)?;
+    let (device, batch, drawn) = job.setup.batch_with_files(space, job.seed, job.photo_resolution)?;
     let (mut log, done, old) = match &job.output {
         Some(p) => {
             let (log, recs) = JsonlLog::open(p)?;
@@ -111,6 +111,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
                 job.setup.data.as_ref().map(|p| p.display().to_string())
             },
             dataset: job.setup.dataset.map(|d| d.name().to_string()),
+            drawn: drawn.clone(),
             hash: match arch {
                 AnyArch::Nb101(s) => Some(s.hash()),
                 _ => None,

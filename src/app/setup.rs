@@ -3,7 +3,7 @@
 
 use crate::data::batch::Batch;
 use crate::data::dataset::{Dataset, Epochs};
-use crate::data::imagenet_folder::ImageNetFolderMode;
+use crate::data::imagenet_folder::{load_imagenet_folder_batch, ImageNetFolderMode};
 use crate::data::load::{load_batch_with, random_batch, BatchSpec, DataSource, LoadOptions};
 use crate::eval::truth::{default_truth, load_truth, Truth};
 use crate::net::device::parse_device;
@@ -102,6 +102,18 @@ impl SetupArgs {
 
     /// [`SetupArgs::batch`] with the photo resolution given (score's `--resolution`).
     pub fn batch_at(&self, space: SpaceKind, seed: u64, resolution: Option<usize>) -> Result<(Device, Batch)> {
+        self.batch_with_files(space, seed, resolution).map(|(d, b, _)| (d, b))
+    }
+
+    /// [`SetupArgs::batch_at`] plus, for `--photos`, the paths of the drawn images (empty
+    /// otherwise), which score lines record.
+    pub fn batch_with_files(
+        &self,
+        space: SpaceKind,
+        seed: u64,
+        resolution: Option<usize>,
+    ) -> Result<(Device, Batch, Vec<String>)> {
+        let mut files = Vec::new();
         if self.batch_size == 0 {
             bail!("--batch-size must be at least 1");
         }
@@ -124,7 +136,14 @@ impl SetupArgs {
                 ..Default::default()
             };
             let spec = BatchSpec { batch_size: self.batch_size, seed, augment: self.augment };
-            let b = load_batch_with(&self.source(), &spec, &opts)?;
+            let b = match (&self.data, &opts.imagenet_folder) {
+                (Some(root), Some(m)) => {
+                    let (b, drawn) = load_imagenet_folder_batch(root, m.resolution, spec.batch_size, seed, m.balanced)?;
+                    files = drawn.iter().map(|p| p.display().to_string()).collect();
+                    b
+                }
+                _ => load_batch_with(&self.source(), &spec, &opts)?,
+            };
             let classes = self.num_classes(space);
             let max = b.labels.max().int64_value(&[]);
             if max >= classes || b.labels.min().int64_value(&[]) < 0 {
@@ -134,7 +153,7 @@ impl SetupArgs {
             }
             b
         };
-        Ok((device, batch.to_device(device)))
+        Ok((device, batch.to_device(device), files))
     }
 }
 

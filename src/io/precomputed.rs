@@ -150,7 +150,10 @@ impl Precomputed {
             } else {
                 "raw (--raw), not on canonical cells"
             };
-            eprintln!("note: --scores: {} lines of cells with dead edges were scored {how}; they are scored again", self.other_form);
+            eprintln!(
+                "note: --scores: {} lines of cells with dead edges were scored {how}; they are scored again",
+                self.other_form
+            );
         }
         let mut partial: HashMap<String, ScoreMap> = HashMap::new();
         if self.is_empty() {

@@ -93,6 +93,9 @@ pub struct ScoreLine {
     /// The data set of `--dataset` (`cifar10`, `cifar100`, `imagenet16-120`) when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
+    /// `--photos`: the image files of the drawn batch, in batch order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drawn: Vec<String>,
     /// NAS-Bench-101 module hash (md5 of the canonical graph, as the benchmark).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,

@@ -172,7 +172,6 @@ pub fn resolve_present(list: Option<&str>, present: &[String], space: SpaceKind)
     Ok(t)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
