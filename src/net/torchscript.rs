@@ -333,11 +333,12 @@ impl ModuleTree {
     }
 
     /// `data.pkl` and the storages (record name, little-endian bytes) in key order.
-    fn pickle(&self, root_class: &str, vars: &[(String, Tensor)]) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>)> {
+    fn pickle(&self, root_class: &str, vars: &[(String, Tensor)]) -> Result<(Vec<u8>, Vec<Storage>)> {
         let class_of: BTreeMap<Vec<String>, String> = self.classes().into_iter().collect();
         let mut p = Pickler::default();
         let mut storages = Vec::new();
         p.proto();
+        #[allow(clippy::too_many_arguments)]
         fn obj(
             p: &mut Pickler,
             n: &Node,
@@ -346,7 +347,7 @@ impl ModuleTree {
             class_of: &BTreeMap<Vec<String>, String>,
             vars: &[(String, Tensor)],
             is_param: &[bool],
-            storages: &mut Vec<(String, Vec<u8>)>,
+            storages: &mut Vec<Storage>,
         ) -> Result<()> {
             p.global("__torch__", class);
             p.op(b")\x81}(");
@@ -376,6 +377,9 @@ impl ModuleTree {
         Ok((p.buf, storages))
     }
 }
+
+/// A tensor storage of the archive: record key (`data/<key>`) and little-endian bytes.
+type Storage = (String, Vec<u8>);
 
 /// (storage class, raw little-endian bytes, shape) of a tensor, copied to the CPU.
 fn tensor_bytes(t: &Tensor) -> Result<(&'static str, Vec<u8>, Vec<i64>)> {
@@ -473,7 +477,7 @@ fn write_archive(
     path: &Path,
     source: &str,
     pickle: &[u8],
-    storages: &[(String, Vec<u8>)],
+    storages: &[Storage],
     version: &str,
 ) -> Result<()> {
     let f = std::fs::File::create(path)?;
