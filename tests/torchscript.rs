@@ -110,3 +110,37 @@ fn bad_class_name_is_an_error() {
     let e = save_torchscript(&m, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
     assert!(e.contains("class name"), "{e}");
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[test]
+fn export_command_writes_model_pt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let o = out.to_str().unwrap();
+    let (code, stdout, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--format", "torchscript", "--output", o]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("model.pt"), "{stdout}");
+    let desc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
+    assert_eq!(desc["weights"], "model.pt");
+    assert_eq!(desc["format"], "torchscript");
+    // Same initialisation as the safetensors export of the same seed.
+    let (code, _, err) = common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--output", o]);
+    assert_eq!(code, 0, "{err}");
+    let w: std::collections::HashMap<String, Tensor> =
+        Tensor::read_safetensors(out.join("weights.safetensors")).unwrap().into_iter().collect();
+    let c = CModule::load(out.join("model.pt")).unwrap();
+    let named = c.named_parameters().unwrap();
+    assert!(!named.is_empty());
+    for (k, v) in named {
+        assert!(v.equal(&w[&k]), "{k}");
+    }
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", skip, "--format", "onnx", "--output", o],
+        "unknown --format 'onnx'",
+    );
+}

@@ -46,14 +46,15 @@
 //!
 //! # Compatibility
 //!
-//! Checked by hand: Python `torch` 2.13.0 (`torch.jit.load`, `m.eval()`, `m.train()`,
-//! `m.state_dict()`), and libtorch 2.13 through tch (the tests). The archive uses the
-//! file-format version that libtorch wrote for the traces (3) and the operators
-//! `aten::_convolution` (13 arguments), `aten::batch_norm`, `aten::avg_pool2d`,
+//! Checked by hand (3 December 2026) for one architecture of each space: Python `torch`
+//! 2.13.0 and 2.0.1 (the PyPI wheels) load the file with `torch.jit.load`, list the
+//! parameters under their names, and give bit-identical logits to zsnas in both
+//! `m.eval()` and `m.train()` mode; libtorch 2.13 loads it through tch (the tests). The
+//! archive uses the file-format version that libtorch wrote for the traces (3), and the
+//! operators `aten::_convolution` (13 arguments), `aten::batch_norm`, `aten::avg_pool2d`,
 //! `aten::max_pool2d`, `aten::adaptive_avg_pool2d`, `aten::linear`,
-//! `aten::upsample_bilinear2d`, `aten::sigmoid` and element-wise ops, all with the
-//! signatures they have had since PyTorch 1.8; older PyTorch releases are not expected
-//! to load it, and versions other than 2.13 were not tried.
+//! `aten::upsample_bilinear2d`, `aten::sigmoid` and element-wise ops. PyTorch 1.x was not
+//! tried.
 
 use super::model::Model;
 use crate::data::folder::natural_cmp;
@@ -473,13 +474,7 @@ impl Pickler {
 
 /// Writes the zip archive (records stored, tensor data aligned to 64 bytes as
 /// `torch.jit.save` does).
-fn write_archive(
-    path: &Path,
-    source: &str,
-    pickle: &[u8],
-    storages: &[Storage],
-    version: &str,
-) -> Result<()> {
+fn write_archive(path: &Path, source: &str, pickle: &[u8], storages: &[Storage], version: &str) -> Result<()> {
     let f = std::fs::File::create(path)?;
     let mut z = zip::ZipWriter::new(std::io::BufWriter::new(f));
     let opts = zip::write::FileOptions::default()
