@@ -38,7 +38,8 @@
 //! The operator code is therefore libtorch's own serialisation; only the surrounding
 //! structure is zsnas's.
 //!
-//! The traces are taken at batch size 2 and at `resolution`×`resolution` (32 for
+//! The traces are taken on the CPU (the model may live on a GPU), at batch size 2 and at
+//! `resolution`×`resolution` (32 for
 //! NAS-Bench-201/101, the architecture's resolution for mbv2). The graphs work for any
 //! batch size; shapes that zsnas's forward computes on the Rust side from the input
 //! size (mbv2's resize test, NAS-Bench-101's channel truncation) are fixed at the trace,
@@ -90,8 +91,12 @@ pub fn save_torchscript(model: &Model, resolution: i64, class_name: &str, path: 
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     let tree = ModuleTree::build(&vars)?;
 
-    // The two traces, on a copy so that training-mode BN does not touch the model's stats.
-    let copy = model.copy()?;
+    // The two traces, on a CPU copy: training-mode BN must not touch the model's
+    // statistics, and a trace on a GPU could bake the device into the code.
+    let mut copy = model.copy()?;
+    if copy.vs.device() != Device::Cpu {
+        copy.vs.set_device(Device::Cpu);
+    }
     let mut cvars: Vec<(String, Tensor)> = copy.vs.variables().into_iter().collect();
     cvars.sort_by(|a, b| a.0.cmp(&b.0));
     let dev = copy.vs.device();
