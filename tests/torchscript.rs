@@ -19,7 +19,8 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
 }
 
-/// Exports `arch`, reloads it with libtorch, and compares (returns the export's size).
+/// Exports `arch` traced at `res`×`res`, reloads it with libtorch, and compares on inputs
+/// of that size (returns the export's size).
 fn check(space: SpaceKind, arch: &str, res: i64) -> u64 {
     tch::set_num_threads(1);
     let arch = AnyArch::parse(space, arch).unwrap();
@@ -31,7 +32,7 @@ fn check(space: SpaceKind, arch: &str, res: i64) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.pt");
     let before: Vec<(String, Tensor)> = m.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
-    save_torchscript(&m, res, "ZsnasNet", &path).unwrap();
+    save_torchscript(&m, res, res, "ZsnasNet", &path).unwrap();
     // The export leaves the model alone (its traces run on a copy).
     for (k, v) in &before {
         assert!(m.vs.variables()[k].equal(v), "{k} changed by the export");
@@ -98,6 +99,17 @@ fn mbv2_model_pt_matches() {
     );
 }
 
+/// An mbv2 network at resolution 64 traced on 32×32 inputs: `model.pt` resizes them to
+/// 64×64 as zsnas's forward does (what `zsnas train` exports for 32×32 training images).
+#[test]
+fn mbv2_model_pt_resizes_like_zsnas() {
+    check(
+        SpaceKind::Mbv2,
+        "SuperConvK3BNRELU(3,16,2,1)SuperResIDWE1K3(16,16,1,16,1)SuperResIDWE2K3(16,24,2,16,1)SuperResIDWE2K5(24,32,2,16,1)SuperResIDWE2K3(32,48,2,16,1)SuperResIDWE2K3(48,64,1,16,1)SuperResIDWE2K3(64,96,2,32,1)SuperResIDWE2K3(96,128,1,32,1)SuperConvK1BNRELU(128,256,1,1)@64",
+        32,
+    );
+}
+
 #[test]
 fn bad_class_name_is_an_error() {
     let arch = AnyArch::parse(
@@ -107,7 +119,7 @@ fn bad_class_name_is_an_error() {
     .unwrap();
     let m = build_model(arch.builder(10), Device::Cpu, 0, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let e = save_torchscript(&m, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
+    let e = save_torchscript(&m, 32, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
     assert!(e.contains("class name"), "{e}");
 }
 

@@ -39,11 +39,12 @@
 //! structure is zsnas's.
 //!
 //! The traces are taken on the CPU (the model may live on a GPU), at batch size 2 and at
-//! `resolution`×`resolution` (32 for
-//! NAS-Bench-201/101, the architecture's resolution for mbv2). The graphs work for any
-//! batch size; shapes that zsnas's forward computes on the Rust side from the input
-//! size (mbv2's resize test, NAS-Bench-101's channel truncation) are fixed at the trace,
-//! so feed inputs of the traced resolution.
+//! one input size `height`×`width`: 32×32 for NAS-Bench-201/101; for mbv2 the
+//! architecture's resolution (`zsnas export`) or the training images' size (`zsnas
+//! train`, so that `model.pt` resizes its input to the architecture's resolution as zsnas
+//! did in training). The graphs work for any batch size; decisions zsnas's forward takes
+//! on the Rust side from the input size (whether mbv2 resizes) are fixed at the trace, so
+//! feed inputs of the traced size.
 //!
 //! # Compatibility
 //!
@@ -70,8 +71,8 @@ use tch::{CModule, Device, Kind, Tensor};
 /// squeeze-excitation, needs more than one value per channel).
 pub const TRACE_BATCH: i64 = 2;
 
-/// Writes `model` as a TorchScript module to `path` (see the module docs). `resolution`
-/// is the input's height and width; `class_name` names the root TorchScript class
+/// Writes `model` as a TorchScript module to `path` (see the module docs). `height` and
+/// `width` are the input size of the traces; `class_name` names the root TorchScript class
 /// (e.g. `Nb201Net`; letters, digits, `_`). The model itself is not changed (the traces
 /// run on a copy), and libtorch's random generator is not used.
 ///
@@ -79,12 +80,12 @@ pub const TRACE_BATCH: i64 = 2;
 /// of another dtype than f32/f64/i64, a trace that captured constant tensors (a network
 /// whose forward builds tensors that do not derive from its input or its variables),
 /// an unwritable `path`.
-pub fn save_torchscript(model: &Model, resolution: i64, class_name: &str, path: &Path) -> Result<()> {
+pub fn save_torchscript(model: &Model, height: i64, width: i64, class_name: &str, path: &Path) -> Result<()> {
     if class_name.is_empty() || !class_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         bail!("TorchScript class name '{class_name}' must be non-empty ASCII letters, digits or '_'");
     }
-    if resolution < 1 {
-        bail!("TorchScript export: resolution must be positive, got {resolution}");
+    if height < 1 || width < 1 {
+        bail!("TorchScript export: the input size must be positive, got {height}x{width}");
     }
     // Sorted (name, tensor) pairs on the CPU, from the original model.
     let mut vars: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
@@ -100,7 +101,7 @@ pub fn save_torchscript(model: &Model, resolution: i64, class_name: &str, path: 
     let mut cvars: Vec<(String, Tensor)> = copy.vs.variables().into_iter().collect();
     cvars.sort_by(|a, b| a.0.cmp(&b.0));
     let dev = copy.vs.device();
-    let x = Tensor::zeros([TRACE_BATCH, 3, resolution, resolution], (Kind::Float, dev));
+    let x = Tensor::zeros([TRACE_BATCH, 3, height, width], (Kind::Float, dev));
     let mut inputs = vec![x];
     inputs.extend(cvars.iter().map(|(_, t)| t.shallow_clone()));
     let tmp = sibling(path, ".trace.tmp");
