@@ -20,7 +20,8 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
     (a - b).abs().max().double_value(&[])
 }
 
-/// Exports `arch`, reloads it with libtorch, and compares (returns the export's size).
+/// Exports `arch` traced at `res`×`res`, reloads it with libtorch, and compares on inputs
+/// of that size (returns the export's size).
 fn check(space: SpaceKind, arch: &str, res: i64) -> u64 {
     tch::set_num_threads(1);
     let arch = AnyArch::parse(space, arch).unwrap();
@@ -32,7 +33,7 @@ fn check(space: SpaceKind, arch: &str, res: i64) -> u64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.pt");
     let before: Vec<(String, Tensor)> = m.vs.variables().into_iter().map(|(k, v)| (k, v.copy())).collect();
-    save_torchscript(&m, res, "ZsnasNet", &path).unwrap();
+    save_torchscript(&m, res, res, "ZsnasNet", &path).unwrap();
     // The export leaves the model alone (its traces run on a copy).
     for (k, v) in &before {
         assert!(m.vs.variables()[k].equal(v), "{k} changed by the export");
@@ -99,6 +100,17 @@ fn mbv2_model_pt_matches() {
     );
 }
 
+/// An mbv2 network at resolution 64 traced on 32×32 inputs: `model.pt` resizes them to
+/// 64×64 as zsnas's forward does (what `zsnas train` exports for 32×32 training images).
+#[test]
+fn mbv2_model_pt_resizes_like_zsnas() {
+    check(
+        SpaceKind::Mbv2,
+        "SuperConvK3BNRELU(3,16,2,1)SuperResIDWE1K3(16,16,1,16,1)SuperResIDWE2K3(16,24,2,16,1)SuperResIDWE2K5(24,32,2,16,1)SuperResIDWE2K3(32,48,2,16,1)SuperResIDWE2K3(48,64,1,16,1)SuperResIDWE2K3(64,96,2,32,1)SuperResIDWE2K3(96,128,1,32,1)SuperConvK1BNRELU(128,256,1,1)@64",
+        32,
+    );
+}
+
 #[test]
 fn bad_class_name_is_an_error() {
     let arch = AnyArch::parse(
@@ -108,6 +120,40 @@ fn bad_class_name_is_an_error() {
     .unwrap();
     let m = build_model(&arch, 10, Device::Cpu, 0, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let e = save_torchscript(&m, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
+    let e = save_torchscript(&m, 32, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
     assert!(e.contains("class name"), "{e}");
+}
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[test]
+fn export_command_writes_model_pt() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let o = out.to_str().unwrap();
+    let (code, stdout, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--format", "torchscript", "--output", o]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("model.pt"), "{stdout}");
+    let desc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
+    assert_eq!(desc["weights"], "model.pt");
+    assert_eq!(desc["format"], "torchscript");
+    // Same initialisation as the safetensors export of the same seed.
+    let (code, _, err) = common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--output", o]);
+    assert_eq!(code, 0, "{err}");
+    let w: std::collections::HashMap<String, Tensor> =
+        Tensor::read_safetensors(out.join("weights.safetensors")).unwrap().into_iter().collect();
+    let c = CModule::load(out.join("model.pt")).unwrap();
+    let named = c.named_parameters().unwrap();
+    assert!(!named.is_empty());
+    for (k, v) in named {
+        assert!(v.equal(&w[&k]), "{k}");
+    }
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", skip, "--format", "onnx", "--output", o],
+        "unknown --format 'onnx'",
+    );
 }

@@ -43,7 +43,7 @@ fn spec(cell: &str) -> TrainSpec {
         arch: arch.text(),
         builder: zsnas::net::build::builder(&arch, 10),
         num_classes: 10,
-        resolution: 32,
+        input_size: (32, 32),
         class_name: "Nb201Net".into(),
         train: subset(&raw, 0, 20),
         test: Some(subset(&raw, 100, 12)),

@@ -86,7 +86,7 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
             AnyArch::Nb201(_) => (32, "Nb201Net"),
             AnyArch::Nb101(_) => (32, "Nb101Net"),
         };
-        crate::net::torchscript::save_torchscript(&model, res, class, &p)?;
+        crate::net::torchscript::save_torchscript(&model, res, res, class, &p)?;
         p
     } else {
         let p = a.output.join("weights.safetensors");

@@ -151,11 +151,12 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
     if classes < 1 {
         bail!("--num-classes must be positive, got {classes}");
     }
-    let (resolution, class_name) = match &arch {
-        AnyArch::Mbv2(m) => (m.resolution as i64, "Mbv2Net"),
-        AnyArch::Nb201(_) => (train_set.height as i64, "Nb201Net"),
-        AnyArch::Nb101(_) => (train_set.height as i64, "Nb101Net"),
+    let class_name = match &arch {
+        AnyArch::Mbv2(_) => "Mbv2Net",
+        AnyArch::Nb201(_) => "Nb201Net",
+        AnyArch::Nb101(_) => "Nb101Net",
     };
+    let input_size = (train_set.height as i64, train_set.width as i64);
     let text = arch.text();
     let index = match &arch {
         AnyArch::Nb201(c) => {
@@ -188,7 +189,7 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         arch: text.clone(),
         builder: crate::net::build::builder(&arch, classes),
         num_classes: classes,
-        resolution,
+        input_size,
         class_name: class_name.into(),
         train: train_set,
         test: test_set,

@@ -38,22 +38,25 @@
 //! The operator code is therefore libtorch's own serialisation; only the surrounding
 //! structure is zsnas's.
 //!
-//! The traces are taken at batch size 2 and at `resolution`×`resolution` (32 for
-//! NAS-Bench-201/101, the architecture's resolution for mbv2). The graphs work for any
-//! batch size; shapes that zsnas's forward computes on the Rust side from the input
-//! size (mbv2's resize test, NAS-Bench-101's channel truncation) are fixed at the trace,
-//! so feed inputs of the traced resolution.
+//! The traces are taken on the CPU (the model may live on a GPU), at batch size 2 and at
+//! one input size `height`×`width`: 32×32 for NAS-Bench-201/101; for mbv2 the
+//! architecture's resolution (`zsnas export`) or the training images' size (`zsnas
+//! train`, so that `model.pt` resizes its input to the architecture's resolution as zsnas
+//! did in training). The graphs work for any batch size; decisions zsnas's forward takes
+//! on the Rust side from the input size (whether mbv2 resizes) are fixed at the trace, so
+//! feed inputs of the traced size.
 //!
 //! # Compatibility
 //!
-//! Checked by hand: Python `torch` 2.13.0 (`torch.jit.load`, `m.eval()`, `m.train()`,
-//! `m.state_dict()`), and libtorch 2.13 through tch (the tests). The archive uses the
-//! file-format version that libtorch wrote for the traces (3) and the operators
-//! `aten::_convolution` (13 arguments), `aten::batch_norm`, `aten::avg_pool2d`,
+//! Checked by hand (3 December 2026) for one architecture of each space: Python `torch`
+//! 2.13.0 and 2.0.1 (the PyPI wheels) load the file with `torch.jit.load`, list the
+//! parameters under their names, and give bit-identical logits to zsnas in both
+//! `m.eval()` and `m.train()` mode; libtorch 2.13 loads it through tch (the tests). The
+//! archive uses the file-format version that libtorch wrote for the traces (3), and the
+//! operators `aten::_convolution` (13 arguments), `aten::batch_norm`, `aten::avg_pool2d`,
 //! `aten::max_pool2d`, `aten::adaptive_avg_pool2d`, `aten::linear`,
-//! `aten::upsample_bilinear2d`, `aten::sigmoid` and element-wise ops, all with the
-//! signatures they have had since PyTorch 1.8; older PyTorch releases are not expected
-//! to load it, and versions other than 2.13 were not tried.
+//! `aten::upsample_bilinear2d`, `aten::sigmoid` and element-wise ops. PyTorch 1.x was not
+//! tried.
 
 use super::model::Model;
 use crate::data::folder::natural_cmp;
@@ -68,8 +71,8 @@ use tch::{CModule, Device, Kind, Tensor};
 /// squeeze-excitation, needs more than one value per channel).
 pub const TRACE_BATCH: i64 = 2;
 
-/// Writes `model` as a TorchScript module to `path` (see the module docs). `resolution`
-/// is the input's height and width; `class_name` names the root TorchScript class
+/// Writes `model` as a TorchScript module to `path` (see the module docs). `height` and
+/// `width` are the input size of the traces; `class_name` names the root TorchScript class
 /// (e.g. `Nb201Net`; letters, digits, `_`). The model itself is not changed (the traces
 /// run on a copy), and libtorch's random generator is not used.
 ///
@@ -77,24 +80,28 @@ pub const TRACE_BATCH: i64 = 2;
 /// of another dtype than f32/f64/i64, a trace that captured constant tensors (a network
 /// whose forward builds tensors that do not derive from its input or its variables),
 /// an unwritable `path`.
-pub fn save_torchscript(model: &Model, resolution: i64, class_name: &str, path: &Path) -> Result<()> {
+pub fn save_torchscript(model: &Model, height: i64, width: i64, class_name: &str, path: &Path) -> Result<()> {
     if class_name.is_empty() || !class_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         bail!("TorchScript class name '{class_name}' must be non-empty ASCII letters, digits or '_'");
     }
-    if resolution < 1 {
-        bail!("TorchScript export: resolution must be positive, got {resolution}");
+    if height < 1 || width < 1 {
+        bail!("TorchScript export: the input size must be positive, got {height}x{width}");
     }
     // Sorted (name, tensor) pairs on the CPU, from the original model.
     let mut vars: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     let tree = ModuleTree::build(&vars)?;
 
-    // The two traces, on a copy so that training-mode BN does not touch the model's stats.
-    let copy = model.copy()?;
+    // The two traces, on a CPU copy: training-mode BN must not touch the model's
+    // statistics, and a trace on a GPU could bake the device into the code.
+    let mut copy = model.copy()?;
+    if copy.vs.device() != Device::Cpu {
+        copy.vs.set_device(Device::Cpu);
+    }
     let mut cvars: Vec<(String, Tensor)> = copy.vs.variables().into_iter().collect();
     cvars.sort_by(|a, b| a.0.cmp(&b.0));
     let dev = copy.vs.device();
-    let x = Tensor::zeros([TRACE_BATCH, 3, resolution, resolution], (Kind::Float, dev));
+    let x = Tensor::zeros([TRACE_BATCH, 3, height, width], (Kind::Float, dev));
     let mut inputs = vec![x];
     inputs.extend(cvars.iter().map(|(_, t)| t.shallow_clone()));
     let tmp = sibling(path, ".trace.tmp");
@@ -333,11 +340,12 @@ impl ModuleTree {
     }
 
     /// `data.pkl` and the storages (record name, little-endian bytes) in key order.
-    fn pickle(&self, root_class: &str, vars: &[(String, Tensor)]) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>)> {
+    fn pickle(&self, root_class: &str, vars: &[(String, Tensor)]) -> Result<(Vec<u8>, Vec<Storage>)> {
         let class_of: BTreeMap<Vec<String>, String> = self.classes().into_iter().collect();
         let mut p = Pickler::default();
         let mut storages = Vec::new();
         p.proto();
+        #[allow(clippy::too_many_arguments)]
         fn obj(
             p: &mut Pickler,
             n: &Node,
@@ -346,7 +354,7 @@ impl ModuleTree {
             class_of: &BTreeMap<Vec<String>, String>,
             vars: &[(String, Tensor)],
             is_param: &[bool],
-            storages: &mut Vec<(String, Vec<u8>)>,
+            storages: &mut Vec<Storage>,
         ) -> Result<()> {
             p.global("__torch__", class);
             p.op(b")\x81}(");
@@ -376,6 +384,9 @@ impl ModuleTree {
         Ok((p.buf, storages))
     }
 }
+
+/// A tensor storage of the archive: record key (`data/<key>`) and little-endian bytes.
+type Storage = (String, Vec<u8>);
 
 /// (storage class, raw little-endian bytes, shape) of a tensor, copied to the CPU.
 fn tensor_bytes(t: &Tensor) -> Result<(&'static str, Vec<u8>, Vec<i64>)> {
@@ -469,13 +480,7 @@ impl Pickler {
 
 /// Writes the zip archive (records stored, tensor data aligned to 64 bytes as
 /// `torch.jit.save` does).
-fn write_archive(
-    path: &Path,
-    source: &str,
-    pickle: &[u8],
-    storages: &[(String, Vec<u8>)],
-    version: &str,
-) -> Result<()> {
+fn write_archive(path: &Path, source: &str, pickle: &[u8], storages: &[Storage], version: &str) -> Result<()> {
     let f = std::fs::File::create(path)?;
     let mut z = zip::ZipWriter::new(std::io::BufWriter::new(f));
     let opts = zip::write::FileOptions::default()

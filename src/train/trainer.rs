@@ -50,8 +50,9 @@ pub struct TrainSpec {
     pub builder: Builder,
     /// Classifier outputs.
     pub num_classes: i64,
-    /// Input resolution of the exported TorchScript module.
-    pub resolution: i64,
+    /// Input size (height, width) of the exported TorchScript module: the training images'
+    /// size (mbv2 networks resize it to their resolution, inside `model.pt` too).
+    pub input_size: (i64, i64),
     /// Root class name of the TorchScript module (e.g. `Nb201Net`).
     pub class_name: String,
     /// Training images.
@@ -421,7 +422,7 @@ fn export_final(spec: &TrainSpec, model: &Model, out: &Path, opts: &TrainOptions
             return;
         }
         let p = dir.join(files::TORCHSCRIPT);
-        match crate::net::torchscript::save_torchscript(m, spec.resolution, &spec.class_name, &p) {
+        match crate::net::torchscript::save_torchscript(m, spec.input_size.0, spec.input_size.1, &spec.class_name, &p) {
             Ok(()) => written.push(p),
             Err(e) => eprintln!("warning: TorchScript export to '{}' failed: {e:#}", p.display()),
         }
