@@ -4,23 +4,35 @@
 //! Response-based proxies (`wrcor`, `rcor`, `acor`, `gcor`, `wrcor_official`, `naswot`,
 //! `naswot_paper`, `jacob_cov`) and the loss-gradient ones (`snip`, `grad_norm`, `plain`,
 //! `fisher`) share one forward and one backward of the loss (plus one backward of Σ
-//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own;
-//! `l2_norm`, `params` and `flops` need no data. Scores are f64; −inf and NaN are values.
+//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own, and so
+//! do `meco`, `zico`, `swap` and the AZ-NAS scores (`az_expressivity`, `az_progressivity`
+//! and `az_trainability` share one forward and its block-by-block vector-Jacobian
+//! products); `l2_norm`, `params`, `flops` and `az_complexity` need no data. Scores are
+//! f64; −inf and NaN are values.
+//!
+//! The four recent proxies (AZ-NAS, MeCo, ZiCo, SWAP) follow their official protocols
+//! by default (their own initialisation, input and repeats); [`ProxyOptions`] holds one
+//! options struct per proxy to change them.
 
+pub mod az_nas;
 pub mod corr;
 pub mod counts;
 pub mod fisher;
 pub mod gram;
 pub mod grasp;
+pub mod init;
 pub mod jacob_cov;
+pub mod meco;
 pub mod naswot;
 pub mod pass;
 pub mod saliency;
 pub mod sites;
+pub mod swap;
 pub mod synflow;
 pub mod vote;
 pub mod wrcor;
 pub mod zen;
+pub mod zico;
 
 use crate::data::batch::Batch;
 use crate::net::model::Model;
@@ -70,11 +82,25 @@ pub enum Proxy {
     Params,
     /// Multiply-accumulates of one image.
     Flops,
+    /// AZ-NAS expressivity.
+    AzExpressivity,
+    /// AZ-NAS progressivity.
+    AzProgressivity,
+    /// AZ-NAS trainability.
+    AzTrainability,
+    /// AZ-NAS complexity (FLOPs in millions, biases included).
+    AzComplexity,
+    /// MeCo.
+    Meco,
+    /// ZiCo.
+    Zico,
+    /// SWAP.
+    Swap,
 }
 
 impl Proxy {
     /// Every proxy, in listing order.
-    pub const ALL: [Proxy; 19] = [
+    pub const ALL: [Proxy; 26] = [
         Proxy::Wrcor,
         Proxy::Rcor,
         Proxy::Acor,
@@ -94,6 +120,13 @@ impl Proxy {
         Proxy::Zen,
         Proxy::Params,
         Proxy::Flops,
+        Proxy::AzExpressivity,
+        Proxy::AzProgressivity,
+        Proxy::AzTrainability,
+        Proxy::AzComplexity,
+        Proxy::Meco,
+        Proxy::Zico,
+        Proxy::Swap,
     ];
 
     /// The field's name of the proxy.
@@ -118,6 +151,13 @@ impl Proxy {
             Proxy::Zen => "zen",
             Proxy::Params => "params",
             Proxy::Flops => "flops",
+            Proxy::AzExpressivity => "az_expressivity",
+            Proxy::AzProgressivity => "az_progressivity",
+            Proxy::AzTrainability => "az_trainability",
+            Proxy::AzComplexity => "az_complexity",
+            Proxy::Meco => "meco",
+            Proxy::Zico => "zico",
+            Proxy::Swap => "swap",
         }
     }
 
@@ -143,6 +183,23 @@ impl Proxy {
             Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
             Proxy::Params => "trainable parameters",
             Proxy::Flops => "multiply-accumulates of one forward pass of one image",
+            Proxy::AzExpressivity => {
+                "AZ-NAS expressivity: Σ entropy of the block features' covariance spectra (Lee & Ham, CVPR 2024)"
+            }
+            Proxy::AzProgressivity => {
+                "AZ-NAS progressivity: min increase of that entropy from block to block (Lee & Ham 2024)"
+            }
+            Proxy::AzTrainability => {
+                "AZ-NAS trainability: mean −σ−1/σ+2 of each block's Jacobian probed with ±1 noise (Lee & Ham 2024)"
+            }
+            Proxy::AzComplexity => {
+                "AZ-NAS complexity: FLOPs (millions) of one image, as xautodl counts them (Lee & Ham 2024)"
+            }
+            Proxy::Meco => {
+                "MeCo: Σ min eigenvalue of each module output's channel correlation (Jiang et al., NeurIPS 2023)"
+            }
+            Proxy::Zico => "ZiCo: Σ ln Σ mean|g|/std(g) of weight gradients over two batches (Li et al., ICLR 2023)",
+            Proxy::Swap => "SWAP: distinct sample-wise ReLU activation patterns (Peng et al., ICLR 2024)",
         }
     }
 
@@ -185,16 +242,30 @@ impl Proxy {
     }
 }
 
-/// Options of a scoring call.
+/// Options of a scoring call. The defaults are each proxy's official protocol.
 #[derive(Clone, Debug)]
 pub struct ProxyOptions {
     /// Seed of libtorch's generator for Zen's noise (the reference seeds 0).
     pub zen_seed: i64,
+    /// AZ-NAS (expressivity, progressivity, trainability).
+    pub az: az_nas::AzOptions,
+    /// MeCo.
+    pub meco: meco::MecoOptions,
+    /// ZiCo.
+    pub zico: zico::ZicoOptions,
+    /// SWAP.
+    pub swap: swap::SwapOptions,
 }
 
 impl Default for ProxyOptions {
     fn default() -> Self {
-        ProxyOptions { zen_seed: 0 }
+        ProxyOptions {
+            zen_seed: 0,
+            az: Default::default(),
+            meco: Default::default(),
+            zico: Default::default(),
+            swap: Default::default(),
+        }
     }
 }
 
@@ -259,6 +330,7 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
         }
     }
     let mut synflow_val: Option<(f64, f64)> = None;
+    let mut az_val: Option<(az_nas::AzScores, f64)> = None;
     for &p in proxies {
         if !p.needs().is_empty() {
             continue;
@@ -280,6 +352,25 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 out.values.insert(p.name().into(), v);
                 continue;
             }
+            Proxy::AzExpressivity | Proxy::AzProgressivity | Proxy::AzTrainability => {
+                if az_val.is_none() {
+                    let s = az_nas::scores(model, batch, &opts.az)?;
+                    az_val = Some((s, t.elapsed().as_secs_f64()));
+                }
+                let (s, secs) = az_val.as_ref().unwrap();
+                out.seconds.insert(p.name().into(), *secs);
+                let v = match p {
+                    Proxy::AzExpressivity => s.expressivity,
+                    Proxy::AzProgressivity => s.progressivity,
+                    _ => s.trainability,
+                };
+                out.values.insert(p.name().into(), v);
+                continue;
+            }
+            Proxy::AzComplexity => az_nas::complexity(model, hw),
+            Proxy::Meco => meco::score(model, batch, &opts.meco)?,
+            Proxy::Zico => zico::score(model, batch, &opts.zico)?,
+            Proxy::Swap => swap::score(model, batch, &opts.swap)?,
             Proxy::Grasp => grasp::score(model, batch),
             Proxy::Zen => continue,
             Proxy::L2Norm => saliency::l2_norm(&model.weights()),
