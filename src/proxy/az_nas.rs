@@ -104,7 +104,9 @@ pub fn pair_sigma(g_in: &Tensor, g_out: &Tensor) -> Result<Option<f64>> {
     let go = g_out.permute([0, 2, 3, 1]).reshape([-1, so[1]]);
     let gi = g_in.permute([0, 2, 3, 1]).reshape([go.size()[0], -1]);
     let m = gi.tr().matmul(&go) / (go.size()[0] as f64);
-    let sv = Tensor::linalg_svdvals(&m, "");
+    // `svd(some, compute_uv = false)` is `linalg_svdvals(m)` with no driver (tch's
+    // `linalg_svdvals` always passes one, which CPU tensors reject).
+    let (_, sv, _) = m.svd(true, false);
     Ok(Some(sv.max().double_value(&[])))
 }
 
