@@ -51,6 +51,12 @@ pub fn entry_value(y: &Tensor) -> f64 {
     let t = y.get(0);
     let rows = t.size().first().copied().unwrap_or(1);
     let t = t.reshape([rows, -1]);
+    if t.size()[1] < 2 {
+        // One value per row: corrcoef divides by L − 1 = 0, every entry is NaN, becomes 0,
+        // and the eigenvalues of the zero matrix are 0 (computed directly, without
+        // libtorch's degrees-of-freedom warning).
+        return 0.0;
+    }
     let r = t.corrcoef().nan_to_num(0.0, 0.0, 0.0);
     let (eig, _) = r.linalg_eig();
     eig.real().min().double_value(&[])
