@@ -81,7 +81,7 @@ impl ConvBias {
     /// Output (bias included) passed through `rec.layer_out`.
     fn forward(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let y = x.conv2d(&self.weight, Some(&self.bias), [self.stride; 2], [0, 0], [1, 1], 1);
-        rec.layer_out(y, self.weight.size()[1])
+        rec.layer_out_with_bias(y, self.weight.size()[1], true)
     }
 }
 
@@ -249,7 +249,8 @@ impl Mbv2Net {
         self.resolution
     }
 
-    /// Features after the head's BN+ReLU, before global pooling: [N, c8, h, h].
+    /// Features after the head's BN+ReLU, before global pooling: [N, c8, h, h]. Block
+    /// features (see [`Recorder::feature`]): the stem output, then each sub-layer's output.
     pub fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let s = x.size();
         let r = self.resolution;
@@ -260,9 +261,11 @@ impl Mbv2Net {
         };
         let y = self.stem.forward(&x, rec);
         let mut h = rec.relu(&y, MBV2_STEM_LAYER);
+        h = rec.feature(h);
         for (si, stage) in self.stages.iter().enumerate() {
             for sub in stage {
-                h = sub.forward(&h, si + 1, rec);
+                let y = sub.forward(&h, si + 1, rec);
+                h = rec.feature(y);
             }
         }
         let y = self.head.forward(&h, rec);

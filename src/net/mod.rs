@@ -21,6 +21,11 @@ pub trait Network {
     fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor;
     /// Logits [N, classes] from [`Network::features`].
     fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor;
+    /// True when the forward records module outputs ([`Recorder::module`]) in the order
+    /// that MeCo's forward hooks see them. Only NAS-Bench-201 does (yet).
+    fn records_module_outputs(&self) -> bool {
+        false
+    }
     /// Logits [N, classes] for input `x` [N, 3, H, W].
     fn forward(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let f = self.features(x, rec);
@@ -29,6 +34,9 @@ pub trait Network {
 }
 
 impl Network for nb201::Nb201Net {
+    fn records_module_outputs(&self) -> bool {
+        true
+    }
     fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         nb201::Nb201Net::features(self, x, rec)
     }

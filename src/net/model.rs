@@ -68,6 +68,27 @@ impl Model {
         w
     }
 
+    /// The trainable parameters with their names, in creation order. zsnas's networks create
+    /// parameters in PyTorch's registration order, so this is the order of PyTorch's
+    /// `named_parameters()` (and of `named_modules()` for the modules holding them).
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let vars = self.vs.variables_.lock().unwrap();
+        let by_ptr: std::collections::HashMap<usize, &String> =
+            vars.named_variables.iter().map(|(n, t)| (t.data_ptr() as usize, n)).collect();
+        vars.trainable_variables
+            .iter()
+            .filter_map(|v| {
+                by_ptr.get(&(v.tensor.data_ptr() as usize)).map(|n| ((*n).clone(), v.tensor.shallow_clone()))
+            })
+            .collect()
+    }
+
+    /// The Conv2d and Linear weights (`*.weight` with ≥ 2 dims) in module order (see
+    /// [`Model::named_parameters`]).
+    pub fn weights_in_module_order(&self) -> Vec<(String, Tensor)> {
+        self.named_parameters().into_iter().filter(|(n, t)| n.ends_with("weight") && t.dim() >= 2).collect()
+    }
+
     /// Number of trainable parameters.
     pub fn param_count(&self) -> i64 {
         self.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()

@@ -283,13 +283,20 @@ impl Nb101Net {
     }
 
     /// Output of the last cell, before global pooling: [N, 512, H/4, W/4] for the benchmark
-    /// network.
+    /// network. Block features (see [`Recorder::feature`]): the stem output, then each
+    /// cell's output (a max pool belongs to the block after it).
     pub fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let mut h = x.shallow_clone();
         for (i, l) in self.layers.iter().enumerate() {
             h = match l {
-                Layer::Stem(s) => s.forward(&h, i, rec),
-                Layer::Cell(c) => c.forward(&h, i, rec),
+                Layer::Stem(s) => {
+                    let y = s.forward(&h, i, rec);
+                    rec.feature(y)
+                }
+                Layer::Cell(c) => {
+                    let y = c.forward(&h, i, rec);
+                    rec.feature(y)
+                }
                 Layer::Pool => h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false),
             };
         }

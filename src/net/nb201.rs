@@ -102,29 +102,82 @@ impl Nb201Net {
     }
 
     /// Features after the final BN+ReLU, before global pooling: [N, 64, H/4, W/4].
+    ///
+    /// Block features (see [`Recorder::feature`]): `F_0` the stem output (conv + BN), `F_i`
+    /// the output of `cells[i−1]`, i = 1..=17.
+    ///
+    /// Module outputs (see [`Recorder::module`]), in the order forward hooks fire on MeCo's
+    /// `NAS201Model` (golden `sota` README, "The hook list"): `stem.{conv,bn,seq,wrap}`; per
+    /// normal cell `k` and edge `e` `ck.ee.zero` (`none`), `ck.ee.skip`,
+    /// `ck.ee.{pool,poolwrap}` or `ck.ee.{relu,conv,bn,seq,wrap}`, then `ck.out`; `stack1..3`
+    /// after cells 4, 10, 16; per reduction block `ck.a.*`, `ck.b.*` (as a conv edge),
+    /// `ck.res.{pool,conv,seq}`, `ck.out`; `lastact.{bn,relu,seq}`; then from
+    /// [`Nb201Net::head`] `gap`, `top`, `classifier`, `root`.
     pub fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let y = self.stem_conv.forward(x, rec);
-        let mut h = self.stem_bn.forward(&y, rec);
+        rec.module("stem.conv", false, Some(&y));
+        let h = self.stem_bn.forward(&y, rec);
+        if rec.wants_modules() {
+            for l in ["stem.bn", "stem.seq", "stem.wrap"] {
+                rec.module(l, false, Some(&h));
+            }
+        }
+        let mut h = rec.feature(h);
+        let mut stage = 0;
         for (layer, b) in self.blocks.iter().enumerate() {
-            h = match b {
+            let out = match b {
                 Block::Cell(cell) => cell_forward(cell, &h, layer, rec),
                 Block::Reduction(r) => {
+                    rec.set_scope(|| format!("c{layer}.a"));
                     let a = r.conv_a.forward(&h, layer, rec);
+                    rec.set_scope(|| format!("c{layer}.b"));
                     let bb = r.conv_b.forward(&a, layer, rec);
-                    let res =
-                        r.downsample.forward(&h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>), rec);
+                    let pooled = h.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None::<i64>);
+                    rec.set_scope(|| format!("c{layer}.res"));
+                    rec.module("pool", true, Some(&pooled));
+                    let res = r.downsample.forward(&pooled, rec);
+                    if rec.wants_modules() {
+                        rec.module("conv", true, Some(&res));
+                        rec.module("seq", true, Some(&res));
+                    }
                     res + bb
                 }
             };
+            if rec.wants_modules() {
+                rec.module(&format!("c{layer}.out"), false, Some(&out));
+                let last_of_stage = match self.blocks.get(layer + 1) {
+                    Some(Block::Reduction(_)) | None => true,
+                    Some(Block::Cell(_)) => false,
+                };
+                if last_of_stage {
+                    stage += 1;
+                    rec.module(&format!("stack{stage}"), false, Some(&out));
+                }
+            }
+            h = rec.feature(out);
         }
         let z = self.lastact.forward(&h, rec);
-        rec.final_relu(&z, NB201_FINAL_LAYER)
+        rec.module("lastact.bn", false, Some(&z));
+        let f = rec.final_relu(&z, NB201_FINAL_LAYER);
+        if rec.wants_modules() {
+            rec.module("lastact.relu", false, Some(&f));
+            rec.module("lastact.seq", false, Some(&f));
+        }
+        f
     }
 
     /// Logits from pre-pooling features: global average pool, then the classifier.
     pub fn head(&self, f: &Tensor, rec: &mut Recorder) -> Tensor {
-        let g = f.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
-        self.classifier.forward(&g, rec)
+        let p = f.adaptive_avg_pool2d([1, 1]);
+        rec.module("gap", false, Some(&p));
+        let g = p.flatten(1, -1);
+        rec.module("top", false, Some(&g));
+        let y = self.classifier.forward(&g, rec);
+        if rec.wants_modules() {
+            rec.module("classifier", false, Some(&y));
+            rec.module("root", false, Some(&y));
+        }
+        y
     }
 }
 
@@ -137,10 +190,24 @@ fn cell_forward(cell: &Cell, x: &Tensor, layer: usize, rec: &mut Recorder) -> Te
                 continue;
             }
             let inp = &nodes[from];
+            rec.set_scope(|| format!("c{layer}.e{e}"));
             let out = match &cell.edges[e] {
-                EdgeOp::None => None,
-                EdgeOp::Skip => Some(inp.shallow_clone()),
-                EdgeOp::Pool => Some(avg_pool_3x3(inp)),
+                EdgeOp::None => {
+                    rec.module("zero", true, None);
+                    None
+                }
+                EdgeOp::Skip => {
+                    rec.module("skip", true, Some(inp));
+                    Some(inp.shallow_clone())
+                }
+                EdgeOp::Pool => {
+                    let p = avg_pool_3x3(inp);
+                    if rec.wants_modules() {
+                        rec.module("pool", true, Some(&p));
+                        rec.module("poolwrap", true, Some(&p));
+                    }
+                    Some(p)
+                }
                 EdgeOp::Conv(op) => Some(op.forward(inp, layer, rec)),
             };
             if let Some(o) = out {

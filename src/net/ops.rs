@@ -115,7 +115,7 @@ impl Linear {
     /// `x W^T + b` for `x` [N, in], passed through `rec.layer_out`.
     pub fn forward(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let y = x.linear(&self.weight, Some(&self.bias));
-        rec.layer_out(y, self.weight.size()[1])
+        rec.layer_out_with_bias(y, self.weight.size()[1], true)
     }
 }
 
@@ -138,11 +138,21 @@ impl ReluConvBn {
         }
     }
 
-    /// Applies the op; the ReLU is recorded as a wrapped site of layer `layer`.
+    /// Applies the op; the ReLU is recorded as a wrapped site of layer `layer`. Module
+    /// outputs (under the recorder's scope): `relu`, `conv`, `bn`, then the `Sequential`
+    /// (`seq`) and the wrapper (`wrap`), both the BN output.
     pub fn forward(&self, x: &Tensor, layer: usize, rec: &mut Recorder) -> Tensor {
         let a = rec.wrapped_relu(x, layer);
+        rec.module("relu", true, Some(&a));
         let y = self.conv.forward(&a, rec);
-        self.bn.forward(&y, rec)
+        rec.module("conv", true, Some(&y));
+        let z = self.bn.forward(&y, rec);
+        if rec.wants_modules() {
+            for l in ["bn", "seq", "wrap"] {
+                rec.module(l, true, Some(&z));
+            }
+        }
+        z
     }
 }
 

@@ -10,6 +10,16 @@
 //! identity alias (`view_as`) before the ReLU, so the gradient w.r.t. that alias is the
 //! share of the loss gradient that flows through this ReLU only (the paper's definition;
 //! golden README quirk 4), not the node's total gradient.
+//!
+//! Two more record kinds serve AZ-NAS and MeCo:
+//! - **block features** ([`RecordSpec::features`]): the network calls [`Recorder::feature`]
+//!   on the stem output and on every block's (cell's) output, `F_0, F_1, …`; with
+//!   [`RecordSpec::feature_leaves`] each feature is handed to the next block as a fresh
+//!   leaf that requires grad, so the vector-Jacobian product through one block is one
+//!   small backward from `F_{i+1}` to that leaf (AZ-NAS's trainability);
+//! - **module outputs** ([`RecordSpec::module_outputs`]): a labelled entry for the output of
+//!   every module, containers included, in the order PyTorch forward hooks would fire
+//!   (MeCo). Wrapper modules that return their child's tensor give duplicate entries.
 
 use tch::Tensor;
 
@@ -40,6 +50,13 @@ pub struct RecordSpec {
     pub wrapper_outputs: bool,
     /// Keep every Conv2d/Linear output (aliased), as Fisher needs.
     pub layer_outputs: bool,
+    /// Keep the block features `F_0, F_1, …` (stem output, each block's output).
+    pub features: bool,
+    /// With `features`: feed each feature to the next block as a detached leaf that
+    /// requires grad (see the module docs). Breaks the graph between blocks.
+    pub feature_leaves: bool,
+    /// Keep a labelled entry for every module output (see [`ModuleOut`]).
+    pub module_outputs: bool,
 }
 
 /// One recorded ReLU.
@@ -69,6 +86,18 @@ pub struct LayerOut {
     pub output: Tensor,
     /// Number of weights feeding each output channel (C_in/groups · kh · kw, or in_features).
     pub fan_in: i64,
+    /// The layer adds a bias.
+    pub bias: bool,
+}
+
+/// One module output, as a forward hook on that module would see it.
+#[derive(Debug)]
+pub struct ModuleOut {
+    /// Where the module sits, e.g. `c3.e1.bn` (see the network's docs).
+    pub label: String,
+    /// The output; `None` for the all-zero output of a `none` (`x·0`) op, which the
+    /// network does not compute.
+    pub output: Option<Tensor>,
 }
 
 /// Collects sites during a forward pass. See the module docs.
@@ -82,6 +111,15 @@ pub struct Recorder {
     pub relus: Vec<ReluSite>,
     /// Conv/Linear outputs in execution order.
     pub layers: Vec<LayerOut>,
+    /// Block features `F_0, F_1, …` in execution order (with `features`).
+    pub features: Vec<Tensor>,
+    /// With `feature_leaves`: the leaf fed onwards in place of `features[i]`.
+    pub feature_leaves: Vec<Tensor>,
+    /// Module outputs in hook-firing order (with `module_outputs`).
+    pub modules: Vec<ModuleOut>,
+    /// Label prefix of the module being run (set by the network, read by shared ops such
+    /// as [`crate::net::ops::ReluConvBn`]); only maintained with `module_outputs`.
+    pub scope: String,
     pending_wrapper: Option<usize>,
 }
 
@@ -136,6 +174,11 @@ impl Recorder {
     /// A Conv2d or Linear output `y` whose weight has `fan_in` inputs per output channel.
     /// Returns `y` (or an alias of it, when its gradient is needed).
     pub fn layer_out(&mut self, y: Tensor, fan_in: i64) -> Tensor {
+        self.layer_out_with_bias(y, fan_in, false)
+    }
+
+    /// [`Recorder::layer_out`] for a layer with a bias.
+    pub fn layer_out_with_bias(&mut self, y: Tensor, fan_in: i64, bias: bool) -> Tensor {
         let mut y = y;
         if let Some(i) = self.pending_wrapper.take() {
             let a = alias(&y);
@@ -144,9 +187,47 @@ impl Recorder {
         }
         if self.spec.layer_outputs {
             let a = alias(&y);
-            self.layers.push(LayerOut { output: a.shallow_clone(), fan_in });
+            self.layers.push(LayerOut { output: a.shallow_clone(), fan_in, bias });
             y = a;
         }
         y
+    }
+
+    /// A block boundary: `h` is the stem output (first call) or a block's output. Records it
+    /// with `features`; returns what the next block should consume (a fresh leaf with
+    /// `feature_leaves`, else `h` itself).
+    pub fn feature(&mut self, h: Tensor) -> Tensor {
+        if !self.spec.features {
+            return h;
+        }
+        let next = if self.spec.feature_leaves { h.detach().set_requires_grad(true) } else { h.shallow_clone() };
+        if self.spec.feature_leaves {
+            self.feature_leaves.push(next.shallow_clone());
+        }
+        self.features.push(h);
+        next
+    }
+
+    /// True when module outputs are recorded (the network then maintains [`Recorder::scope`]).
+    pub fn wants_modules(&self) -> bool {
+        self.spec.module_outputs
+    }
+
+    /// Records the output `t` of the module `label` (relative to [`Recorder::scope`] when
+    /// `scoped`), or an all-zero output when `t` is `None`.
+    pub fn module(&mut self, label: &str, scoped: bool, t: Option<&Tensor>) {
+        if !self.spec.module_outputs {
+            return;
+        }
+        let label =
+            if scoped && !self.scope.is_empty() { format!("{}.{label}", self.scope) } else { label.to_string() };
+        self.modules.push(ModuleOut { label, output: t.map(|t| t.shallow_clone()) });
+    }
+
+    /// Sets the label prefix (only when module outputs are recorded).
+    pub fn set_scope(&mut self, f: impl FnOnce() -> String) {
+        if self.spec.module_outputs {
+            self.scope = f();
+        }
     }
 }

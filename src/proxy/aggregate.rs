@@ -37,10 +37,13 @@ pub struct Aggregate {
 }
 
 /// The named aggregates: name and one-line definition (per space where they differ).
-pub const NAMED: [(&str, &str); 1] = [(
-    "rank",
-    "the default ranker: nb201 logrank:jacob_cov,params_live; nb101 logrank:wrcor,synflow; mbv2 logrank:wrcor,synflow",
-)];
+pub const NAMED: [(&str, &str); 2] = [
+    (
+        "rank",
+        "the default ranker: nb201 logrank:jacob_cov,params_live; nb101 logrank:wrcor,synflow; mbv2 logrank:wrcor,synflow",
+    ),
+    ("az_nas", "AZ-NAS: logrank:az_expressivity,az_progressivity,az_trainability,az_complexity (Lee & Ham 2024)"),
+];
 
 /// Ranks `values` from 1 (worst) to m (best) in the direction `higher`, ties averaged;
 /// non-finite values rank below every finite one, tied among themselves.
@@ -110,6 +113,12 @@ impl Aggregate {
         let members = match (name, space) {
             ("rank", SpaceKind::Nb201) => vec![(Proxy::JacobCov, true), (Proxy::ParamsLive, true)],
             ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => vec![(Proxy::Wrcor, true), (Proxy::Synflow, true)],
+            ("az_nas", _) => vec![
+                (Proxy::AzExpressivity, true),
+                (Proxy::AzProgressivity, true),
+                (Proxy::AzTrainability, true),
+                (Proxy::AzComplexity, true),
+            ],
             _ => return None,
         };
         Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members })
@@ -182,6 +191,8 @@ mod tests {
         assert!(Aggregate::parse("meanrank:nope", s).unwrap_err().to_string().contains("unknown proxy 'nope'"));
         let r = Aggregate::parse("rank", s).unwrap().unwrap();
         assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true)]);
+        let az = Aggregate::parse("az_nas", s).unwrap().unwrap();
+        assert_eq!(az.members.len(), 4);
         let r = Aggregate::parse("rank", SpaceKind::Nb101).unwrap().unwrap();
         assert_eq!(r.members, [(Proxy::Wrcor, true), (Proxy::Synflow, true)]);
     }

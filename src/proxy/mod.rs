@@ -4,24 +4,36 @@
 //! Response-based proxies (`wrcor`, `rcor`, `acor`, `gcor`, `wrcor_official`, `naswot`,
 //! `naswot_paper`, `jacob_cov`) and the loss-gradient ones (`snip`, `grad_norm`, `plain`,
 //! `fisher`) share one forward and one backward of the loss (plus one backward of Σ
-//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own;
-//! `l2_norm`, `params` and `flops` need no data. Scores are f64; −inf and NaN are values.
+//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own, and so
+//! do `meco`, `zico`, `swap` and the AZ-NAS scores (`az_expressivity`, `az_progressivity`
+//! and `az_trainability` share one forward and its block-by-block vector-Jacobian
+//! products); `l2_norm`, `params`, `flops` and `az_complexity` need no data. Scores are
+//! f64; −inf and NaN are values.
+//!
+//! The four recent proxies (AZ-NAS, MeCo, ZiCo, SWAP) follow their official protocols
+//! by default (their own initialisation, input and repeats); [`ProxyOptions`] holds one
+//! options struct per proxy to change them.
 
 pub mod aggregate;
+pub mod az_nas;
 pub mod corr;
 pub mod counts;
 pub mod fisher;
 pub mod gram;
 pub mod grasp;
+pub mod init;
 pub mod jacob_cov;
+pub mod meco;
 pub mod naswot;
 pub mod pass;
 pub mod saliency;
 pub mod spec;
+pub mod swap;
 pub mod synflow;
 pub mod vote;
 pub mod wrcor;
 pub mod zen;
+pub mod zico;
 
 use crate::data::batch::Batch;
 use crate::net::model::Model;
@@ -82,11 +94,25 @@ pub enum Proxy {
     FlopsLive,
     /// mbv2 only: FLOPs as the reference counter computes them (with its stride quirk).
     FlopsReference,
+    /// AZ-NAS expressivity.
+    AzExpressivity,
+    /// AZ-NAS progressivity.
+    AzProgressivity,
+    /// AZ-NAS trainability.
+    AzTrainability,
+    /// AZ-NAS complexity (FLOPs in millions, biases included).
+    AzComplexity,
+    /// MeCo.
+    Meco,
+    /// ZiCo.
+    Zico,
+    /// SWAP.
+    Swap,
 }
 
 impl Proxy {
     /// Every proxy, in listing order.
-    pub const ALL: [Proxy; 22] = [
+    pub const ALL: [Proxy; 29] = [
         Proxy::Wrcor,
         Proxy::Rcor,
         Proxy::Acor,
@@ -109,6 +135,13 @@ impl Proxy {
         Proxy::ParamsLive,
         Proxy::FlopsLive,
         Proxy::FlopsReference,
+        Proxy::AzExpressivity,
+        Proxy::AzProgressivity,
+        Proxy::AzTrainability,
+        Proxy::AzComplexity,
+        Proxy::Meco,
+        Proxy::Zico,
+        Proxy::Swap,
     ];
 
     /// The field's name of the proxy.
@@ -136,6 +169,13 @@ impl Proxy {
             Proxy::ParamsLive => "params_live",
             Proxy::FlopsLive => "flops_live",
             Proxy::FlopsReference => "flops_reference",
+            Proxy::AzExpressivity => "az_expressivity",
+            Proxy::AzProgressivity => "az_progressivity",
+            Proxy::AzTrainability => "az_trainability",
+            Proxy::AzComplexity => "az_complexity",
+            Proxy::Meco => "meco",
+            Proxy::Zico => "zico",
+            Proxy::Swap => "swap",
         }
     }
 
@@ -166,6 +206,23 @@ impl Proxy {
             Proxy::FlopsReference => {
                 "mbv2 only: FLOPs as the reference counter computes them (BN, SE scaling, stride quirk)"
             }
+            Proxy::AzExpressivity => {
+                "AZ-NAS expressivity: Σ entropy of the block features' covariance spectra (Lee & Ham, CVPR 2024)"
+            }
+            Proxy::AzProgressivity => {
+                "AZ-NAS progressivity: min increase of that entropy from block to block (Lee & Ham 2024)"
+            }
+            Proxy::AzTrainability => {
+                "AZ-NAS trainability: mean −σ−1/σ+2 of each block's Jacobian probed with ±1 noise (Lee & Ham 2024)"
+            }
+            Proxy::AzComplexity => {
+                "AZ-NAS complexity: FLOPs (millions) of one image, as xautodl counts them (Lee & Ham 2024)"
+            }
+            Proxy::Meco => {
+                "MeCo: Σ min eigenvalue of each module output's channel correlation (Jiang et al., NeurIPS 2023)"
+            }
+            Proxy::Zico => "ZiCo: Σ ln Σ mean|g|/std(g) of weight gradients over two batches (Li et al., ICLR 2023)",
+            Proxy::Swap => "SWAP: distinct sample-wise ReLU activation patterns (Peng et al., ICLR 2024)",
         }
     }
 
@@ -211,17 +268,32 @@ impl Proxy {
             | Proxy::Flops
             | Proxy::ParamsLive
             | Proxy::FlopsLive
-            | Proxy::FlopsReference => {}
+            | Proxy::FlopsReference
+            | Proxy::AzExpressivity
+            | Proxy::AzProgressivity
+            | Proxy::AzTrainability
+            | Proxy::AzComplexity
+            | Proxy::Meco
+            | Proxy::Zico
+            | Proxy::Swap => {}
         }
         n
     }
 }
 
-/// Options of a scoring call.
+/// Options of a scoring call. The defaults are each proxy's official protocol.
 #[derive(Clone, Debug, Default)]
 pub struct ProxyOptions {
     /// Seed of libtorch's generator for Zen's noise (the reference seeds 0).
     pub zen_seed: i64,
+    /// AZ-NAS (expressivity, progressivity, trainability).
+    pub az: az_nas::AzOptions,
+    /// MeCo.
+    pub meco: meco::MecoOptions,
+    /// ZiCo.
+    pub zico: zico::ZicoOptions,
+    /// SWAP.
+    pub swap: swap::SwapOptions,
 }
 
 /// Scores and the seconds spent on each, keyed by proxy name. Proxies computed in the
@@ -287,13 +359,21 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 | Proxy::Flops
                 | Proxy::ParamsLive
                 | Proxy::FlopsLive
-                | Proxy::FlopsReference => unreachable!("proxies with empty needs are skipped above"),
+                | Proxy::FlopsReference
+                | Proxy::AzExpressivity
+                | Proxy::AzProgressivity
+                | Proxy::AzTrainability
+                | Proxy::AzComplexity
+                | Proxy::Meco
+                | Proxy::Zico
+                | Proxy::Swap => unreachable!("proxies with empty needs are skipped above"),
             });
             out.values.insert(p.name().into(), v);
             out.seconds.insert(p.name().into(), t_pass + t.elapsed().as_secs_f64());
         }
     }
     let mut synflow_val: Option<(f64, f64)> = None;
+    let mut az_val: Option<(az_nas::AzScores, f64)> = None;
     for &p in proxies {
         if !p.needs().is_empty() {
             continue;
@@ -315,6 +395,25 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 out.values.insert(p.name().into(), v);
                 continue;
             }
+            Proxy::AzExpressivity | Proxy::AzProgressivity | Proxy::AzTrainability => {
+                if az_val.is_none() {
+                    let s = az_nas::scores(model, batch, &opts.az)?;
+                    az_val = Some((s, t.elapsed().as_secs_f64()));
+                }
+                let (s, secs) = az_val.as_ref().unwrap();
+                out.seconds.insert(p.name().into(), *secs);
+                let v = match p {
+                    Proxy::AzExpressivity => s.expressivity,
+                    Proxy::AzProgressivity => s.progressivity,
+                    _ => s.trainability,
+                };
+                out.values.insert(p.name().into(), v);
+                continue;
+            }
+            Proxy::AzComplexity => az_nas::complexity(model, hw),
+            Proxy::Meco => meco::score(model, batch, &opts.meco)?,
+            Proxy::Zico => zico::score(model, batch, &opts.zico)?,
+            Proxy::Swap => swap::score(model, batch, &opts.swap)?,
             Proxy::Grasp => grasp::score(model, batch),
             Proxy::Zen => continue,
             Proxy::L2Norm => saliency::l2_norm(&model.weights()),

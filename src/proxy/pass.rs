@@ -81,6 +81,7 @@ pub fn run(model: &Model, batch: &Batch, needs: Needs) -> Responses {
         relu_grads: needs.relu_grads,
         wrapper_outputs: needs.wrapper_grads,
         layer_outputs: needs.layer_grads,
+        ..Default::default()
     };
     let mut rec = Recorder::new(spec);
     rec.mode = Mode::default();
