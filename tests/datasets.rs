@@ -40,7 +40,7 @@ fn path(p: &Path) -> DataSource {
 }
 
 #[test]
-fn cifar10_pickles_load_exactly_like_the_binary_records() {
+fn cifar10_pickles_load_exactly_like_the_binary_records_shared_data() {
     // The pickle folder holds the first 8 training images of train_4000.bin.
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("first8.bin");
@@ -55,7 +55,7 @@ fn cifar10_pickles_load_exactly_like_the_binary_records() {
 }
 
 #[test]
-fn cifar10_batches_are_unchanged() {
+fn cifar10_batches_are_unchanged_shared_data() {
     // load_batch on CIFAR-10 must give what it gave before the other data sets existed:
     // choose_batch, CIFAR-10 mean/std, pad-4 crop + flip drawn from ChaCha8(seed ^ 0xA5A5_5A5A).
     use rand::SeedableRng;

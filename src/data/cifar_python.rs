@@ -196,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn cifar10_python_matches_the_binary_records() {
+    fn cifar10_python_matches_the_binary_records_shared_data() {
         // The fixtures hold the first 8 training and 3 test images of the shared binary
         // files (tests/fixtures/pickle/README.md): decoding must give the same bytes.
         let train = read_cifar10_bin(crate::data::shared_data_file("cifar10/train_4000.bin")).unwrap();
@@ -246,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_formats_are_named() {
+    fn wrong_formats_are_named_shared_data() {
         let c100 = fixture("cifar-100-python/train");
         let e = read_cifar10_pickle(&c100).unwrap_err().to_string();
         assert!(e.contains("cifar-100-python/train") && e.contains("looks like CIFAR-100"), "{e}");

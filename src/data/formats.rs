@@ -183,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn every_format_is_recognised() {
+    fn every_format_is_recognised_shared_data() {
         let o = ReadOptions::default();
         let cases = [
             ("pickle/cifar-10-batches-py/data_batch_1", DataFormat::Cifar10Pickle, 5),

@@ -320,7 +320,7 @@ mod tests {
         "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
 
     #[test]
-    fn embedded_has_all_columns_and_known_bests() {
+    fn embedded_has_all_columns_and_known_bests_shared_data() {
         let t = Nb201Table::embedded().unwrap();
         assert_eq!(t.rows().len(), 15_625);
         assert_eq!(t.columns(), &NB201_TRUTH_COLUMNS[..]);
@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn embedded_equals_the_join_of_the_shared_tables() {
+    fn embedded_equals_the_join_of_the_shared_tables_shared_data() {
         let dir = crate::data::shared_data_file("nb201");
         let a = std::fs::read_to_string(dir.join("nb201_cifar10.csv")).unwrap();
         let b = std::fs::read_to_string(dir.join("nb201_cifar100_imagenet16.csv")).unwrap();
