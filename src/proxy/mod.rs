@@ -243,7 +243,7 @@ impl Proxy {
 }
 
 /// Options of a scoring call. The defaults are each proxy's official protocol.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ProxyOptions {
     /// Seed of libtorch's generator for Zen's noise (the reference seeds 0).
     pub zen_seed: i64,
@@ -255,18 +255,6 @@ pub struct ProxyOptions {
     pub zico: zico::ZicoOptions,
     /// SWAP.
     pub swap: swap::SwapOptions,
-}
-
-impl Default for ProxyOptions {
-    fn default() -> Self {
-        ProxyOptions {
-            zen_seed: 0,
-            az: Default::default(),
-            meco: Default::default(),
-            zico: Default::default(),
-            swap: Default::default(),
-        }
-    }
 }
 
 /// Scores and the seconds spent on each, keyed by proxy name. Proxies computed in the
