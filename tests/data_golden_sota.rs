@@ -17,7 +17,7 @@ use zsnas::net::model::Model;
 use zsnas::net::nb201::Nb201Net;
 use zsnas::net::weights::load_state_dict;
 use zsnas::proxy::init::{Init, Input};
-use zsnas::proxy::{az_nas, compute, meco, swap, zico, Proxy, ProxyOptions};
+use zsnas::proxy::{az_nas, compute, meco, swap, Proxy, ProxyOptions};
 use zsnas::space::nb201::Nb201Arch;
 
 /// `../shared/golden/nb201` (or `$ZSNAS_GOLDEN`); panics when the sota files are missing.
@@ -323,16 +323,4 @@ fn rng_order_matches_pytorch() {
     );
     assert!((sum(&weight(&m, "stem.0.weight")) - num(&rs["after_repeat0_stem_conv_weight_sum"])).abs() < 1e-9);
     assert!((sum(&weight(&m, "classifier.weight")) - num(&rs["after_repeat0_classifier_weight_sum"])).abs() < 1e-9);
-}
-
-/// MeCo's and AZ-NAS's network access is NAS-Bench-201's; ZiCo and SWAP run anywhere.
-#[test]
-fn zico_rejects_too_small_batches() {
-    let g = Golden::load();
-    let a = &g.exp["archs"]["a"];
-    let m = g.model(a);
-    let b = Batch { images: g.images.narrow(0, 0, 1), labels: g.labels.narrow(0, 0, 1) };
-    let err = compute(&m, &b, &[Proxy::Zico], &ProxyOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("zico needs"), "{err}");
-    let _ = zico::ZicoOptions::default();
 }
