@@ -133,6 +133,9 @@ pub struct HistoryLine {
     pub arch: String,
     /// The best architecture of the run so far.
     pub best_so_far: BestSoFar,
+    /// The data set of `--dataset` when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
     /// The fitness's name (`wrcor`, `sjw`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fitness: Option<String>,
@@ -185,6 +188,7 @@ mod tests {
         let h = HistoryLine {
             arch: "a".into(),
             best_so_far: BestSoFar { arch: "b".into(), truth: Some(93.5) },
+            dataset: None,
             fitness: Some("sjw".into()),
             index: None,
             repeat: false,

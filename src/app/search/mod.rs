@@ -202,6 +202,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
+        let dataset_name = a.setup.dataset.map(|d| d.name().to_string());
         let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
         let progress_ref = &progress;
         let index_ref = &index_of;
@@ -224,6 +225,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
                         arch: v.best_arch.text(),
                         truth: truth_ref.and_then(|t| t.value(v.best_arch, index_ref(v.best_arch))),
                     },
+                    dataset: dataset_name.clone(),
                     fitness: Some(fitness_name.clone()),
                     index: index_ref(v.arch).map(|i| i as u64),
                     repeat: v.repeat,
