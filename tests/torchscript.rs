@@ -4,6 +4,8 @@
 //! (batch statistics, with the same running-statistics update), carries the parameters
 //! under zsnas's state-dict names, and keeps working at another batch size.
 
+mod common;
+
 use tch::{CModule, Device, Kind, Tensor};
 use zsnas::net::build::build_model;
 use zsnas::net::model::Model;
@@ -123,9 +125,6 @@ fn bad_class_name_is_an_error() {
     let e = save_torchscript(&m, 32, 32, "bad name", &dir.path().join("m.pt")).unwrap_err().to_string();
     assert!(e.contains("class name"), "{e}");
 }
-
-#[path = "common/mod.rs"]
-mod common;
 
 #[test]
 fn export_command_writes_model_pt() {

@@ -13,7 +13,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 
-/// A batch ready for the network: normalised images [B, 3, H, W] f32 and labels [B] i64,
+/// A batch ready for the network: normalised images `[B, 3, H, W]` f32 and labels `[B]` i64,
 /// on `device`.
 pub struct TrainBatch {
     /// Images.
