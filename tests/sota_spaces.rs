@@ -10,7 +10,7 @@ use zsnas::net::mbv2::Mbv2Net;
 use zsnas::net::model::{Builder, Model};
 use zsnas::net::nb101::Nb101Net;
 use zsnas::proxy::init::Init;
-use zsnas::proxy::sites::{RecordSpec, Recorder};
+use zsnas::net::recorder::{RecordSpec, Recorder};
 use zsnas::proxy::{az_nas, compute, swap, zico, Proxy, ProxyOptions};
 use zsnas::space::mbv2::Mbv2Arch;
 use zsnas::space::nb101::Nb101Spec;
