@@ -37,7 +37,9 @@ fn a_cell_with_a_dead_conv_edge_scores_as_its_canonical_cell() {
     assert!(raw.get("canonical").is_none());
     let p = |v: &Value, k: &str| v["scores"][k].as_f64().unwrap();
     assert!(p(raw, "params") > p(&v[1], "params"));
-    assert_eq!(p(raw, "params") - p(&v[1], "params"), (16 * 16 * 9 + 2 * 16) as f64 * 5.0, "5 cells of stage 1");
+    // The dead 3x3 conv (weights 9·C², BN 2·C) of the 5 normal cells of each stage (C = 16, 32, 64).
+    let dead: i64 = [16i64, 32, 64].iter().map(|c| 5 * (9 * c * c + 2 * c)).sum();
+    assert_eq!(p(raw, "params") - p(&v[1], "params"), dead as f64);
     assert_eq!(p(raw, "params_live"), p(&v[1], "params"));
     assert_eq!(p(raw, "flops_live"), p(&v[1], "flops_live"));
 }
