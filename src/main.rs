@@ -37,6 +37,13 @@ enum Cmd {
 }
 
 fn main() {
+    // A closed stdout (`zsnas score | head -1`) ends the program quietly, as for other
+    // Unix tools (killed by SIGPIPE, status 141 in the shell), instead of a panic in
+    // println!. Rust ignores SIGPIPE by default.
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
         tch::set_num_threads(t);

@@ -28,7 +28,7 @@ fn reference_counters_from_the_command_line() {
         let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
         assert_eq!(v["scores"]["params"], params);
         assert_eq!(v["scores"]["flops_reference"], flops_ref);
-        assert_eq!(v["data"], "random");
+        assert_eq!(v["setup"]["data"], "random");
     }
 }
 
@@ -93,7 +93,7 @@ fn small_cpu_search_runs_end_to_end() {
         "--tournament",
         "2",
         "--batch-size",
-        "2",
+        "3",
         "--flops-limit",
         "200e6",
         "--format",
@@ -105,4 +105,49 @@ fn small_cpu_search_runs_end_to_end() {
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert!(v["best"]["arch"].as_str().unwrap().starts_with("SuperConvK3BNRELU(3,"));
     assert_eq!(v["evaluated"], 3);
+}
+
+/// A deep mbv2 network (7 stages of `layers` blocks, 256 channels) at resolution 32.
+fn deep(layers: usize) -> String {
+    let mut s = "SuperConvK3BNRELU(3,64,2,1)".to_string();
+    for i in 0..7 {
+        s.push_str(&format!("SuperResIDWE6K7({},256,1,256,{layers})", if i == 0 { 64 } else { 256 }));
+    }
+    s + "SuperConvK1BNRELU(256,1024,1,1)"
+}
+
+#[test]
+fn synflow_beyond_f64_range_is_inf_and_its_log_stays_finite() {
+    // Issue 13: synflow summed in log space. 7×16 blocks: ln(synflow) ≈ 710.8 > ln(f64::MAX)
+    // = 709.78, so synflow itself is +inf (not NaN) and log_synflow is finite; at 7×4 blocks
+    // both are finite and log_synflow = ln(synflow).
+    for (layers, overflows) in [(4, false), (16, true)] {
+        let a = deep(layers);
+        let (code, out, err) = zsnas(&[
+            "--threads",
+            "2",
+            "score",
+            "--space",
+            "mbv2",
+            "--arch",
+            &a,
+            "--resolution",
+            "32",
+            "--proxies",
+            "synflow,log_synflow",
+            "--batch-size",
+            "2",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        let log = v["scores"]["log_synflow"].as_f64().expect("log_synflow is a finite number");
+        if overflows {
+            assert_eq!(v["scores"]["synflow"], "inf");
+            assert!(log > f64::MAX.ln() && log < 720.0, "{log}");
+        } else {
+            let s = v["scores"]["synflow"].as_f64().unwrap();
+            assert!((s.ln() - log).abs() < 1e-12 * log, "{s} {log}");
+            assert!((log - 189.603).abs() < 0.01, "{log}");
+        }
+    }
 }

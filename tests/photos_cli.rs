@@ -29,7 +29,7 @@ fn mbv2_scores_a_folder_of_mixed_size_photos_and_records_the_draw() {
     let (c, out, err) = zsnas(&args);
     assert_eq!(c, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(v["data"], PHOTOS);
+    assert_eq!(v["setup"]["data"], PHOTOS);
     let drawn: Vec<&str> = v["drawn"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
     assert_eq!(drawn.len(), 3);
     // Balanced: one photo of each of the three classes.

@@ -84,7 +84,7 @@ fn kill_and_resume_matches_an_uninterrupted_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("removed torn last line"), "{err}");
     if at_kill < SAMPLE {
-        assert!(err.contains(&format!("resuming: {at_kill} architectures already in the output")), "{err}");
+        assert!(err.contains(&format!("resuming: {at_kill} architectures in the output")), "{err}");
     }
     let got = read(&f);
     assert_eq!(got.len(), SAMPLE, "every architecture exactly once");

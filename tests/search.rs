@@ -196,7 +196,7 @@ fn cli_errors() {
     assert_error(&with(&["--strategy", "random", "--fitness", "magic", "--budget", "5"]), "unknown fitness 'magic'");
     assert_error(
         &with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "0"]),
-        "--budget must be at least 1",
+        "0 is not a count of at least 1",
     );
     assert_error(
         &with(&["--strategy", "evolution", "--fitness", "wrcor", "--budget", "5", "--tournament", "65"]),
@@ -344,7 +344,6 @@ fn cli_reinforce_runs_table_and_plot() {
 }
 
 #[test]
-#[ignore = "to adapt to canonical scoring: its raw-scored fixture lines of dead-edge cells are now re-scored (see the closing note)"]
 fn cli_precomputed_scores_are_reused_completed_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let hist = dir.path().join("sjw.jsonl");
@@ -413,7 +412,7 @@ fn cli_precomputed_scores_are_reused_completed_and_checked() {
     let i = bad.iter().position(|s| *s == "--score-seed").unwrap();
     bad[i + 1] = "5";
     bad.extend(["--fitness", "sjw", "--scores", hist.to_str().unwrap()]);
-    assert_error(&bad, "sjw.jsonl");
+    assert_error(&bad, "sjw.jsonl:1: scored with seed 2, but this run has seed 5");
     // A missing file is a clear error.
     let missing = dir.path().join("none.jsonl");
     let mut m: Vec<&str> = base.to_vec();

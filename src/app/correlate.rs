@@ -12,7 +12,7 @@
 
 use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs, TruthArgs};
-use crate::eval::correlation::{evaluate_targets, join, render_table, Joined, NonFinite, ProxyStats};
+use crate::eval::correlation::{evaluate_targets, join, nan_notes, render_table, Joined, NonFinite, ProxyStats};
 use crate::eval::truth::Truth;
 use crate::io::scores::{load_scores, records_to_set, ScoreSet};
 use crate::io::shard::Shard;
@@ -227,6 +227,9 @@ fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, s
                 }
             )?;
             write!(o, "{}", render_table(stats))?;
+            for n in nan_notes(stats) {
+                eprintln!("{n}");
+            }
         }
         Format::Json => {
             for s in stats {

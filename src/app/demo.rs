@@ -102,7 +102,7 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub data: Nb201SetupArgs,
     /// Number of architectures.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::setup::count)]
     pub sample: usize,
     /// Proxy to rank by.
     #[arg(long, default_value = "wrcor")]

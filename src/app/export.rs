@@ -40,10 +40,10 @@ pub struct ExportArgs {
     #[arg(long)]
     pub arch: String,
     /// mbv2: input resolution, overriding the string's own.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// Number of classes (default 1,000 for mbv2, 10 otherwise).
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::classes)]
     pub num_classes: Option<i64>,
     /// Seed of the initialisation (per architecture, as `zsnas score` uses it).
     #[arg(long, default_value_t = 0)]

@@ -42,7 +42,7 @@ pub struct ScoreArgs {
     #[arg(long)]
     pub shard: Option<String>,
     /// Number of shards when the index comes from the environment.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
     /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score
     /// each cell's canonical form, every dead edge set to `none`, once per class, and
@@ -50,11 +50,11 @@ pub struct ScoreArgs {
     #[arg(long)]
     pub raw: bool,
     /// mbv2: input resolution of the --arch architectures, overriding the string's own.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// mbv2: reject --arch architectures above this many FLOPs (multiply-accumulates at
     /// their resolution, 1,000 classes), e.g. 600e6.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::positive)]
     pub flops_limit: Option<f64>,
 }
 

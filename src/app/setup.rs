@@ -6,13 +6,43 @@ use crate::data::dataset::{Dataset, Epochs};
 use crate::data::imagenet_folder::{load_imagenet_folder_batch, ImageNetFolderMode};
 use crate::data::load::{load_batch_with, random_batch, BatchSpec, DataSource, LoadOptions};
 use crate::eval::truth::{default_truth, load_truth, Truth};
+use crate::io::provenance::ScoringSetup;
 use crate::net::device::parse_device;
+pub use crate::report::cut;
 use crate::search::Strategy;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tch::Device;
+
+/// Clap parser of a count flag: an integer ≥ 1 (e.g. `--batch-size`, `--budget`,
+/// `--sample`). Errors: "0 is not a count of at least 1", "x is not an integer".
+pub fn count(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 is not a count of at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{}' is not a whole number of at least 1", cut(s, 40))),
+    }
+}
+
+/// Clap parser of `--num-classes`: an integer from 1 to 1,000,000.
+pub fn classes(s: &str) -> std::result::Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(k) if (1..=1_000_000).contains(&k) => Ok(k),
+        Ok(k) => Err(format!("{k} classes: the head needs 1 to 1,000,000 classes")),
+        Err(_) => Err(format!("'{}' is not a whole number of classes", cut(s, 40))),
+    }
+}
+
+/// Clap parser of a positive finite number (e.g. `--flops-limit 600e6`).
+pub fn positive(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("{x} is not a positive finite number")),
+        Err(_) => Err(format!("'{}' is not a number", cut(s, 40))),
+    }
+}
 
 /// The scoring-setup flags that `zsnas score`, `search` and `correlate` share: besides
 /// the architecture and the seed, an architecture's score depends on exactly these.
@@ -23,14 +53,14 @@ pub struct SetupArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Batch size N.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = count)]
     pub batch_size: usize,
     /// Standard CIFAR augmentation of the batch (random crop with 4-pixel padding,
     /// horizontal flip).
     #[arg(long)]
     pub augment: bool,
     /// Number of classes of the network head (default: 10; 1,000 for mbv2).
-    #[arg(long)]
+    #[arg(long, value_parser = classes)]
     pub num_classes: Option<i64>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -89,6 +119,29 @@ impl SetupArgs {
         space == SpaceKind::Mbv2 && self.data.is_none()
     }
 
+    /// The provenance record of scores made with these flags on `batch` (drawn with
+    /// `seed`) and optional `weights`: what [`crate::io::provenance`] compares on resume.
+    pub fn scoring_setup(&self, space: SpaceKind, seed: u64, batch: &Batch, weights: Option<&Path>) -> ScoringSetup {
+        let data = if self.random_data(space) {
+            "random".to_string()
+        } else {
+            self.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "embedded".to_string())
+        };
+        let device = if self.device.starts_with("cuda") { "cuda" } else { "cpu" };
+        ScoringSetup {
+            augment: self.augment,
+            batch_md5: ScoringSetup::batch_md5(batch),
+            batch_size: batch.len(),
+            data,
+            dataset: self.dataset.map(|d| d.name().to_string()),
+            device: device.to_string(),
+            num_classes: self.num_classes(space),
+            resolution: batch.images.size().last().copied().unwrap_or(0) as u64,
+            seed,
+            weights: weights.map(|p| p.display().to_string()),
+        }
+    }
+
     /// The device and the scoring batch on it, drawn with `seed`: `--data` (or the
     /// embedded CIFAR-10 images), or for mbv2 without `--data` a seeded random Gaussian
     /// batch of N×3×224×224 with random labels (a note on stderr says so). With
@@ -145,11 +198,23 @@ impl SetupArgs {
                 _ => load_batch_with(&self.source(), &spec, &opts)?,
             };
             let classes = self.num_classes(space);
-            let max = b.labels.max().int64_value(&[]);
-            if max >= classes || b.labels.min().int64_value(&[]) < 0 {
+            let labels = Vec::<i64>::try_from(&b.labels.to_kind(tch::Kind::Int64))?;
+            if let Some((i, y)) = labels.iter().enumerate().find(|(_, &y)| y < 0 || y >= classes) {
                 bail!(
-                    "--data: label {max} is outside the head's {classes} classes (give --num-classes or --dataset to match the data)"
+                    "--data {}: label {y} of batch image {i} is outside the head's {classes} classes 0..={} (give --num-classes or --dataset to match the data)",
+                    self.source().describe(),
+                    classes - 1
                 );
+            }
+            if b.len() >= 2 {
+                let first = b.images.get(0);
+                if (1..b.len() as i64).all(|i| b.images.get(i).equal(&first)) {
+                    bail!(
+                        "--data {}: all {} images of the batch are identical, so correlations across them are meaningless (check the data)",
+                        self.source().describe(),
+                        b.len()
+                    );
+                }
             }
             b
         };
@@ -169,7 +234,7 @@ pub struct ArchArgs {
     #[arg(long)]
     pub archs_file: Option<PathBuf>,
     /// A seeded uniform sample of K distinct architectures (seed: --seed).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = count)]
     pub sample: Option<usize>,
     /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order).
     #[arg(long)]
@@ -290,14 +355,14 @@ impl Nb201SetupArgs {
 #[derive(clap::Args, Clone, Debug)]
 pub struct StrategyArgs {
     /// Evolution: population size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = count)]
     pub population: usize,
     /// Evolution: tournament size (drawn without replacement).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = count)]
     pub tournament: usize,
     /// REINFORCE: random architectures scored first to standardise rewards (at most half
     /// the budget).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = count)]
     pub warmup: usize,
 }
 

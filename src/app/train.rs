@@ -24,10 +24,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub arch: String,
     /// mbv2: input resolution, overriding the string's own.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// Number of classes (default: the number of classes in --data).
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::classes)]
     pub num_classes: Option<i64>,
     /// Training images: CIFAR-10 binary file or folder of them, or an image folder (one
     /// sub-folder per class).
@@ -41,10 +41,10 @@ pub struct TrainArgs {
     #[arg(long, default_value = "nb201")]
     pub recipe: String,
     /// Epochs (the cosine schedule spans them).
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub epochs: Option<usize>,
     /// Images per batch.
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub batch_size: Option<usize>,
     /// Initial learning rate.
     #[arg(long)]
@@ -84,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_torchscript: bool,
     /// Stop after this many epochs (the run resumes from its checkpoint later).
-    #[arg(long)]
+    #[arg(long, value_parser = super::setup::count)]
     pub stop_after: Option<usize>,
 }
 

@@ -314,6 +314,23 @@ pub fn evaluate_targets(
     (stats, plots)
 }
 
+/// One line per proxy whose ρ is NaN, saying why (issue 13): too few pairs (ρ needs at
+/// least 2, a meaningful one many more), or constant scores or truth among them.
+pub fn nan_notes(stats: &[ProxyStats]) -> Vec<String> {
+    stats
+        .iter()
+        .filter(|s| s.spearman.is_nan())
+        .map(|s| {
+            let why = if s.n < 2 {
+                format!("only {} architecture(s) with a usable score (ρ and τ need at least 2 pairs)", s.n)
+            } else {
+                format!("its {} scores (or their truth values) are all equal, so there is no order to correlate", s.n)
+            };
+            format!("note: {}: ρ and τ are NaN: {why}", s.proxy)
+        })
+        .collect()
+}
+
 /// Renders the results as the plain-text table of `--format table`.
 pub fn render_table(stats: &[ProxyStats]) -> String {
     let with_ci = stats.iter().any(|s| s.ci95.is_some());

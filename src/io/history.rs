@@ -1,6 +1,7 @@
 //! Reading a `zsnas search --history` file back to resume a search: per run, the
 //! recorded steps in order, checked against the resuming search's flags.
 
+use super::provenance::ScoringSetup;
 use super::record::HistoryLine;
 use crate::proxy::ScoreMap;
 use crate::space::{AnyArch, SpaceKind};
@@ -32,6 +33,10 @@ pub struct SearchId<'a> {
     pub seed: u64,
     /// Evaluations per run.
     pub budget: usize,
+    /// The scoring setup of this search: every line must record the same.
+    pub setup: &'a ScoringSetup,
+    /// Whether this search scores canonical cells (`false`: `--raw`).
+    pub canonical: bool,
 }
 
 /// Reads history records (the JSON values of [`super::jsonl::JsonlLog::open`]) into
@@ -39,7 +44,9 @@ pub struct SearchId<'a> {
 ///
 /// Errors, naming the 1-based line: a line that is not a [`HistoryLine`], another
 /// space/strategy/fitness or seed, a step outside `1..=budget`, a step recorded twice, a
-/// gap in a run's steps, an architecture not of the space.
+/// gap in a run's steps, an architecture not of the space; a line without a recorded
+/// scoring setup (written before zsnas 0.2) or with another one (naming the field and both
+/// values); a cell with dead edges scored in the other form (raw vs canonical).
 pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usize, Vec<Step>>> {
     let mut by_run: BTreeMap<usize, BTreeMap<usize, Step>> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -71,7 +78,17 @@ pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usiz
                 );
             }
         }
+        let remedy = "use the same flags, or another --history file";
+        let Some(setup) = &h.setup else {
+            bail!("history line {line} records no scoring setup (written before zsnas 0.2), so resuming cannot check it; use another --history file");
+        };
+        id.setup.check_same(setup, &format!("history line {line}"), remedy)?;
         let arch = AnyArch::parse(id.space, &h.arch).with_context(|| format!("history line {line}"))?;
+        if arch.canonical() != arch && h.canonical.is_some() != id.canonical {
+            let (was, now) =
+                if id.canonical { ("raw (--raw)", "on canonical cells") } else { ("on the canonical cell", "--raw") };
+            bail!("history line {line}: {} was scored {was}, but this search scores {now}; {remedy}", h.arch);
+        }
         if step == 0 || step > id.budget {
             bail!(
                 "history line {line}: step {step} of run {run} is outside 1..={} (--budget {})",

@@ -63,6 +63,17 @@ pub struct JsonlLog {
     repair: Option<Repair>,
 }
 
+/// Errors when `path` exists and is not a regular file (after following links): a
+/// directory, a device, a FIFO or a socket, naming the path and its kind.
+pub fn require_regular(path: &Path) -> Result<()> {
+    let Ok(m) = std::fs::metadata(path) else { return Ok(()) };
+    if m.is_file() {
+        return Ok(());
+    }
+    let kind = if m.is_dir() { "a directory" } else { "a device, FIFO or socket" };
+    bail!("'{}' is {kind}, not a regular file: zsnas reads and writes results only in regular files", path.display())
+}
+
 /// Result of scanning the bytes of an existing file.
 #[derive(Debug)]
 struct Scan {
@@ -150,8 +161,13 @@ impl JsonlLog {
     /// array but lacks the newline is kept and the newline is added.  Blank
     /// lines are ignored.  An unparsable line before the last one is an error
     /// that names its 1-based line number; the file is left untouched then.
+    ///
+    /// A path that exists but is not a regular file (a directory, a device such as
+    /// `/dev/full` or `/dev/zero`, a FIFO) is refused: such a file cannot be resumed and
+    /// reading it may never end.
     pub fn open(path: impl AsRef<Path>) -> Result<(JsonlLog, Vec<Value>)> {
         let path = path.as_ref();
+        require_regular(path)?;
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).with_context(|| format!("creating directory {}", parent.display()))?;

@@ -5,10 +5,13 @@
 //! Only scores made with the search's own scoring setup may be reused (`zsnas score
 //! --seed S` = `zsnas search --score-seed S`, same `--data`, `--batch-size`, `--augment`,
 //! `--num-classes`): an architecture's score depends on the batch and on its
-//! initialisation seed `arch_seed(S, arch)`, nothing else. [`Precomputed::check`]
-//! re-scores one architecture to catch files written with another setup.
+//! initialisation seed `arch_seed(S, arch)`, nothing else. Every line records its
+//! [`ScoringSetup`], which must equal the search's (else an error naming the field);
+//! for lines written before zsnas 0.2, which record none, [`Precomputed::check`]
+//! re-scores one of them to catch files written with another setup.
 
-use super::scores::{load_scores, same_score};
+use super::provenance::ScoringSetup;
+use super::scores::{load_scores, same_score_of};
 use crate::proxy::ScoreMap;
 use crate::search::Cache;
 use crate::space::{AnyArch, SpaceKind};
@@ -34,6 +37,8 @@ pub struct Precomputed {
     lines: usize,
     other_form: usize,
     needed: Vec<String>,
+    /// Keys of the entries from lines without a recorded setup.
+    legacy: Vec<String>,
 }
 
 impl Precomputed {
@@ -51,7 +56,16 @@ impl Precomputed {
     /// dead edges are reused only when they say they were scored on the canonical cell,
     /// `"canonical"`) or on raw architectures (such lines are not reused). Lines left out
     /// this way are counted in [`Precomputed::other_form`].
-    pub fn load(paths: &[PathBuf], space: SpaceKind, needed: &[&str], canonical: bool) -> Result<Precomputed> {
+    ///
+    /// `setup` is the search's scoring setup: a line recording another one is an error
+    /// naming the file line, the field and both values.
+    pub fn load(
+        paths: &[PathBuf],
+        space: SpaceKind,
+        needed: &[&str],
+        canonical: bool,
+        setup: &ScoringSetup,
+    ) -> Result<Precomputed> {
         let mut out = Precomputed { needed: needed.iter().map(|n| n.to_string()).collect(), ..Default::default() };
         if paths.is_empty() {
             return Ok(out);
@@ -64,6 +78,14 @@ impl Precomputed {
                 continue;
             }
             let arch = AnyArch::parse(space, &r.arch).map_err(|e| anyhow!("{}: {e:#}", r.origin))?;
+            match &r.setup {
+                Some(s) => setup.check_same(
+                    s,
+                    &format!("--scores {}", r.origin),
+                    "use the same --score-seed, --data, --batch-size, --augment, --num-classes and --dataset, or leave --scores out",
+                )?,
+                None => out.legacy.push(arch.key()),
+            }
             let dead_edges = arch.canonical() != arch;
             if dead_edges && (canonical != r.canonical.is_some()) {
                 out.other_form += 1;
@@ -104,20 +126,23 @@ impl Precomputed {
         self.entries.values()
     }
 
-    /// Checks that the files were made with this search's scoring setup: re-scores the
-    /// entry with the smallest key (deterministic choice) with `score` and compares every
+    /// Checks that lines without a recorded setup (written before zsnas 0.2) were made
+    /// with this search's scoring setup: re-scores the entry with the smallest key
+    /// (deterministic choice) with `score` and compares every
     /// score it has. Returns the architecture checked, `None` when there is nothing to
-    /// check. Errors on any difference beyond [`super::scores::SAME_SCORE_RTOL`], naming
+    /// check. Errors on any difference beyond [`super::scores::same_score_of`], naming
     /// the file line.
     pub fn check(&self, score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>) -> Result<Option<AnyArch>> {
-        let Some((_, e)) = self.entries.iter().min_by(|a, b| a.0.cmp(b.0)) else {
+        let Some(e) =
+            self.legacy.iter().filter_map(|k| self.entries.get(k)).min_by(|a, b| a.arch.key().cmp(&b.arch.key()))
+        else {
             return Ok(None);
         };
         let names: Vec<String> = e.scores.keys().cloned().collect();
         let fresh = score(&e.arch, &names)?;
         for (k, &x) in &e.scores {
             let y = fresh.get(k).copied().unwrap_or(f64::NAN);
-            if !same_score(x, y) {
+            if !same_score_of(k, x, y) {
                 bail!(
                     "--scores {}: '{k}' of {} is {x} in the file but {y} with this search's scoring setup; \
                      the file was made with another --seed/--score-seed, --data, --batch-size, --augment or \
@@ -178,10 +203,13 @@ impl Precomputed {
             }
         }
         eprintln!(
-            "--scores: {} lines, {complete} architectures with every proxy of '{fitness}', {} with some; setup checked on {}",
+            "--scores: {} lines, {complete} architectures with every proxy of '{fitness}', {} with some; {}",
             self.lines,
             partial.len(),
-            checked.map(|x| x.text()).unwrap_or_default()
+            match checked {
+                Some(x) => format!("lines without a recorded setup checked by re-scoring {}", x.text()),
+                None => "every line's recorded setup is this search's".to_string(),
+            }
         );
         Ok(partial)
     }
@@ -193,7 +221,9 @@ mod tests {
 
     #[test]
     fn same_score_tolerates_rounding_only() {
-        // (`same_score` lives in `correlate`, whose reader these files go through.)
+        use super::super::scores::same_score;
+        assert!(same_score_of("zico", 100.0, 100.5));
+        assert!(!same_score_of("wrcor", 100.0, 100.001));
         assert!(same_score(-68.29798463460646, -68.29798463460648));
         assert!(!same_score(871.4054, 871.4055));
         assert!(same_score(f64::NAN, f64::NAN));
@@ -226,8 +256,14 @@ mod tests {
             "b.jsonl",
             &format!("{{\"arch\":\"{a}\",\"step\":3,\"scores\":{{\"synflow\":2e35,\"wrcor\":800.5}}}}\n"),
         );
-        let p =
-            Precomputed::load(&[f1.clone(), f2], SpaceKind::Nb201, &["wrcor", "synflow", "jacob_cov"], false).unwrap();
+        let p = Precomputed::load(
+            &[f1.clone(), f2],
+            SpaceKind::Nb201,
+            &["wrcor", "synflow", "jacob_cov"],
+            false,
+            &ScoringSetup::example(),
+        )
+        .unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p.lines(), 3);
         let ea = p.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap();
@@ -240,12 +276,13 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut enc, &std::fs::read(&f1).unwrap()).unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        let pz = Precomputed::load(&[gz], SpaceKind::Nb201, &["wrcor"], false).unwrap();
+        let pz = Precomputed::load(&[gz], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap();
         assert_eq!(pz.len(), 2);
         assert_eq!(pz.get(&AnyArch::parse(SpaceKind::Nb201, a).unwrap()).unwrap()["wrcor"], 800.5);
 
         let f3 = write(&dir, "c.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":801.5}}}}\n"));
-        let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
+        let e = Precomputed::load(&[f1.clone(), f3], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example())
+            .unwrap_err();
         assert!(format!("{e:#}").contains("different 'wrcor' scores"), "{e:#}");
 
         for (name, line, needle) in [
@@ -260,15 +297,15 @@ mod tests {
             ),
         ] {
             let f = write(&dir, name, &line);
-            let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
+            let e = Precomputed::load(&[f], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap_err();
             assert!(format!("{e:#}").contains(needle) && format!("{e:#}").contains(name), "{name}: {e:#}");
         }
         let f4 = write(&dir, "d.jsonl", "{\"arch\":\"|nor_conv_3x3~0|\",\"scores\":{\"wrcor\":1.0}}\n");
-        let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"], false).unwrap_err();
+        let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap_err();
         assert!(format!("{e:#}").contains("d.jsonl:1"), "{e:#}");
 
         // check(): a scorer that disagrees is an error naming the file line.
-        let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"], false).unwrap();
+        let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap();
         let e = p.check(|_, _| Ok(ScoreMap::from([("wrcor".to_string(), 1.0)]))).unwrap_err();
         assert!(format!("{e:#}").contains("a.jsonl"), "{e:#}");
         let ok = p.check(|x, names| {

@@ -6,6 +6,7 @@
 //! order), so lines are stable across versions. Non-finite scores are written as the
 //! strings `"-inf"`, `"inf"` and `"nan"` (JSON has no such numbers) and read back as f64.
 
+use super::provenance::ScoringSetup;
 use crate::proxy::ScoreMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
@@ -86,13 +87,6 @@ pub struct ScoreLine {
     /// (NAS-Bench-201 with dead edges; absent with `zsnas score --raw`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical: Option<String>,
-    /// `"random"` when the batch was Gaussian noise rather than images (mbv2 without
-    /// `--data`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
-    /// The data set of `--dataset` (`cifar10`, `cifar100`, `imagenet16-120`) when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset: Option<String>,
     /// `--photos`: the image files of the drawn batch, in batch order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drawn: Vec<String>,
@@ -111,9 +105,16 @@ pub struct ScoreLine {
     /// Proxy name → seconds spent on it (shared passes are charged to each proxy).
     #[serde(default)]
     pub seconds: BTreeMap<String, f64>,
+    /// The scoring setup the scores depend on ([`ScoringSetup`]); absent in lines written
+    /// before zsnas 0.2, which cannot be resumed or reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<ScoringSetup>,
     /// The space (`nb201`, `nb101`, `mbv2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
+    /// The zsnas version that wrote the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// The architecture and its benchmark accuracy, as a history line records the best so far.
@@ -133,9 +134,10 @@ pub struct HistoryLine {
     pub arch: String,
     /// The best architecture of the run so far.
     pub best_so_far: BestSoFar,
-    /// The data set of `--dataset` when given.
+    /// The canonical cell the scores were computed on, when it differs from `arch`
+    /// (NAS-Bench-201 with dead edges; absent with `search --raw`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset: Option<String>,
+    pub canonical: Option<String>,
     /// The fitness's name (`wrcor`, `sjw`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fitness: Option<String>,
@@ -153,6 +155,10 @@ pub struct HistoryLine {
     /// The run's search seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// The scoring setup the scores depend on ([`ScoringSetup`]); absent in lines written
+    /// before zsnas 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<ScoringSetup>,
     /// The space.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
@@ -161,6 +167,9 @@ pub struct HistoryLine {
     /// The strategy's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// The zsnas version that wrote the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// Serialises a record as one compact JSON line (no newline).
@@ -188,20 +197,22 @@ mod tests {
         let h = HistoryLine {
             arch: "a".into(),
             best_so_far: BestSoFar { arch: "b".into(), truth: Some(93.5) },
-            dataset: None,
+            canonical: None,
             fitness: Some("sjw".into()),
             index: None,
             repeat: false,
             run: 0,
             scores: [("wrcor".to_string(), 1.0)].into_iter().collect(),
             seed: Some(0),
+            setup: None,
             space: Some("nb201".into()),
             step: 1,
             strategy: Some("random".into()),
+            version: Some("0.2.0".into()),
         };
         assert_eq!(
             to_line(&h),
-            r#"{"arch":"a","best_so_far":{"arch":"b","truth":93.5},"fitness":"sjw","index":null,"repeat":false,"run":0,"scores":{"wrcor":1.0},"seed":0,"space":"nb201","step":1,"strategy":"random"}"#
+            r#"{"arch":"a","best_so_far":{"arch":"b","truth":93.5},"fitness":"sjw","index":null,"repeat":false,"run":0,"scores":{"wrcor":1.0},"seed":0,"space":"nb201","step":1,"strategy":"random","version":"0.2.0"}"#
         );
     }
 }

@@ -2,8 +2,9 @@
 //! --history` (plain or gzip), merged into one record per architecture.
 
 use super::gz::maybe_gunzip;
+use super::provenance::ScoringSetup;
 use super::record::ScoreLine;
-use crate::proxy::ScoreMap;
+use crate::proxy::{Proxy, ScoreMap};
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
@@ -25,6 +26,8 @@ pub struct ScoredArch {
     pub canonical: Option<String>,
     /// Proxy name to score (non-finite scores kept as NaN/±inf).
     pub scores: ScoreMap,
+    /// The scoring setup the line records (`None` in lines written before zsnas 0.2).
+    pub setup: Option<ScoringSetup>,
     /// Where the record came from (`file:line`), for messages.
     pub origin: String,
 }
@@ -46,6 +49,7 @@ impl ScoredArch {
             hash: l.hash,
             canonical: l.canonical,
             scores: l.scores,
+            setup: l.setup,
             origin: origin.to_string(),
         })
     }
@@ -98,24 +102,36 @@ impl ScoreSet {
 }
 
 /// Relative difference below which two values of one proxy for one architecture count as
-/// the same score (libtorch's multi-threaded kernels move `jacob_cov` by about 1e-15
-/// relative between runs; a different batch or seed moves every score by far more).
+/// the same score, unless the proxy has its own ([`Proxy::thread_rtol`]): a different
+/// batch or seed moves every score by far more.
 pub const SAME_SCORE_RTOL: f64 = 1e-9;
 
 /// Whether `a` and `b` are the same score up to [`SAME_SCORE_RTOL`] (NaN equals NaN,
 /// infinities must be equal).
 pub fn same_score(a: f64, b: f64) -> bool {
+    same_within(a, b, SAME_SCORE_RTOL)
+}
+
+/// Whether `a` and `b` are the same score of proxy `name`: within the proxy's documented
+/// thread-count tolerance ([`Proxy::thread_rtol`]; [`SAME_SCORE_RTOL`] for names that are
+/// not proxies), so files scored with different `--threads` merge.
+pub fn same_score_of(name: &str, a: f64, b: f64) -> bool {
+    let rtol = Proxy::from_name(name).map(|p| p.thread_rtol()).unwrap_or(SAME_SCORE_RTOL);
+    same_within(a, b, rtol)
+}
+
+fn same_within(a: f64, b: f64, rtol: f64) -> bool {
     if a == b || (a.is_nan() && b.is_nan()) {
         return true;
     }
     if !a.is_finite() || !b.is_finite() {
         return false;
     }
-    (a - b).abs() <= SAME_SCORE_RTOL * a.abs().max(b.abs())
+    (a - b).abs() <= rtol * a.abs().max(b.abs())
 }
 
 /// Merges score records: records of the same architecture are merged (the union of
-/// their proxies); the same proxy with different values (beyond [`SAME_SCORE_RTOL`]) is an
+/// their proxies); the same proxy with different values (beyond [`same_score_of`]) is an
 /// error naming both lines.
 pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<ScoreSet> {
     let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -132,7 +148,7 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
                 let first = &mut archs[i];
                 for (p, &v) in &r.scores {
                     if let Some(&w) = first.scores.get(p) {
-                        if !same_score(v, w) {
+                        if !same_score_of(p, v, w) {
                             bail!(
                                 "architecture {} is scored twice with different '{p}' scores: {w} ({}) and {v} ({}); \
                                  were the runs made with different settings (seed, batch, data)?",
@@ -165,6 +181,7 @@ fn is_blank(b: &[u8]) -> bool {
 /// torn write) is skipped with a note on stderr, an unparsable line elsewhere is an
 /// error naming the line. Returns `(origin, value)` pairs, origin = `file:line`.
 pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
+    super::jsonl::require_regular(path).context("scores file")?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read scores file '{}'", path.display()))?;
     let bytes = maybe_gunzip(bytes, &format!("scores file '{}'", path.display()))?;
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();

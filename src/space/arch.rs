@@ -7,6 +7,7 @@ use super::nb101::Nb101Spec;
 use super::nb201::Nb201Arch;
 use super::nb201_table::Nb201Table;
 use super::SpaceKind;
+use crate::report::cut;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use serde_json::Value;
@@ -80,6 +81,15 @@ impl AnyArch {
 
     /// Parses an architecture of `space` from its command-line text.
     pub fn parse(space: SpaceKind, s: &str) -> Result<AnyArch> {
+        // Messages quote the string: a long one is cut to 120 characters there.
+        Self::parse_full(space, s).map_err(|e| {
+            let short = cut(s, 120);
+            let msg = format!("{e:#}");
+            anyhow::anyhow!("{}", if s.chars().count() > 120 { msg.replace(s, &short) } else { msg })
+        })
+    }
+
+    fn parse_full(space: SpaceKind, s: &str) -> Result<AnyArch> {
         match space {
             SpaceKind::Nb201 => Ok(AnyArch::Nb201(Nb201Arch::parse(s)?)),
             SpaceKind::Nb101 => {

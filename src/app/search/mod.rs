@@ -16,13 +16,15 @@
 
 mod report;
 
+use super::scoring::guarded;
 use super::setup::{SetupArgs, StrategyArgs, TruthArgs};
 use crate::io::history::{read_history, SearchId};
 use crate::io::jsonl::JsonlLog;
 use crate::io::precomputed::Precomputed;
+use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine};
 use crate::net::build::{arch_seed, build_model};
-use crate::proxy::{compute, Proxy, ProxyOptions, ScoreMap};
+use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
 use crate::report::progress::Progress;
 use crate::search::{Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
@@ -49,7 +51,7 @@ pub struct SearchArgs {
     pub fitness: String,
     /// Number of evaluations per run (repeated architectures count, but are not scored
     /// again).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::app::setup::count)]
     pub budget: usize,
     /// Search seed of the first run (run r uses seed + r).
     #[arg(long, default_value_t = 0)]
@@ -60,7 +62,7 @@ pub struct SearchArgs {
     pub score_seed: u64,
     /// Number of runs (seeds seed..seed+runs-1); reports the mean ± std of the found
     /// accuracy.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::app::setup::count)]
     pub runs: usize,
     /// The ground truth the found architectures are reported against.
     #[command(flatten)]
@@ -90,7 +92,7 @@ pub struct SearchArgs {
     #[arg(long, default_value = "table")]
     pub format: String,
     /// mbv2: FLOPs limit (multiply-accumulates of one image at its resolution), e.g. 600e6.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::app::setup::positive)]
     pub flops_limit: Option<f64>,
     /// Strategy settings.
     #[command(flatten)]
@@ -136,6 +138,11 @@ pub fn run(a: SearchArgs) -> Result<()> {
     };
     let index_of = |x: &AnyArch| x.index(nb201_index.as_ref());
 
+    // Scoring setup (fixed score seed), recorded in every history line.
+    let num_classes = a.setup.num_classes(kind);
+    let (device, batch) = a.setup.batch(kind, a.score_seed)?;
+    check_batch_size(&proxies, batch.len())?;
+    let setup = a.setup.scoring_setup(kind, a.score_seed, &batch, None);
     // History: prefill the cache, remember each run's recorded steps.
     let (mut log, mut replay) = match &a.history {
         Some(p) => {
@@ -146,6 +153,8 @@ pub fn run(a: SearchArgs) -> Result<()> {
                 fitness: &fitness.name(),
                 seed: a.seed,
                 budget: a.budget,
+                setup: &setup,
+                canonical: !a.raw,
             };
             let h = read_history(&recs, id).with_context(|| format!("resuming from {}", p.display()))?;
             (Some(log), h)
@@ -163,20 +172,20 @@ pub fn run(a: SearchArgs) -> Result<()> {
         eprintln!("resuming: {resumed} steps in the history file are replayed from the cache");
     }
 
-    // Scoring setup (fixed score seed).
-    let num_classes = a.setup.num_classes(kind);
-    let (device, batch) = a.setup.batch(kind, a.score_seed)?;
     let opts = ProxyOptions::default();
     let score_seed = a.score_seed;
     let score_some = |x: &AnyArch, which: &[Proxy]| -> Result<ScoreMap> {
         let x = if a.raw { x.clone() } else { x.canonical() };
-        let m = build_model(&x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
-        Ok(compute(&m, &batch, which, &opts)?.values)
+        guarded(&x, &batch, || {
+            let m = build_model(&x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
+            Ok(compute(&m, &batch, which, &opts)?.values)
+        })
     };
 
     // Precomputed scores: complete ones go to the cache, partial ones are completed when
     // the search reaches them.
-    let pre = Precomputed::load(&a.scores, kind, &proxies.iter().map(|p| p.name()).collect::<Vec<_>>(), !a.raw)?;
+    let needed: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    let pre = Precomputed::load(&a.scores, kind, &needed, !a.raw, &setup)?;
     let partial = pre.prefill(&mut cache, &fitness.name(), a.raw, !a.scores.is_empty(), |x, names| {
         let which: Vec<Proxy> = proxies.iter().copied().filter(|p| names.iter().any(|n| n == p.name())).collect();
         score_some(x, &which)
@@ -202,7 +211,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
-        let dataset_name = a.setup.dataset.map(|d| d.name().to_string());
+        let (setup_ref, raw) = (&setup, a.raw);
         let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
         let progress_ref = &progress;
         let index_ref = &index_of;
@@ -225,16 +234,18 @@ pub fn run(a: SearchArgs) -> Result<()> {
                         arch: v.best_arch.text(),
                         truth: truth_ref.and_then(|t| t.value(v.best_arch, index_ref(v.best_arch))),
                     },
-                    dataset: dataset_name.clone(),
+                    canonical: (!raw).then(|| v.arch.canonical().text()).filter(|c| *c != v.arch.text()),
                     fitness: Some(fitness_name.clone()),
                     index: index_ref(v.arch).map(|i| i as u64),
                     repeat: v.repeat,
                     run: r,
                     scores: v.scores.clone(),
                     seed: Some(seed),
+                    setup: Some(setup_ref.clone()),
                     space: Some(space_name.to_string()),
                     step: v.step,
                     strategy: Some(strategy_name.to_string()),
+                    version: Some(VERSION.to_string()),
                 };
                 l.append(&line)?;
             }

@@ -73,6 +73,17 @@ impl Finished<'_> {
             if let Some(x) = acc {
                 found.push(x);
             }
+            // Issue 13: a run in which no architecture had a finite fitness says so.
+            let terms = fitness.terms();
+            let finite =
+                o.distinct.iter().any(|(_, s)| terms.iter().any(|(n, _)| s.get(n).is_some_and(|v| v.is_finite())));
+            if !finite {
+                eprintln!(
+                    "note: run {r}: no architecture had a finite fitness ('{}' is non-finite for all {} evaluated), so its best is arbitrary",
+                    fitness.name(),
+                    o.distinct.len()
+                );
+            }
             if json_out {
                 let v = json!({
                     "run": r,
@@ -90,6 +101,7 @@ impl Finished<'_> {
                     },
                     "steps": o.steps,
                     "evaluated": o.evaluated,
+                    "finite_fitness": finite,
                     "scored": o.scored,
                     "seconds": o.seconds,
                     "scoring_seconds": o.scoring_seconds,

@@ -1,0 +1,156 @@
+//! Provenance of a result line: the scoring setup an architecture's scores depend on,
+//! besides the architecture itself, and the zsnas version that wrote the line.
+//!
+//! Every line of `zsnas score --output` and `zsnas search --history` carries a
+//! [`ScoringSetup`] under `"setup"` and the version under `"version"`. Resuming a file,
+//! completing it, or reusing it as `search --scores` compares the setup of each line with
+//! the run's own ([`ScoringSetup::check_same`]); a difference is an error naming the field
+//! and both values. Scores of one architecture depend on exactly these fields (and on the
+//! thread count only within the per-proxy tolerances of [`crate::proxy::Proxy::rtol`]).
+
+use crate::data::batch::Batch;
+use anyhow::{bail, Result};
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The zsnas version that writes the lines (`CARGO_PKG_VERSION`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What an architecture's scores depend on besides the architecture: the batch (where it
+/// came from and a hash of its content as used), the network head, the initialisation
+/// seed, loaded weights and the device type. Keys are written in alphabetical order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoringSetup {
+    /// `--augment`: the batch was augmented (random crop with padding 4, flip).
+    pub augment: bool,
+    /// md5 (hex, 32 digits) of the batch as the networks saw it: the f32 images (NCHW,
+    /// after normalisation and augmentation, little-endian) followed by the i64 labels.
+    pub batch_md5: String,
+    /// Batch size N (images per batch).
+    pub batch_size: usize,
+    /// Where the images came from: the `--data` path as given, `"embedded"` (the embedded
+    /// CIFAR-10 images) or `"random"` (a seeded Gaussian batch, mbv2 without `--data`).
+    pub data: String,
+    /// `--dataset` (`cifar10`, `cifar100`, `imagenet16-120`) when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    /// Device type: `"cpu"` or `"cuda"`.
+    pub device: String,
+    /// Classes of the network head.
+    pub num_classes: i64,
+    /// Side of the batch's images in pixels (32 for CIFAR, 16 for ImageNet16, 224 for
+    /// photos unless `--resolution`).
+    pub resolution: u64,
+    /// Seed of the batch choice and of each architecture's initialisation (`score
+    /// --seed`, `search --score-seed`).
+    pub seed: u64,
+    /// The safetensors weights loaded instead of a fresh initialisation, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+}
+
+impl ScoringSetup {
+    /// md5 (32 hex digits) of a batch's content: images as f32 then labels as i64, both
+    /// contiguous, little-endian, copied to the CPU.
+    pub fn batch_md5(batch: &Batch) -> String {
+        let mut h = Md5::new();
+        let images = batch.images.to_device(tch::Device::Cpu).to_kind(tch::Kind::Float).contiguous().flatten(0, -1);
+        let labels = batch.labels.to_device(tch::Device::Cpu).to_kind(tch::Kind::Int64).contiguous();
+        let xs: Vec<f32> = Vec::<f32>::try_from(&images).unwrap_or_default();
+        let ys: Vec<i64> = Vec::<i64>::try_from(&labels).unwrap_or_default();
+        h.update(xs.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+        h.update(ys.iter().flat_map(|y| y.to_le_bytes()).collect::<Vec<u8>>());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A fixed setup for unit tests (CIFAR-10 embedded batch of 64, seed 0).
+    #[cfg(test)]
+    pub(crate) fn example() -> ScoringSetup {
+        ScoringSetup {
+            augment: false,
+            batch_md5: "00".repeat(16),
+            batch_size: 64,
+            data: "embedded".into(),
+            dataset: None,
+            device: "cpu".into(),
+            num_classes: 10,
+            resolution: 32,
+            seed: 0,
+            weights: None,
+        }
+    }
+
+    /// Checks that a line written with setup `old` (at `origin`, `file:line`) may be
+    /// reused by a run whose setup is `self`. Errors: the first field that differs (in
+    /// alphabetical order, `batch_md5` last: same flags, other images),
+    /// naming it and both values, e.g. `f.jsonl:3: scored with batch_size 8, but this run
+    /// has batch_size 16: use the same flags, or another output file`.
+    pub fn check_same(&self, old: &ScoringSetup, origin: &str, remedy: &str) -> Result<()> {
+        let (a, b) = (serde_json::to_value(old)?, serde_json::to_value(self)?);
+        let (Value::Object(a), Value::Object(b)) = (a, b) else { unreachable!("a struct serialises to an object") };
+        let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+        // The flags first, the batch hash (which every flag changes) last.
+        keys.sort_by_key(|k| (k.as_str() == "batch_md5", k.as_str()));
+        keys.dedup();
+        for k in keys {
+            let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
+            if x != y {
+                bail!("{origin}: scored with {k} {}, but this run has {k} {}: {remedy}", show(x), show(y));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A setup value for messages: strings unquoted, absent as "(none)".
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> ScoringSetup {
+        ScoringSetup::example()
+    }
+
+    #[test]
+    fn a_difference_names_the_field_and_both_values() {
+        let a = setup();
+        assert!(a.check_same(&a.clone(), "f:1", "r").is_ok());
+        let b = ScoringSetup { batch_size: 8, ..setup() };
+        let e = a.check_same(&b, "f.jsonl:3", "use the same flags").unwrap_err().to_string();
+        assert_eq!(e, "f.jsonl:3: scored with batch_size 8, but this run has batch_size 64: use the same flags");
+        let c = ScoringSetup { dataset: Some("cifar100".into()), ..setup() };
+        let e = a.check_same(&c, "f:1", "r").unwrap_err().to_string();
+        assert!(e.contains("dataset cifar100, but this run has dataset (none)"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_alphabetical_and_round_trip() {
+        let s = serde_json::to_string(&setup()).unwrap();
+        assert!(s.starts_with("{\"augment\":false,\"batch_md5\":"), "{s}");
+        let back: ScoringSetup = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, setup());
+    }
+
+    #[test]
+    fn the_hash_sees_every_pixel_and_label() {
+        let b = Batch {
+            images: tch::Tensor::zeros([2, 3, 4, 4], (tch::Kind::Float, tch::Device::Cpu)),
+            labels: tch::Tensor::from_slice(&[0i64, 1]),
+        };
+        let h = ScoringSetup::batch_md5(&b);
+        assert_eq!(h.len(), 32);
+        let c = Batch { images: b.images.copy(), labels: tch::Tensor::from_slice(&[1i64, 0]) };
+        assert_ne!(h, ScoringSetup::batch_md5(&c));
+        let d = Batch { images: b.images.copy() + 1e-7, labels: b.labels.copy() };
+        assert_ne!(h, ScoringSetup::batch_md5(&d));
+    }
+}

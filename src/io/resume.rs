@@ -1,0 +1,132 @@
+//! Resuming a `zsnas score --output` file: only lines of the run's own scoring setup are
+//! reused, lines missing proxies asked for now are completed, and the file ends with one
+//! line per architecture.
+//!
+//! How completion keeps the file kill-safe: a completed line (the old scores plus the new
+//! ones) is *appended* like any new line, so a kill at any moment loses at most the line
+//! being written; readers merge lines of one architecture ([`super::scores::merge_records`]).
+//! When the run ends, [`ScoreFile::finish`] rewrites the file with one line per
+//! architecture (the last, most complete one, at the place of the first) into a temporary
+//! file beside it and renames it over the original (atomic on POSIX file systems).
+
+use super::jsonl::JsonlLog;
+use super::provenance::ScoringSetup;
+use super::record::{to_line, ScoreLine};
+use crate::space::{AnyArch, SpaceKind};
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An open score file being resumed (see the [module docs](self)).
+#[derive(Debug)]
+pub struct ScoreFile {
+    log: JsonlLog,
+    path: PathBuf,
+    /// Every line in file order, the last line of each architecture replacing earlier ones.
+    lines: Vec<ScoreLine>,
+    by_arch: HashMap<String, usize>,
+    /// Lines in the file (or appended) beyond one per architecture.
+    duplicates: usize,
+}
+
+impl ScoreFile {
+    /// Opens (or creates) `path`, repairing a torn last line ([`JsonlLog::open`]), and
+    /// checks every line against this run: the same `setup` (else an error naming the
+    /// field and both values), the same space, and for a NAS-Bench-201 cell with dead
+    /// edges the same scoring form (`canonical`: scored on the canonical cell; `false` is
+    /// `--raw`).
+    ///
+    /// Errors: an unreadable or corrupt file, a line that is not a score line, a line
+    /// without a recorded setup (written before zsnas 0.2: it cannot be checked), a
+    /// different setup, space or scoring form.
+    pub fn open(path: &Path, space: SpaceKind, setup: &ScoringSetup, canonical: bool) -> Result<ScoreFile> {
+        let (log, records) = JsonlLog::open(path)?;
+        let remedy = "use the same flags, or another --output file";
+        let mut f =
+            ScoreFile { log, path: path.to_path_buf(), lines: Vec::new(), by_arch: HashMap::new(), duplicates: 0 };
+        for (i, v) in records.into_iter().enumerate() {
+            let origin = format!("{}:{}", path.display(), i + 1);
+            let l: ScoreLine =
+                serde_json::from_value(v).map_err(|e| anyhow!("{origin}: not a `zsnas score` line: {e}"))?;
+            if let Some(s) = l.space.as_deref() {
+                if s != space.name() {
+                    bail!("{origin}: a line of space {s}, but this run has space {}: {remedy}", space.name());
+                }
+            }
+            let Some(old) = &l.setup else {
+                bail!(
+                    "{origin}: this line records no scoring setup (written before zsnas 0.2), so resuming cannot check it: score into another --output file"
+                );
+            };
+            setup.check_same(old, &origin, remedy)?;
+            let arch = AnyArch::parse(space, &l.arch).with_context(|| origin.clone())?;
+            if arch.canonical() != arch && l.canonical.is_some() != canonical {
+                let (was, now) =
+                    if canonical { ("raw (--raw)", "on canonical cells") } else { ("on the canonical cell", "--raw") };
+                bail!("{origin}: {} was scored {was}, but this run scores {now}: {remedy}", l.arch);
+            }
+            f.put(l);
+        }
+        Ok(f)
+    }
+
+    fn put(&mut self, l: ScoreLine) {
+        match self.by_arch.get(&l.arch) {
+            Some(&i) => {
+                self.lines[i] = l;
+                self.duplicates += 1;
+            }
+            None => {
+                self.by_arch.insert(l.arch.clone(), self.lines.len());
+                self.lines.push(l);
+            }
+        }
+    }
+
+    /// The line of architecture text `arch`, when the file has one.
+    pub fn get(&self, arch: &str) -> Option<&ScoreLine> {
+        self.by_arch.get(arch).map(|&i| &self.lines[i])
+    }
+
+    /// Number of architectures in the file.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether the file holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Appends `line` (flushed to the operating system before returning); a line of an
+    /// architecture already in the file replaces it (see the [module docs](self)).
+    pub fn append(&mut self, line: &ScoreLine) -> Result<()> {
+        self.log.append(line)?;
+        self.put(line.clone());
+        Ok(())
+    }
+
+    /// Ends the run: when the file holds more than one line for some architecture, rewrites
+    /// it with one line each (via `<file>.tmp` and an atomic rename). Returns the number
+    /// of lines dropped.
+    pub fn finish(self) -> Result<usize> {
+        if self.duplicates == 0 {
+            return Ok(0);
+        }
+        let tmp = self.path.with_extension("jsonl.tmp");
+        let mut text = String::new();
+        for l in &self.lines {
+            text.push_str(&to_line(l));
+            text.push('\n');
+        }
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("cannot write '{}'", tmp.display()))?;
+        drop(self.log);
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace '{}' by '{}'", self.path.display(), tmp.display()))?;
+        Ok(self.duplicates)
+    }
+}
