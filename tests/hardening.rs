@@ -163,3 +163,12 @@ fn correlate_explains_a_nan_statistic() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("note: params: ρ and τ are NaN: its 2 scores (or their truth values) are all equal"), "{err}");
 }
+
+#[test]
+fn an_evolution_budget_within_the_population_says_it_is_a_random_search() {
+    let (code, _, err) =
+        zsnas(&["search", "--strategy", "evolution", "--budget", "3", "--fitness", "params", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: --budget 3 is not above --population 64"), "{err}");
+    assert!(err.contains("so this run is a random search"), "{err}");
+}

@@ -129,6 +129,14 @@ pub fn run(a: SearchArgs) -> Result<()> {
         (Some(_), _) => bail!("--flops-limit only applies to --space mbv2"),
     };
     a.strategy_args.apply(&mut strategy)?;
+    if let Strategy::Evolution(c) = &strategy {
+        if a.budget <= c.population {
+            eprintln!(
+                "note: --budget {} is not above --population {}: aging evolution only fills its random initial population, so this run is a random search",
+                a.budget, c.population
+            );
+        }
+    }
     let proxies = fitness.proxies()?;
     let space = Space::new(kind, flops_limit);
     let truth = a.truth.load_optional(kind, a.setup.dataset, a.no_truth)?;
