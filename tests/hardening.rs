@@ -172,3 +172,79 @@ fn an_evolution_budget_within_the_population_says_it_is_a_random_search() {
     assert!(err.contains("note: --budget 3 is not above --population 64"), "{err}");
     assert!(err.contains("so this run is a random search"), "{err}");
 }
+
+/// A prepared batch file: `images` f32 [n,3,h,h] with `value(i)` for element i, labels 0.
+fn safetensors_batch(path: &std::path::Path, n: usize, h: usize, value: impl Fn(usize) -> f32) {
+    let m = n * 3 * h * h;
+    let header = format!(
+        "{{\"images\":{{\"dtype\":\"F32\",\"shape\":[{n},3,{h},{h}],\"data_offsets\":[0,{}]}},\"labels\":{{\"dtype\":\"I64\",\"shape\":[{n}],\"data_offsets\":[{},{}]}}}}",
+        4 * m,
+        4 * m,
+        4 * m + 8 * n
+    );
+    let mut b = (header.len() as u64).to_le_bytes().to_vec();
+    b.extend(header.as_bytes());
+    for i in 0..m {
+        b.extend(value(i).to_le_bytes());
+    }
+    b.extend(std::iter::repeat_n(0u8, 8 * n));
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn audit_findings_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // A NaN pixel.
+    let nan = dir.path().join("nan.safetensors");
+    safetensors_batch(&nan, 4, 8, |i| if i == 5 { f32::NAN } else { (i % 17) as f32 });
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "4", "--data", nan.to_str().unwrap()],
+        "NaN or infinite pixel values",
+    );
+    // --augment cannot apply to a prepared batch.
+    let ok = dir.path().join("ok.safetensors");
+    safetensors_batch(&ok, 4, 8, |i| ((i * 7) % 23) as f32);
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "4", "--data", ok.to_str().unwrap(), "--augment"],
+        "--augment does not apply to a prepared .safetensors batch",
+    );
+    // 1×1 images: libtorch's shape error, not "out of memory".
+    let tiny = dir.path().join("tiny.safetensors");
+    safetensors_batch(&tiny, 4, 1, |i| i as f32);
+    let (code, _, err) =
+        zsnas(&["score", "--arch", A, "--batch-size", "4", "--data", tiny.to_str().unwrap(), "--proxies", "wrcor"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("libtorch failed scoring") && !err.contains("out of memory"), "{err}");
+    // Flags of another space are refused, not ignored.
+    assert_error(&["score", "--arch", A, "--resolution", "64"], "--resolution only applies to --space mbv2");
+    assert_error(&["score", "--arch", A, "--flops-limit", "10"], "--flops-limit only applies to --space mbv2");
+    let (code, _, err) = zsnas(&["search", "--strategy", "random", "--budget", "2", "--no-truth", "--truth", "x.csv"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-truth") && err.contains("cannot be used with"), "{err}");
+    // An absurd bootstrap is refused before allocating.
+    let (code, _, err) = zsnas(&["correlate", "--scores", "x.jsonl", "--bootstrap", "99999999999999"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--bootstrap") && err.contains("at most 100,000"), "{err}");
+}
+
+#[test]
+fn a_resumed_file_with_two_different_scorings_of_one_architecture_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.jsonl");
+    let o = out.to_str().unwrap();
+    let (code, _, err) = zsnas(&["score", "--arch", A, "--batch-size", "8", "--proxies", "params", "--output", o]);
+    assert_eq!(code, 0, "{err}");
+    let line = std::fs::read_to_string(&out).unwrap();
+    let changed = line.replace("\"params\":", "\"params\":1.0,\"x\":");
+    std::fs::write(&out, format!("{line}{changed}")).unwrap();
+    let before = std::fs::read(&out).unwrap();
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "8", "--proxies", "params,flops", "--output", o],
+        "s.jsonl:2: |nor_conv_3x3~0|",
+    );
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "8", "--proxies", "params,flops", "--output", o],
+        "has 'params' 1 here but",
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before, "the file is left as it was");
+}

@@ -62,8 +62,8 @@ pub struct CorrelateArgs {
     /// search treats them, or dropped from ρ and τ.
     #[arg(long, value_enum, default_value_t = NonFinite::Last)]
     pub nonfinite: NonFinite,
-    /// Bootstrap resamples for the 95% intervals (0: no intervals).
-    #[arg(long, default_value_t = 1000)]
+    /// Bootstrap resamples for the 95% intervals (0: no intervals; at most 100,000).
+    #[arg(long, default_value_t = 1000, value_parser = super::setup::resamples)]
     pub bootstrap: usize,
     /// Seed of the bootstrap (and, when scoring on the fly, the run seed).
     #[arg(long, default_value_t = 0)]

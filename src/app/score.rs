@@ -62,6 +62,13 @@ pub struct ScoreArgs {
 /// each line is printed to stdout as soon as it is scored.
 pub fn run(a: ScoreArgs) -> Result<()> {
     let space = SpaceKind::parse(&a.space)?;
+    if space != SpaceKind::Mbv2 {
+        for (flag, given) in [("--resolution", a.resolution.is_some()), ("--flops-limit", a.flops_limit.is_some())] {
+            if given {
+                anyhow::bail!("{flag} only applies to --space mbv2");
+            }
+        }
+    }
     let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", space)?);
     let mut archs = a.archs.select(space, a.seed)?;
     for x in archs.iter_mut().take(a.archs.arch.len()) {

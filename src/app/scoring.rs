@@ -187,15 +187,18 @@ pub fn guarded<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) 
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
-    let low = msg.to_lowercase();
+    let first = msg.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error");
+    let low = first.to_lowercase();
     let r = match arch {
         AnyArch::Mbv2(m) => m.resolution as i64,
         _ => batch.images.size().last().copied().unwrap_or(0),
     };
     let arch = cut(&arch.text(), 120);
-    if low.contains("alloc") || low.contains("out of memory") {
+    if ["not enough memory", "out of memory", "can't allocate", "failed to allocate", "bad_alloc"]
+        .iter()
+        .any(|k| low.contains(k))
+    {
         bail!("out of memory scoring {arch} at batch {}, resolution {r}: try a smaller --batch-size", batch.len());
     }
-    let first = msg.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error");
     bail!("libtorch failed scoring {arch}: {}", cut(first, 300))
 }

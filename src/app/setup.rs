@@ -26,6 +26,15 @@ pub fn count(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// Clap parser of `--bootstrap`: 0 to 100,000 resamples.
+pub fn resamples(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= 100_000 => Ok(n),
+        Ok(n) => Err(format!("{n} resamples: at most 100,000")),
+        Err(_) => Err(format!("'{}' is not a whole number of resamples", cut(s, 40))),
+    }
+}
+
 /// Clap parser of `--num-classes`: an integer from 1 to 1,000,000.
 pub fn classes(s: &str) -> std::result::Result<i64, String> {
     match s.trim().parse::<i64>() {
@@ -188,6 +197,9 @@ impl SetupArgs {
                     .then(|| ImageNetFolderMode { resolution: resolution.unwrap_or(224), balanced: self.balanced }),
                 ..Default::default()
             };
+            if self.augment && self.data.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "safetensors")) {
+                bail!("--augment does not apply to a prepared .safetensors batch (its images are used as they are)");
+            }
             let spec = BatchSpec { batch_size: self.batch_size, seed, augment: self.augment };
             let b = match (&self.data, &opts.imagenet_folder) {
                 (Some(root), Some(m)) => {
@@ -205,6 +217,9 @@ impl SetupArgs {
                     self.source().describe(),
                     classes - 1
                 );
+            }
+            if !bool::try_from(b.images.isfinite().all())? {
+                bail!("--data {}: the batch holds NaN or infinite pixel values", self.source().describe());
             }
             if b.len() >= 2 {
                 let first = b.images.get(0);

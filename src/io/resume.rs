@@ -12,6 +12,8 @@
 use super::jsonl::JsonlLog;
 use super::provenance::ScoringSetup;
 use super::record::{to_line, ScoreLine};
+use super::scores::same_score_of;
+use crate::report::cut;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::HashMap;
@@ -26,6 +28,8 @@ pub struct ScoreFile {
     /// Every line in file order, the last line of each architecture replacing earlier ones.
     lines: Vec<ScoreLine>,
     by_arch: HashMap<String, usize>,
+    /// `file:line` of each architecture's first line.
+    origins: Vec<String>,
     /// Lines in the file (or appended) beyond one per architecture.
     duplicates: usize,
 }
@@ -43,8 +47,14 @@ impl ScoreFile {
     pub fn open(path: &Path, space: SpaceKind, setup: &ScoringSetup, canonical: bool) -> Result<ScoreFile> {
         let (log, records) = JsonlLog::open(path)?;
         let remedy = "use the same flags, or another --output file";
-        let mut f =
-            ScoreFile { log, path: path.to_path_buf(), lines: Vec::new(), by_arch: HashMap::new(), duplicates: 0 };
+        let mut f = ScoreFile {
+            log,
+            path: path.to_path_buf(),
+            lines: Vec::new(),
+            by_arch: HashMap::new(),
+            origins: Vec::new(),
+            duplicates: 0,
+        };
         for (i, v) in records.into_iter().enumerate() {
             let origin = format!("{}:{}", path.display(), i + 1);
             let l: ScoreLine =
@@ -66,20 +76,42 @@ impl ScoreFile {
                     if canonical { ("raw (--raw)", "on canonical cells") } else { ("on the canonical cell", "--raw") };
                 bail!("{origin}: {} was scored {was}, but this run scores {now}: {remedy}", l.arch);
             }
-            f.put(l);
+            if let Some(&i) = f.by_arch.get(&l.arch) {
+                for (k, &v) in &l.scores {
+                    if let Some(&w) = f.lines[i].scores.get(k) {
+                        if !same_score_of(k, v, w) {
+                            bail!(
+                                "{origin}: {} has '{k}' {v} here but {w} at {}: the file holds two different scorings of it (remove one line by hand)",
+                                cut(&l.arch, 120),
+                                f.origins[i]
+                            );
+                        }
+                    }
+                }
+            }
+            f.put(l, origin);
         }
         Ok(f)
     }
 
-    fn put(&mut self, l: ScoreLine) {
+    /// Adds a line; a later line of the same architecture replaces the earlier one,
+    /// keeping the earlier one's scores it lacks (the union).
+    fn put(&mut self, mut l: ScoreLine, origin: String) {
         match self.by_arch.get(&l.arch) {
             Some(&i) => {
+                for (k, v) in &self.lines[i].scores {
+                    l.scores.entry(k.clone()).or_insert(*v);
+                }
+                for (k, v) in &self.lines[i].seconds {
+                    l.seconds.entry(k.clone()).or_insert(*v);
+                }
                 self.lines[i] = l;
                 self.duplicates += 1;
             }
             None => {
                 self.by_arch.insert(l.arch.clone(), self.lines.len());
                 self.lines.push(l);
+                self.origins.push(origin);
             }
         }
     }
@@ -103,7 +135,7 @@ impl ScoreFile {
     /// architecture already in the file replaces it (see the [module docs](self)).
     pub fn append(&mut self, line: &ScoreLine) -> Result<()> {
         self.log.append(line)?;
-        self.put(line.clone());
+        self.put(line.clone(), format!("{} (appended)", self.path.display()));
         Ok(())
     }
 

@@ -40,7 +40,7 @@ pub struct SearchArgs {
     #[arg(long)]
     pub raw: bool,
     /// Do not look up ground truth (not even the embedded NAS-Bench-201 table).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["truth", "truth_column", "truth_key"])]
     pub no_truth: bool,
     /// Precomputed scores to reuse (repeatable, or several files after one flag):
     /// `zsnas score --output` files or earlier `--history` files made with this search's
