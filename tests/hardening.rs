@@ -248,3 +248,30 @@ fn a_resumed_file_with_two_different_scorings_of_one_architecture_is_refused() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), before, "the file is left as it was");
 }
+
+#[test]
+fn weights_with_nan_are_refused_and_foreign_weights_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("exp");
+    let (code, _, err) = zsnas(&["export", "--space", "nb201", "--arch", A, "--output", exp.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let w = exp.join("weights.safetensors");
+    // Weights of another architecture: the unused tensors are named on stderr.
+    let none = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+    let (code, _, err) =
+        zsnas(&["score", "--arch", none, "--batch-size", "8", "--proxies", "params", "--weights", w.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("tensors are not in this network and are ignored"), "{err}");
+    // One NaN in the stem's convolution.
+    let mut bytes = std::fs::read(&w).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let off = header["stem.0.weight"]["data_offsets"][0].as_u64().unwrap() as usize;
+    bytes[8 + n + off..8 + n + off + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let bad = dir.path().join("nan.safetensors");
+    std::fs::write(&bad, bytes).unwrap();
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "8", "--weights", bad.to_str().unwrap()],
+        "tensor 'stem.0.weight' holds NaN or infinite values",
+    );
+}

@@ -5,10 +5,12 @@ use std::path::Path;
 use tch::nn::VarStore;
 
 /// Copies every variable of `vs` from the safetensors file `path` (PyTorch names, e.g.
-/// `cells.3.layers.2.op.1.weight`). Extra tensors in the file (e.g. BN
-/// `num_batches_tracked`) are ignored.
+/// `cells.3.layers.2.op.1.weight`). Extra tensors in the file are ignored, as PyTorch's
+/// `load_state_dict(strict=False)` does; BN `num_batches_tracked` silently, any other
+/// with a note on stderr naming how many and the first (weights of another architecture).
 ///
-/// Errors: unreadable file, a variable missing from the file (named), a shape mismatch.
+/// Errors: unreadable file, a variable missing from the file (named), a shape mismatch, a
+/// tensor holding NaN or infinite values (named).
 pub fn load_state_dict(vs: &mut VarStore, path: &Path) -> Result<()> {
     if !path.exists() {
         bail!("weights file '{}' does not exist", path.display());
@@ -22,6 +24,9 @@ pub fn load_state_dict(vs: &mut VarStore, path: &Path) -> Result<()> {
         let src = map.get(name).ok_or_else(|| {
             anyhow::anyhow!("weights file '{}' has no tensor '{}' (the network needs it)", path.display(), name)
         })?;
+        if !bool::try_from(src.to_kind(tch::Kind::Double).isfinite().all())? {
+            bail!("weights file '{}': tensor '{}' holds NaN or infinite values", path.display(), name);
+        }
         if src.size() != var.size() {
             bail!(
                 "weights file '{}': tensor '{}' has shape {:?}, the network expects {:?}",
@@ -35,6 +40,17 @@ pub fn load_state_dict(vs: &mut VarStore, path: &Path) -> Result<()> {
             let mut v = var.shallow_clone();
             v.copy_(&src.to_kind(var.kind()).to_device(var.device()));
         });
+    }
+    let mut extra: Vec<&String> =
+        map.keys().filter(|k| !k.ends_with("num_batches_tracked") && !vars.iter().any(|(n, _)| n == *k)).collect();
+    if !extra.is_empty() {
+        extra.sort();
+        eprintln!(
+            "note: weights file '{}': {} tensors are not in this network and are ignored (first: '{}'); were the weights made for another architecture?",
+            path.display(),
+            extra.len(),
+            extra[0]
+        );
     }
     Ok(())
 }
