@@ -275,3 +275,38 @@ fn weights_with_nan_are_refused_and_foreign_weights_are_named() {
         "tensor 'stem.0.weight' holds NaN or infinite values",
     );
 }
+
+#[test]
+fn correlate_leaves_out_architectures_without_the_score() {
+    // Two files with different proxy sets: flops is missing for one architecture, which is
+    // left out of flops's ρ (not ranked as non-finite).
+    let dir = tempfile::tempdir().unwrap();
+    let b = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let c = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let f1 = dir.path().join("a.jsonl");
+    let f2 = dir.path().join("b.jsonl");
+    std::fs::write(
+        &f1,
+        format!("{{\"arch\":\"{A}\",\"scores\":{{\"params\":2.0,\"flops\":2.0}},\"space\":\"nb201\"}}\n{{\"arch\":\"{b}\",\"scores\":{{\"params\":3.0,\"flops\":3.0}},\"space\":\"nb201\"}}\n"),
+    )
+    .unwrap();
+    std::fs::write(&f2, format!("{{\"arch\":\"{c}\",\"scores\":{{\"params\":1.0}},\"space\":\"nb201\"}}\n")).unwrap();
+    let (code, out, err) = zsnas(&[
+        "correlate",
+        "--scores",
+        f1.to_str().unwrap(),
+        f2.to_str().unwrap(),
+        "--proxies",
+        "params,flops",
+        "--bootstrap",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: flops: 1 of 3 architectures have no score of it in the files; they are left out"),
+        "{err}"
+    );
+    let flops = out.lines().find(|l| l.starts_with("flops")).unwrap();
+    let cols: Vec<&str> = flops.split_whitespace().collect();
+    assert_eq!((cols[1], cols[2]), ("2", "0"), "{flops}");
+}

@@ -289,8 +289,37 @@ pub fn evaluate_targets(
             sc.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(t) = targets.get(i) else { break };
-                let scores = t.values(&j.scores);
-                let st = evaluate(&t.name(), &scores, &j.truth, nonfinite, resamples, seed);
+                // Architectures without a score of every member (files with different
+                // proxy sets) are left out of this target, not ranked as non-finite.
+                let members: Vec<&str> = match t {
+                    Target::Proxy(p) => vec![p.name()],
+                    Target::Vote(v) => v.members.iter().map(|(p, _)| p.name()).collect(),
+                    Target::Aggregate(a) => a.members.iter().map(|(p, _)| p.name()).collect(),
+                };
+                let has = |s: &ScoreMap| members.iter().all(|m| s.contains_key(*m));
+                let present: Vec<usize> = (0..j.scores.len()).filter(|&k| has(&j.scores[k])).collect();
+                let scores = if present.len() == j.scores.len() {
+                    let scores = t.values(&j.scores);
+                    let st = evaluate(&t.name(), &scores, &j.truth, nonfinite, resamples, seed);
+                    (st, scores)
+                } else {
+                    eprintln!(
+                        "note: {}: {} of {} architectures have no score of it in the files; they are left out",
+                        t.name(),
+                        j.scores.len() - present.len(),
+                        j.scores.len()
+                    );
+                    let sub: Vec<ScoreMap> = present.iter().map(|&k| j.scores[k].clone()).collect();
+                    let truth: Vec<f64> = present.iter().map(|&k| j.truth[k]).collect();
+                    let vals = t.values(&sub);
+                    let st = evaluate(&t.name(), &vals, &truth, nonfinite, resamples, seed);
+                    let mut full = vec![f64::NAN; j.scores.len()];
+                    for (&k, v) in present.iter().zip(vals) {
+                        full[k] = v;
+                    }
+                    (st, full)
+                };
+                let (st, scores) = scores;
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((st, if keep_scores { scores } else { Vec::new() }));
                 if let Some(p) = &progress {
