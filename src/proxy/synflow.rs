@@ -11,8 +11,9 @@ use tch::{Kind, Tensor};
 
 /// (SynFlow, ln SynFlow) of `model` for inputs of spatial size `hw` = (H, W). SynFlow is
 /// the plain f64 sum (the reference's value), +inf (not NaN) beyond f64's range. Its log
-/// is ln of that sum, and beyond f64's range the sum taken in log space: each weight tensor's Σ|θ ⊙ ∂R/∂θ| as ln(max) + ln Σ(t/max), the tensors combined with
-/// log-sum-exp, so that the result stays finite when the sum exceeds f64's range (about
+/// is ln of that sum, and beyond f64's range the sum taken in log space: each weight
+/// tensor's Σ|θ ⊙ ∂R/∂θ| as the ln of its sum (ln(max) + ln Σ(t/max) only when that sum
+/// itself overflows), the tensors combined with log-sum-exp, so that the result stays finite when the sum exceeds f64's range (about
 /// 1.8e308; deep mbv2 networks) as long as the network's own forward and backward are
 /// finite. Both are +inf when R or a gradient is not finite (the network overflows f64);
 /// the log is −inf when every term is 0.
@@ -35,12 +36,18 @@ pub fn scores(model: &Model, hw: (i64, i64)) -> Result<(f64, f64)> {
             continue;
         }
         let t = (w.detach() * g).abs();
-        total += t.sum(Kind::Double).double_value(&[]);
-        let max = t.max().double_value(&[]);
-        if !max.is_finite() {
-            return Ok((f64::INFINITY, f64::INFINITY));
-        }
-        if max > 0.0 {
+        let sum = t.sum(Kind::Double).double_value(&[]);
+        total += sum;
+        if sum.is_finite() {
+            if sum > 0.0 {
+                logs.push(sum.ln());
+            }
+        } else {
+            // This tensor's own sum overflows: ln(max) + ln Σ(t/max), only in this case.
+            let max = t.max().double_value(&[]);
+            if !max.is_finite() {
+                return Ok((f64::INFINITY, f64::INFINITY));
+            }
             logs.push(max.ln() + (t / max).sum(Kind::Double).double_value(&[]).ln());
         }
     }
