@@ -1,7 +1,10 @@
 //! Progress reporting that behaves well both in a terminal and in batch logs.
 //!
 //! * stderr is a terminal: an `indicatif` bar showing
-//!   `{pos}/{len} {per_sec} ETA {eta}`.
+//!   `{pos}/{len} 3.2 arch/s ETA 4m35s` (rate with its unit; no ETA before the first
+//!   item is done). Lines written with [`stdout_line`] and [`stderr_line`] suspend the bar
+//!   while they are written, so results printed to a terminal never share a line with
+//!   a bar or leave stale bars between them.
 //! * stderr is not a terminal (Slurm/Kubernetes logs, `2> file`): plain lines
 //!   on stderr, at most one every [`DEFAULT_INTERVAL`] (10 s) plus a final one,
 //!   e.g. `score: 120/1000 (12.0%) 3.2 arch/s, ETA 4m35s`.
@@ -17,6 +20,35 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The bar on screen, if any: [`stdout_line`] and [`stderr_line`] suspend it.
+static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Runs `f` with the active bar (if any) cleared from the terminal, redrawing it after.
+fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE.lock().map(|a| a.clone()).unwrap_or(None);
+    match bar {
+        Some(b) => b.suspend(f),
+        None => f(),
+    }
+}
+
+/// Writes `line` and a newline to stdout and flushes, with the progress bar suspended
+/// (issue 16: no bar fragments between result lines in a terminal). Errors are those of
+/// the write (e.g. a closed pipe).
+pub fn stdout_line(line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    suspended(|| {
+        let mut o = std::io::stdout().lock();
+        writeln!(o, "{line}")?;
+        o.flush()
+    })
+}
+
+/// Writes `line` to stderr with the progress bar suspended, ignoring write errors.
+pub fn stderr_line(line: &str) {
+    suspended(|| say(line))
+}
 
 /// Default minimum time between two plain progress lines.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -103,12 +135,11 @@ impl Progress {
         let bar = match mode {
             ProgressMode::Bar => {
                 let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-                let style = ProgressStyle::with_template(
-                    "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-                bar.set_style(style);
+                bar.set_style(bar_style("arch"));
                 bar.set_prefix(label.to_string());
+                if let Ok(mut a) = ACTIVE.lock() {
+                    *a = Some(bar.clone());
+                }
                 Some(bar)
             }
             _ => None,
@@ -138,6 +169,9 @@ impl Progress {
     /// `3.2 arch/s`).
     pub fn with_unit(mut self, unit: &str) -> Progress {
         self.unit = unit.to_string();
+        if let Some(bar) = &self.bar {
+            bar.set_style(bar_style(unit));
+        }
         self
     }
 
@@ -224,6 +258,11 @@ impl Progress {
             ProgressMode::Bar => {
                 if let Some(bar) = &self.bar {
                     bar.finish();
+                    if let Ok(mut a) = ACTIVE.lock() {
+                        if a.as_ref().is_some_and(|b| b.is_finished()) {
+                            *a = None;
+                        }
+                    }
                 }
             }
             ProgressMode::Plain => {
@@ -245,6 +284,46 @@ impl Drop for Progress {
 fn say(msg: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
+
+/// The bar's style: `label [elapsed] bar pos/len RATE UNIT/s ETA T`, the rate and ETA
+/// computed as in [`format_plain_line`] (no ETA before the first item).
+fn bar_style(unit: &str) -> ProgressStyle {
+    let unit = unit.to_string();
+    ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} {rate} {left}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key("rate", move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", rate_text(s.pos(), s.elapsed(), &unit));
+        })
+        .with_key("left", move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", eta_text(s.pos(), s.len().unwrap_or(0), s.elapsed()));
+        })
+}
+
+/// `3.2 arch/s` for `pos` items in `elapsed` (`? arch/s` before the first item).
+pub fn rate_text(pos: u64, elapsed: Duration, unit: &str) -> String {
+    let secs = elapsed.as_secs_f64();
+    if pos == 0 || secs <= 0.0 {
+        return format!("? {unit}/s");
+    }
+    format!("{} {unit}/s", format_rate(pos as f64 / secs))
+}
+
+/// `ETA 4m35s` from the rate so far; `ETA ?` before the first item; `ETA 0s` when done.
+pub fn eta_text(pos: u64, total: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if pos >= total {
+        return "ETA 0s".to_string();
+    }
+    if pos == 0 || secs <= 0.0 {
+        return "ETA ?".to_string();
+    }
+    let remaining = (total - pos) as f64 * secs / pos as f64;
+    if remaining.is_finite() && remaining < 1e12 {
+        format!("ETA {}", format_duration(Duration::from_secs_f64(remaining)))
+    } else {
+        "ETA ?".to_string()
+    }
 }
 
 /// Formats a duration in whole seconds: `42s`, `4m35s`, `2h03m07s`.
@@ -282,20 +361,7 @@ pub fn format_plain_line(label: &str, pos: u64, total: u64, elapsed: Duration, u
     let pct = if total == 0 { 100.0 } else { pos as f64 * 100.0 / total as f64 };
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { pos as f64 / secs } else { 0.0 };
-    let tail = if done {
-        format!("done in {}", format_duration(elapsed))
-    } else if pos >= total {
-        "ETA 0s".to_string()
-    } else if rate > 0.0 {
-        let remaining = (total - pos) as f64 / rate;
-        if remaining.is_finite() && remaining < 1e12 {
-            format!("ETA {}", format_duration(Duration::from_secs_f64(remaining)))
-        } else {
-            "ETA ?".to_string()
-        }
-    } else {
-        "ETA ?".to_string()
-    };
+    let tail = if done { format!("done in {}", format_duration(elapsed)) } else { eta_text(pos, total, elapsed) };
     format!("{label}: {pos}/{total} ({pct:.1}%) {} {unit}/s, {tail}", format_rate(rate))
 }
 
@@ -327,6 +393,16 @@ mod tests {
             format_plain_line("x", 0, 0, Duration::from_secs(1), "arch", true),
             "x: 0/0 (100.0%) 0.0 arch/s, done in 1s"
         );
+    }
+
+    #[test]
+    fn bar_rate_has_a_unit_and_no_eta_before_the_first_item() {
+        assert_eq!(rate_text(0, Duration::from_secs(3), "arch"), "? arch/s");
+        assert_eq!(eta_text(0, 10, Duration::from_secs(3)), "ETA ?");
+        assert_eq!(rate_text(4, Duration::from_secs(2), "arch"), "2.0 arch/s");
+        assert_eq!(eta_text(4, 10, Duration::from_secs(2)), "ETA 3s");
+        assert_eq!(rate_text(1, Duration::from_secs(40), "batch"), "0.025 batch/s");
+        assert_eq!(eta_text(10, 10, Duration::from_secs(2)), "ETA 0s");
     }
 
     #[test]
