@@ -1,16 +1,36 @@
 //! `zsnas score`: scores a list, a seeded sample or all architectures, streaming one JSON
 //! line per architecture ([`crate::io::record::ScoreLine`], flushed) to `--output` or
-//! stdout, resuming from what the output file holds.
+//! stdout, resuming from what the output file holds; or, with `--format csv`, a flat table
+//! on stdout ([`crate::io::flat`]) with votes and aggregates as their own columns and the
+//! NAS-Bench-201 accuracies.
 
 use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs};
-use crate::io::record::to_line;
+use crate::io::flat::{write_score_csv, TruthColumn};
+use crate::io::record::{to_line, ScoreLine};
 use crate::io::shard::Shard;
-use crate::proxy::spec::{parse_list, proxies_needed};
+use crate::proxy::spec::{parse_list, proxies_needed, Target};
+use crate::report::progress::{stderr_line, stdout_line};
+use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::Result;
-use std::io::Write;
 use std::path::PathBuf;
+
+/// What `zsnas score` writes to stdout.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON line per architecture as it is scored (without `--output`); exact values,
+    /// non-finite ones as the strings "nan", "inf", "-inf".
+    Jsonl,
+    /// A flat CSV table at the end (also with `--output`, which keeps the JSON lines):
+    /// one column per setup field, proxy, vote/aggregate (ranked over the scored set) and
+    /// NAS-Bench-201 accuracy (%); non-finite values as nan, inf, -inf (pandas floats).
+    Csv,
+}
+
+/// NAS-Bench-201 accuracy columns of the CSV table: the 200-epoch test accuracy (%) on
+/// each of the three data sets.
+const NB201_CSV_TRUTH: [&str; 3] = ["test_acc_200ep", "cifar100_test_200", "imagenet16_test_200"];
 
 /// Flags of `zsnas score`.
 #[derive(clap::Args, Clone, Debug)]
@@ -37,6 +57,10 @@ pub struct ScoreArgs {
     /// Append JSON lines here (resumes: architectures already in the file are skipped).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// What to write to stdout: JSON lines as they are scored (without --output), or a
+    /// flat CSV table when all are scored.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
     /// Score only slice I of N (0-based), e.g. 3/8; default from SLURM_ARRAY_TASK_ID /
     /// JOB_COMPLETION_INDEX with --shard-count.
     #[arg(long)]
@@ -69,7 +93,9 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             }
         }
     }
-    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", space)?);
+    let targets = parse_list(&a.proxies, "--proxies", space)?;
+    let proxies = proxies_needed(&targets);
+    let combos: Vec<Target> = targets.iter().filter(|t| t.is_combination()).cloned().collect();
     let mut archs = a.archs.select(space, a.seed)?;
     for x in archs.iter_mut().take(a.archs.arch.len()) {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
@@ -87,7 +113,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
     let job = ScoreJob {
         space,
         archs,
-        proxies,
+        proxies: proxies.clone(),
         seed: a.seed,
         weights: a.weights,
         setup: a.setup,
@@ -96,15 +122,56 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         canonical: !a.raw,
         photo_resolution: a.resolution,
     };
-    let to_stdout = a.output.is_none();
-    let stdout = std::io::stdout();
-    score_all(&job, |line| {
-        if to_stdout {
-            let mut o = stdout.lock();
-            writeln!(o, "{}", to_line(line))?;
-            o.flush()?;
+    if !combos.is_empty() {
+        let names: Vec<String> = combos.iter().map(Target::name).collect();
+        let members: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+        stderr_line(&format!(
+            "note: votes and aggregates ({}) rank the scored set as a whole: their members ({}) are scored per architecture; {}",
+            names.join(", "),
+            members.join(", "),
+            if a.format == Format::Csv {
+                "their values are columns of the CSV table"
+            } else {
+                "--format csv adds their values as columns (or give the file to zsnas correlate)"
+            }
+        ));
+    }
+    let stream = a.output.is_none() && a.format == Format::Jsonl;
+    let lines = score_all(&job, |line| {
+        if stream {
+            stdout_line(&to_line(line))?;
         }
         Ok(())
     })?;
+    if a.format == Format::Csv {
+        write_csv(space, &lines, &proxies.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(), &combos)?;
+    }
+    Ok(())
+}
+
+/// Writes the CSV table of `lines` to stdout, with the NAS-Bench-201 accuracies for nb201
+/// and a note when a vote/aggregate ranks fewer than 2 architectures.
+fn write_csv(space: SpaceKind, lines: &[ScoreLine], proxies: &[String], combos: &[Target]) -> Result<()> {
+    if !combos.is_empty() && lines.len() < 2 {
+        stderr_line(&format!(
+            "note: {} architecture(s) scored: votes and aggregates need at least 2 to rank (their columns say nan)",
+            lines.len()
+        ));
+    }
+    let mut truth = Vec::new();
+    if space == SpaceKind::Nb201 {
+        let table = Nb201Table::embedded()?;
+        for c in NB201_CSV_TRUTH {
+            let values = lines
+                .iter()
+                .map(|l| l.index.and_then(|i| table.get(i as usize)).and_then(|r| r.value(c)).filter(|v| v.is_finite()))
+                .collect();
+            truth.push(TruthColumn { name: c.to_string(), values });
+        }
+    }
+    let mut buf = Vec::new();
+    write_score_csv(&mut buf, lines, proxies, combos, &truth)?;
+    let text = String::from_utf8(buf)?;
+    stdout_line(text.trim_end_matches('\n'))?;
     Ok(())
 }
