@@ -100,19 +100,22 @@ fn hand_computed_ties_nan_and_missing_truth() {
     // Population of 7: k = 1 at every fraction. True best f has a NaN score (ranks
     // last), the proxy's best is d -> 0.
     for k in ["1%", "5%", "10%"] {
-        assert_eq!(s["precision_at"][k], 0.0, "{k}: {s}");
-        let ci = s["ci95"][format!("precision_at_{k}")].as_array().unwrap();
-        assert_eq!(ci.len(), 2);
+        assert_eq!(s[format!("precision_at_{k}")], 0.0, "{k}: {s}");
+        assert!(s[format!("precision_at_{k}_lo")].is_number() && s[format!("precision_at_{k}_hi")].is_number());
     }
-    let ci = s["ci95"]["spearman"].as_array().unwrap();
-    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
-    assert!((-1.0..=1.0).contains(&lo) && lo <= hi && hi <= 1.0, "{ci:?}");
+    let (lo, hi) = (s["spearman_lo"].as_f64().unwrap(), s["spearman_hi"].as_f64().unwrap());
+    assert!((-1.0..=1.0).contains(&lo) && lo <= hi && hi <= 1.0, "{lo} {hi}");
 
     // wrcor equals the truth order on a..f and g: perfect.
     let w = by_proxy(&v, "wrcor");
     assert_eq!((w["n"].as_u64(), w["n_nonfinite"].as_u64()), (Some(7), Some(0)));
     assert!(close(w["spearman"].as_f64().unwrap(), 1.0) && close(w["kendall"].as_f64().unwrap(), 1.0));
-    assert_eq!(w["precision_at"]["10%"], 1.0);
+    assert_eq!(w["precision_at_10%"], 1.0);
+    // Pearson r of the raw values over the finite pairs: wrcor [1..6, 0] against truth
+    // [1..6, 0.5]: Sxy = 26.5, Sxx = 28, Syy = 25.2142857 (= 176.5/7); synflow a..e
+    // [5, 6, 7, 8, 7] against [1..5]: 6/sqrt(5.2·10).
+    assert!(close(w["pearson"].as_f64().unwrap(), 26.5 / (28.0f64 * 176.5 / 7.0).sqrt()), "{w}");
+    assert!(close(s["pearson"].as_f64().unwrap(), 6.0 / 52f64.sqrt()), "{s}");
 
     // vote:synflow, Copeland over a..g: d > e > c > b > a > g > f (c/e tie broken by
     // the mean-rank tie-break, stable sort: e after c), NaN below -inf. Rank
@@ -131,6 +134,34 @@ fn hand_computed_ties_nan_and_missing_truth() {
     }
     let svg = std::fs::read_to_string(plots.join("synflow.svg")).unwrap();
     assert!(svg.contains("0.821") && svg.contains("0.738"), "title lacks ρ/τ");
+
+    // --per-arch: every joined architecture with its truth, scores and ranks (1 = best,
+    // ties averaged, non-finite last and tied), floats pandas reads as floats.
+    let per = dir.path().join("per.csv");
+    let per_s = per.to_str().unwrap();
+    let args = ["correlate", "--scores", &scores, "--truth", &truth, "--truth-column", "acc", "--bootstrap", "0"];
+    ok(&[&args[..], &["--proxies", "synflow,wrcor", "--per-arch", per_s]].concat());
+    let mut rdr = csv::Reader::from_path(&per).unwrap();
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(h, ["arch", "acc", "truth_rank", "synflow", "synflow_rank", "wrcor", "wrcor_rank"]);
+    let rows: Vec<Vec<String>> = rdr.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    let row = |a: &str| rows.iter().find(|r| r[0] == a).unwrap_or_else(|| panic!("no {a}")).clone();
+    assert_eq!(rows.len(), 7, "h has no truth");
+    // synflow a..g = 5, 6, 7, 8, 7, nan, -inf: d best (1), c and e tied (2.5), f and g
+    // last, tied (6.5); truth ranks: f (6) best, g (0.5) last.
+    assert_eq!(row("d")[3..5], ["8", "1"]);
+    assert_eq!(row("c")[4], "2.5");
+    assert_eq!(row("e")[4], "2.5");
+    assert_eq!(row("f")[3..5], ["nan", "6.5"]);
+    assert_eq!(row("g")[3..5], ["-inf", "6.5"]);
+    assert_eq!(row("f")[1..3], ["6", "1"]);
+    assert_eq!(row("g")[1..3], ["0.5", "7"]);
+    assert_eq!(row("g")[5..7], ["0", "7"]);
+    for r in &rows {
+        for v in &r[1..] {
+            assert!(v.parse::<f64>().is_ok(), "{v} is not a float");
+        }
+    }
 }
 
 /// Thirty architectures, truth t_i = i, score s_i = i except s_0 = 100 (the worst
@@ -171,16 +202,15 @@ fn precision_at_k_and_csv_and_table() {
     assert_eq!(p["n"], 30);
     assert!(close(p["spearman"].as_f64().unwrap(), 1.0 - 6.0 * 870.0 / (30.0 * 899.0)), "{p}");
     assert!(close(p["kendall"].as_f64().unwrap(), 377.0 / 435.0), "{p}");
-    assert_eq!(p["precision_at"]["1%"], 0.0);
-    assert_eq!(p["precision_at"]["5%"], 0.5);
-    assert!(close(p["precision_at"]["10%"].as_f64().unwrap(), 2.0 / 3.0));
-    for key in ["spearman", "kendall", "precision_at_1%", "precision_at_5%", "precision_at_10%"] {
-        let ci = p["ci95"][key].as_array().unwrap_or_else(|| panic!("no ci95.{key}"));
-        let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert_eq!(p["precision_at_1%"], 0.0);
+    assert_eq!(p["precision_at_5%"], 0.5);
+    assert!(close(p["precision_at_10%"].as_f64().unwrap(), 2.0 / 3.0));
+    for key in ["spearman", "kendall", "pearson", "precision_at_1%", "precision_at_5%", "precision_at_10%"] {
+        let lo = p[format!("{key}_lo")].as_f64().unwrap_or_else(|| panic!("no {key}_lo"));
+        let hi = p[format!("{key}_hi")].as_f64().unwrap_or_else(|| panic!("no {key}_hi"));
         assert!(lo <= hi, "{key}: {lo} {hi}");
     }
-    let ci = p["ci95"]["spearman"].as_array().unwrap();
-    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    let (lo, hi) = (p["spearman_lo"].as_f64().unwrap(), p["spearman_hi"].as_f64().unwrap());
     assert!(lo <= p["spearman"].as_f64().unwrap() && p["spearman"].as_f64().unwrap() <= hi);
     // Seeded: same seed -> same output; another seed -> other intervals.
     assert_eq!(ok(&[&base[..], &["--format", "json"]].concat()).0, out);
@@ -238,7 +268,7 @@ fn merging_duplicates_and_torn_lines() {
     assert!(err.contains("2 duplicate score lines"), "{err}");
     let v = json_lines(&out);
     assert_eq!(by_proxy(&v, "synflow")["n"], 5);
-    assert!(v.iter().all(|x| x["ci95"].is_null()));
+    assert!(v.iter().all(|x| x["spearman_lo"].is_null() && x["spearman_hi"].is_null()));
     // Default: every proxy in the scores, sorted.
     let names: Vec<&str> = v.iter().map(|x| x["proxy"].as_str().unwrap()).collect();
     assert_eq!(names, ["synflow", "wrcor"]);

@@ -5,14 +5,17 @@
 //! architecture found twice must carry the same scores), or scores a selection on the
 //! fly, joins them with a ground-truth table and reports, per proxy and per vote, the
 //! statistics of [`crate::eval::correlation`]: `n` (finite scores), `n_nonfinite`,
-//! Spearman ρ, Kendall τ-b, precision@1/5/10 % and 95 % bootstrap intervals. Votes are
+//! Spearman ρ, Kendall τ-b, Pearson r, precision@1/5/10 % and 95 % bootstrap intervals;
+//! `--per-arch FILE` writes each architecture's scores, ranks and truth. Votes are
 //! scored by Copeland ranking of the members' scores over the joined population.
 //! Architectures missing from the truth table are reported on stderr (count and the
 //! first few) and left out.
 
 use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs, TruthArgs};
-use crate::eval::correlation::{evaluate_targets, join, nan_notes, render_table, Joined, NonFinite, ProxyStats};
+use crate::eval::correlation::{
+    evaluate_targets, join, nan_notes, per_arch_table, render_table, Joined, NonFinite, ProxyStats,
+};
 use crate::eval::truth::Truth;
 use crate::io::scores::{load_scores, records_to_set, ScoreSet};
 use crate::io::shard::Shard;
@@ -32,7 +35,7 @@ const SHOW_MISSING: usize = 5;
 pub enum Format {
     /// A plain-text table.
     Table,
-    /// One JSON object per proxy or vote, one per line.
+    /// One flat JSON object per proxy or vote, one per line (the CSV's columns as keys).
     Json,
     /// CSV with a header row.
     Csv,
@@ -71,6 +74,10 @@ pub struct CorrelateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write each architecture's scores, ranks (1 = best, non-finite last) and truth to
+    /// FILE as CSV (pandas reads every value column as floats).
+    #[arg(long, value_name = "FILE")]
+    pub per_arch: Option<PathBuf>,
     /// Write a scatter plot per proxy/vote to DIR/<proxy>.png and .svg.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
@@ -173,7 +180,18 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
             truth.key
         );
     }
-    let (stats, plots) = evaluate_targets(&targets, &j, a.nonfinite, a.bootstrap, a.seed, a.plot.is_some());
+    let keep = a.plot.is_some() || a.per_arch.is_some();
+    let (stats, plots) = evaluate_targets(&targets, &j, a.nonfinite, a.bootstrap, a.seed, keep);
+    if let Some(f) = &a.per_arch {
+        let (head, rows) = per_arch_table(&j, &truth.column, &plots);
+        let mut w = csv::Writer::from_path(f).with_context(|| format!("--per-arch {}", f.display()))?;
+        w.write_record(&head)?;
+        for r in rows {
+            w.write_record(&r)?;
+        }
+        w.flush().with_context(|| format!("--per-arch {}", f.display()))?;
+        say(&format!("per-architecture table: {} architectures written to {}", j.archs.len(), f.display()));
+    }
     match write_results(&a, &set, &truth, &j, &stats) {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
         r => r?,

@@ -1,9 +1,10 @@
 //! Rank-correlation evaluation of proxies against ground truth: the join of scores with
-//! a truth table, Spearman ρ, Kendall τ-b and precision@k with percentile-bootstrap
-//! intervals, as `zsnas correlate` reports them.
+//! a truth table, Spearman ρ, Kendall τ-b, Pearson r and precision@k with
+//! percentile-bootstrap intervals, as `zsnas correlate` reports them.
 
-use super::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, precision_at_k, spearman};
+use super::stats::{bootstrap_ci, finite_pairs, kendall_tau_b, pearson, precision_at_k, rank_average, spearman};
 use super::truth::Truth;
+use crate::io::flat::csv_float;
 use crate::io::scores::ScoreSet;
 use crate::proxy::spec::Target;
 use crate::proxy::ScoreMap;
@@ -56,6 +57,8 @@ pub struct Ci95 {
     pub spearman: (f64, f64),
     /// Kendall τ-b.
     pub kendall: (f64, f64),
+    /// Pearson r.
+    pub pearson: (f64, f64),
     /// precision@k, in the order of [`TOP_FRACTIONS`].
     pub precision_at: [(f64, f64); 3],
 }
@@ -74,6 +77,10 @@ pub struct ProxyStats {
     pub spearman: f64,
     /// Kendall τ-b over the `n` pairs (NaN if undefined).
     pub kendall: f64,
+    /// Pearson r of the raw values over the pairs with a finite score, whatever
+    /// [`NonFinite`] says (a linear correlation has no place to put −inf); NaN if
+    /// undefined. Scores spanning many orders of magnitude (synflow) make it meaningless.
+    pub pearson: f64,
     /// precision@k over the whole population, in the order of [`TOP_FRACTIONS`].
     pub precision_at: [f64; 3],
     /// Bootstrap intervals, `None` with zero resamples.
@@ -133,6 +140,7 @@ pub fn evaluate(
         NonFinite::Last => (non_finite_last(scores), truth.to_vec()),
     };
     let n = fs.len();
+    let (px, py) = finite_pairs(scores, truth);
     let ps: Vec<f64> = scores.iter().map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v }).collect();
     let prec = |f: f64| precision_at_k(&ps, truth, f);
     let precision_at = [prec(TOP_FRACTIONS[0].1), prec(TOP_FRACTIONS[1].1), prec(TOP_FRACTIONS[2].1)];
@@ -146,6 +154,7 @@ pub fn evaluate(
         Ci95 {
             spearman: pair_ci(spearman),
             kendall: pair_ci(kendall_tau_b),
+            pearson: bootstrap_ci(px.len(), resamples, seed, |ix| pearson(&gather(&px, ix), &gather(&py, ix))),
             precision_at: [prec_ci(TOP_FRACTIONS[0].1), prec_ci(TOP_FRACTIONS[1].1), prec_ci(TOP_FRACTIONS[2].1)],
         }
     });
@@ -155,80 +164,38 @@ pub fn evaluate(
         n_nonfinite: scores.len() - n_finite,
         spearman: spearman(&fs, &ft),
         kendall: kendall_tau_b(&fs, &ft),
+        pearson: pearson(&px, &py),
         precision_at,
         ci95,
     }
 }
 
-fn num(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        Value::Null
-    }
-}
-
-fn pair(p: (f64, f64)) -> Value {
-    json!([num(p.0), num(p.1)])
-}
-
 impl ProxyStats {
-    /// The JSON object of `--format json`: `proxy`, `n`, `n_nonfinite`, `spearman`,
-    /// `kendall`, `precision_at` (`"1%"`, `"5%"`, `"10%"`) and `ci95` (`spearman`,
-    /// `kendall`, `precision_at_1%`, ... as `[lo, hi]`; `null` without bootstrap).
-    /// Undefined statistics are `null`.
+    /// The flat JSON object of `--format json`: the keys of [`csv_header`](Self::csv_header)
+    /// in that order (`proxy`, `n`, `n_nonfinite`, then per statistic its value and
+    /// `_lo`/`_hi` bounds); undefined values and absent intervals are `null`.
     pub fn to_json(&self) -> Value {
-        let mut prec = Map::new();
-        for (i, (label, _)) in TOP_FRACTIONS.iter().enumerate() {
-            prec.insert((*label).into(), num(self.precision_at[i]));
+        let mut m = Map::new();
+        for (k, v) in Self::csv_header().into_iter().zip(self.csv_row()) {
+            let val = match k.as_str() {
+                "proxy" => Value::from(v),
+                _ => v
+                    .parse::<f64>()
+                    .ok()
+                    .map(|x| if k.starts_with('n') { json!(x as u64) } else { json!(x) })
+                    .unwrap_or(Value::Null),
+            };
+            m.insert(k, val);
         }
-        let ci = match &self.ci95 {
-            None => Value::Null,
-            Some(c) => {
-                let mut m = Map::new();
-                m.insert("spearman".into(), pair(c.spearman));
-                m.insert("kendall".into(), pair(c.kendall));
-                for (i, (label, _)) in TOP_FRACTIONS.iter().enumerate() {
-                    m.insert(format!("precision_at_{label}"), pair(c.precision_at[i]));
-                }
-                Value::Object(m)
-            }
-        };
-        json!({
-            "proxy": self.proxy,
-            "n": self.n,
-            "n_nonfinite": self.n_nonfinite,
-            "spearman": num(self.spearman),
-            "kendall": num(self.kendall),
-            "precision_at": Value::Object(prec),
-            "ci95": ci,
-        })
+        Value::Object(m)
     }
 
-    /// [`to_json`](Self::to_json) as one compact line with the keys in the documented
-    /// order (`proxy` first) rather than alphabetical.
+    /// [`to_json`](Self::to_json) as one compact line with the keys in the order of
+    /// [`csv_header`](Self::csv_header) rather than alphabetical.
     pub fn to_json_line(&self) -> String {
         let v = self.to_json();
-        let keys = ["proxy", "n", "n_nonfinite", "spearman", "kendall", "precision_at", "ci95"];
-        let ordered = |v: &Value, keys: &[String]| -> String {
-            let parts: Vec<String> =
-                keys.iter().map(|k| format!("{}:{}", Value::from(k.as_str()), v[k.as_str()])).collect();
-            format!("{{{}}}", parts.join(","))
-        };
-        let labels: Vec<String> = TOP_FRACTIONS.iter().map(|(l, _)| l.to_string()).collect();
-        let mut ci_keys = vec!["spearman".to_string(), "kendall".to_string()];
-        ci_keys.extend(labels.iter().map(|l| format!("precision_at_{l}")));
-        let parts: Vec<String> = keys
-            .iter()
-            .map(|&k| {
-                let body = match k {
-                    "precision_at" => ordered(&v[k], &labels),
-                    "ci95" if v[k].is_object() => ordered(&v[k], &ci_keys),
-                    _ => v[k].to_string(),
-                };
-                format!("{}:{body}", Value::from(k))
-            })
-            .collect();
+        let parts: Vec<String> =
+            Self::csv_header().iter().map(|k| format!("{}:{}", Value::from(k.as_str()), v[k.as_str()])).collect();
         format!("{{{}}}", parts.join(","))
     }
 
@@ -242,6 +209,7 @@ impl ProxyStats {
         };
         stat("spearman".into());
         stat("kendall".into());
+        stat("pearson".into());
         for (label, _) in TOP_FRACTIONS {
             stat(format!("precision_at_{label}"));
         }
@@ -260,6 +228,7 @@ impl ProxyStats {
         let c = self.ci95.as_ref();
         stat(self.spearman, c.map(|c| c.spearman));
         stat(self.kendall, c.map(|c| c.kendall));
+        stat(self.pearson, c.map(|c| c.pearson));
         for i in 0..TOP_FRACTIONS.len() {
             stat(self.precision_at[i], c.map(|c| c.precision_at[i]));
         }
@@ -343,6 +312,36 @@ pub fn evaluate_targets(
     (stats, plots)
 }
 
+/// The per-architecture table of `zsnas correlate --per-arch FILE` (CSV): header and rows.
+/// Columns: `arch`, the truth column (`truth_name`, e.g. `test_acc_200ep`, %),
+/// `truth_rank`, then per target its value and `<target>_rank`. Ranks count from 1 =
+/// best (highest), ties share their average rank, non-finite scores rank last (tied);
+/// values are spelled as [`csv_float`] writes them (pandas floats).
+pub fn per_arch_table(j: &Joined, truth_name: &str, targets: &[(String, Vec<f64>)]) -> (Vec<String>, Vec<Vec<String>>) {
+    let best_first = |v: &[f64]| -> Vec<f64> {
+        let asc = rank_average(&non_finite_last(v));
+        asc.iter().map(|r| (v.len() + 1) as f64 - r).collect()
+    };
+    let mut head = vec!["arch".to_string(), truth_name.to_string(), "truth_rank".to_string()];
+    let truth_rank = best_first(&j.truth);
+    let ranks: Vec<Vec<f64>> = targets.iter().map(|(_, v)| best_first(v)).collect();
+    for (name, _) in targets {
+        head.push(name.clone());
+        head.push(format!("{name}_rank"));
+    }
+    let rows = (0..j.archs.len())
+        .map(|i| {
+            let mut r = vec![j.archs[i].clone(), csv_float(j.truth[i]), csv_float(truth_rank[i])];
+            for (k, (_, v)) in targets.iter().enumerate() {
+                r.push(csv_float(v[i]));
+                r.push(csv_float(ranks[k][i]));
+            }
+            r
+        })
+        .collect();
+    (head, rows)
+}
+
 /// One line per proxy whose ρ is NaN, saying why (issue 13): too few pairs (ρ needs at
 /// least 2, a meaningful one many more), or constant scores or truth among them.
 pub fn nan_notes(stats: &[ProxyStats]) -> Vec<String> {
@@ -367,7 +366,14 @@ pub fn render_table(stats: &[ProxyStats]) -> String {
         Some((lo, hi)) if with_ci => format!("{} [{}, {}]", fmt_f64(v, 3), fmt_f64(lo, 3), fmt_f64(hi, 3)),
         _ => fmt_f64(v, 3),
     };
-    let mut head = vec!["proxy".to_string(), "n".into(), "non-finite".into(), "Spearman ρ".into(), "Kendall τ".into()];
+    let mut head = vec![
+        "proxy".to_string(),
+        "n".into(),
+        "non-finite".into(),
+        "Spearman ρ".into(),
+        "Kendall τ".into(),
+        "Pearson r".into(),
+    ];
     for (label, _) in TOP_FRACTIONS {
         head.push(format!("P@{label}"));
     }
@@ -380,6 +386,7 @@ pub fn render_table(stats: &[ProxyStats]) -> String {
             s.n_nonfinite.to_string(),
             cell(s.spearman, c.map(|c| c.spearman)),
             cell(s.kendall, c.map(|c| c.kendall)),
+            cell(s.pearson, c.map(|c| c.pearson)),
         ];
         for i in 0..TOP_FRACTIONS.len() {
             row.push(cell(s.precision_at[i], c.map(|c| c.precision_at[i])));
