@@ -15,13 +15,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Score architectures with proxies; one JSON line per architecture.
+    /// Score architectures with proxies; one JSON line per architecture (or a CSV table).
     Score(app::score::ScoreArgs),
-    /// Rank correlation (Spearman, Kendall), precision@k with bootstrap intervals of
-    /// proxy scores against benchmark accuracy; plots.
+    /// Rank correlation (Spearman, Kendall), Pearson, precision@k with bootstrap
+    /// intervals of proxy scores against benchmark accuracy; per-architecture table; plots.
     Correlate(app::correlate::CorrelateArgs),
-    /// List the proxies and votes.
+    /// List the proxies, votes and aggregates: direction, passes, cost, source.
     Proxies,
+    /// Dump the embedded NAS-Bench-201 table (index, arch_str, canonical cell, accuracies
+    /// in %) as CSV or JSON lines.
+    Table(app::table::TableArgs),
     /// Median seconds per architecture for a proxy set on NAS-Bench-201.
     Bench(app::bench::BenchArgs),
     /// Score a seeded sample of NAS-Bench-201 architectures with one proxy on real
@@ -52,6 +55,7 @@ fn main() {
         Cmd::Score(a) => app::score::run(a),
         Cmd::Correlate(a) => app::correlate::run(a),
         Cmd::Proxies => app::proxies::run(),
+        Cmd::Table(a) => app::table::run(a),
         Cmd::Bench(a) => app::bench::run(a),
         Cmd::Demo(a) => app::demo::run(a),
         Cmd::Search(a) => app::search::run(a),

@@ -190,11 +190,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let cases = standard_cases(a.sample, a.data.seed);
     let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
     println!(
-        "zsnas bench: {} at batch {} on {} ({} threads), network build + scoring per architecture",
+        "zsnas bench: {} at batch {} on {} ({}), network build + scoring per architecture",
         names.join(","),
         batch.len(),
         a.data.setup.device,
-        tch::get_num_threads()
+        match tch::get_num_threads() {
+            1 => "1 thread".to_string(),
+            t => format!("{t} threads"),
+        }
     );
     let results = time_cases(&cases, &batch, &proxies, repeats, dev)?;
     for (name, med, n) in &results {

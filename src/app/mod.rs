@@ -11,4 +11,5 @@ pub mod score;
 pub mod scoring;
 pub mod search;
 pub mod setup;
+pub mod table;
 pub mod train;
