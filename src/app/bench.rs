@@ -59,7 +59,7 @@ pub fn standard_cases(sample: usize, seed: u64) -> Vec<Case> {
     cases
 }
 
-/// Times `proxies` on each case: returns (case name, median seconds per architecture,
+/// Times `proxies` on each case, networks with a `classes`-way head: returns (case name, median seconds per architecture,
 /// number of timings).
 pub fn time_cases(
     cases: &[Case],
@@ -67,18 +67,19 @@ pub fn time_cases(
     proxies: &[Proxy],
     repeats: usize,
     device: Device,
+    classes: i64,
 ) -> Result<Vec<(String, f64, usize)>> {
     let opts = ProxyOptions::default();
     let mut out = Vec::new();
     // Warm-up (first libtorch calls allocate and pick kernels).
-    let m = build_model(&AnyArch::Nb201(cases[0].archs[0]), 10, device, 0, None)?;
+    let m = build_model(&AnyArch::Nb201(cases[0].archs[0]), classes, device, 0, None)?;
     compute(&m, batch, proxies, &opts)?;
     for c in cases {
         let mut ts = Vec::new();
         for _ in 0..repeats {
             for a in &c.archs {
                 let t = Instant::now();
-                let m = build_model(&AnyArch::Nb201(*a), 10, device, arch_seed(0, &a.arch_str()), None)?;
+                let m = build_model(&AnyArch::Nb201(*a), classes, device, arch_seed(0, &a.arch_str()), None)?;
                 let s = compute(&m, batch, proxies, &opts)?;
                 if device != Device::Cpu {
                     tch::Cuda::synchronize(0);
@@ -121,8 +122,8 @@ pub struct SpeedCheck {
 
 /// Times `wrcor` on `arch` stage by stage and the bare forward + backward, alternating,
 /// `rounds` times after one warm-up round.
-pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device) -> Result<SpeedCheck> {
-    let bare_model = build_model(&AnyArch::Nb201(arch), 10, device, 0, None)?;
+pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device, classes: i64) -> Result<SpeedCheck> {
+    let bare_model = build_model(&AnyArch::Nb201(arch), classes, device, 0, None)?;
     let mut rows: Vec<[f64; 5]> = Vec::new(); // build, pass, correlations, wrcor, bare
     for r in 0..rounds + 1 {
         let t = Instant::now();
@@ -138,7 +139,7 @@ pub fn speed_check(arch: Nb201Arch, batch: &Batch, rounds: usize, device: Device
         }
         // What `compute` does for `wrcor` alone, with a timer between the stages.
         let t0 = Instant::now();
-        let m = build_model(&AnyArch::Nb201(arch), 10, device, arch_seed(0, &arch.arch_str()), None)?;
+        let m = build_model(&AnyArch::Nb201(arch), classes, device, arch_seed(0, &arch.arch_str()), None)?;
         let t1 = Instant::now();
         let resp = pass::run(&m, batch, Needs { relu_inputs: true, relu_grads: true, ..Default::default() });
         ensure_sync(device);
@@ -199,13 +200,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
             t => format!("{t} threads"),
         }
     );
-    let results = time_cases(&cases, &batch, &proxies, repeats, dev)?;
+    let classes = a.data.setup.num_classes(SpaceKind::Nb201);
+    let results = time_cases(&cases, &batch, &proxies, repeats, dev, classes)?;
     for (name, med, n) in &results {
         println!("{name:20} median {med:.4} s/arch over {n} timings");
     }
     if names == ["wrcor"] && batch.len() == 64 {
         let arch = cases[0].archs[0];
-        let sc = speed_check(arch, &batch, repeats.max(5), dev)?;
+        let sc = speed_check(arch, &batch, repeats.max(5), dev, classes)?;
         println!(
             "all nor_conv_3x3 breakdown: build {:.4} s, forward + ReLU-input gradients {:.4} s, correlations + log-det {:.4} s",
             sc.build, sc.pass, sc.correlations

@@ -13,22 +13,20 @@ use crate::report::progress::Progress;
 use crate::report::table::{fmt_f64, Table};
 use crate::space::nb201::Nb201Arch;
 use crate::space::nb201_table::Nb201Table;
-use crate::space::AnyArch;
+use crate::space::{AnyArch, SpaceKind};
 use anyhow::{Context, Result};
 use rand::SeedableRng;
 use std::time::Instant;
 use tch::Device;
 
-/// Scores the sample and prints the table; see the module docs.
-pub fn score_and_print(
-    batch: &Batch,
-    data_name: &str,
-    dataset: Dataset,
-    sample: usize,
-    seed: u64,
-    proxy: Proxy,
-    device: Device,
-) -> Result<()> {
+/// Scores the sample of `a` (`--sample` cells drawn with `--seed`) with `proxy` on
+/// `batch`, networks with the head of `--num-classes`/`--dataset`, and prints the table;
+/// see the module docs.
+pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Device) -> Result<()> {
+    let data_name = args.data.setup.source().describe();
+    let dataset = args.data.setup.dataset.unwrap_or(Dataset::Cifar10);
+    let (sample, seed) = (args.sample, args.data.seed);
+    let classes = args.data.setup.num_classes(SpaceKind::Nb201);
     let column = dataset.truth_column(Epochs::E200);
     let table = Nb201Table::embedded()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -41,23 +39,20 @@ pub fn score_and_print(
         }
     }
     println!(
-        "zsnas: {} on {} NAS-Bench-201 architectures (seed {seed}), batch of {} from {data_name}, {} threads",
+        "zsnas: {} on {} NAS-Bench-201 architectures (seed {seed}), batch of {} from {data_name}, {}",
         proxy.name(),
         archs.len(),
         batch.len(),
-        tch::get_num_threads()
+        match tch::get_num_threads() {
+            1 => "1 thread".to_string(),
+            t => format!("{t} threads"),
+        }
     );
     let progress = Progress::new(archs.len() as u64, proxy.name());
     let t0 = Instant::now();
     let mut rows = Vec::new();
     for a in &archs {
-        let m = build_model(
-            &AnyArch::Nb201(*a),
-            dataset.num_classes() as i64,
-            device,
-            arch_seed(seed, &a.arch_str()),
-            None,
-        )?;
+        let m = build_model(&AnyArch::Nb201(*a), classes, device, arch_seed(seed, &a.arch_str()), None)?;
         let s = compute(&m, batch, &[proxy], &ProxyOptions::default())?;
         let row = table.row_of(a).ok_or_else(|| anyhow::anyhow!("{} is not in the table", a.arch_str()))?;
         let acc = row.value(column).unwrap_or(f64::NAN);
@@ -116,13 +111,5 @@ pub fn run(a: DemoArgs) -> Result<()> {
     }
     let (dev, batch) = a.data.batch().context("loading the batch")?;
     let p = Proxy::from_name(&a.proxy)?;
-    score_and_print(
-        &batch,
-        &a.data.setup.source().describe(),
-        a.data.setup.dataset.unwrap_or(Dataset::Cifar10),
-        a.sample,
-        a.data.seed,
-        p,
-        dev,
-    )
+    score_and_print(&a, &batch, p, dev)
 }
