@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The default ranker's search table (issue 18): NAS-Bench-201, fitness `rank`
+# (= logrank(jacob_cov, params_live)), budget 1,000, 5 runs (search seeds 0-4) of random
+# search and of aging evolution, every cell scored on the 64 embedded CIFAR-10 images
+# with score seed 0 (the defaults of `zsnas search`). The two searches run at the same
+# time, one thread each; each is resumable: rerun the script after a kill.
+#
+# Working files go to $OUT (default results/work/rank_table, not tracked); the results
+# (rank_{random,evolution}.{json,png,svg}, gzipped histories, table.md) are copied to
+# results/search/rank at the end.
+source "$(dirname "$0")/env.sh"
+cd "$ZSNAS_ROOT"
+cargo build --release --quiet
+Z=./target/release/zsnas
+OUT="${OUT:-results/work/rank_table}"
+DOCS=results/search/rank
+mkdir -p "$OUT" "$DOCS"
+export ZSNAS_PROGRESS="${ZSNAS_PROGRESS:-off}"
+
+for s in random evolution; do
+  $Z --threads 1 search --space nb201 --strategy "$s" --fitness rank --budget 1000 --runs 5 --seed 0 \
+    --history "$OUT/rank_$s.jsonl" --plot "$OUT/rank_$s" --format json > "$OUT/rank_$s.json" &
+done
+wait
+
+# The table: CIFAR-10 test accuracy (200 epochs) of the cell each run returns.
+python3 - "$OUT" > "$OUT/table.md" <<'EOF'
+import json, os, statistics as st, sys
+out = sys.argv[1]
+print("| fitness | strategy | test acc. (mean ± std, 5 runs) | worst run | best run | distinct cells evaluated (mean) |")
+print("| --- | --- | --- | --- | --- | --- |")
+for s in ("random", "evolution"):
+    runs = [json.loads(l) for l in open(os.path.join(out, f"rank_{s}.json")) if l.strip()]
+    acc = [r["best"]["truth"] for r in runs]
+    print(f"| rank | {s} | {st.mean(acc):.2f} ± {st.stdev(acc):.2f}% | {min(acc):.2f}% | {max(acc):.2f}% "
+          f"| {st.mean(r['evaluated'] for r in runs):.0f} |")
+    for r in runs:
+        b = r["best"]
+        print(f"|  | seed {r['seed']} | {b['truth']:.2f}% (index {b['index']}, rank {b['rank']}) | | | {r['evaluated']} |")
+EOF
+cat "$OUT/table.md"
+
+# Publish.
+cp "$OUT"/table.md "$OUT"/rank_*.json "$OUT"/rank_*.png "$OUT"/rank_*.svg "$DOCS"/
+for s in random evolution; do gzip -9 -c "$OUT/rank_$s.jsonl" > "$DOCS/rank_$s.jsonl.gz"; done
