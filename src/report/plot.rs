@@ -770,7 +770,8 @@ fn draw_lines<DB: DrawingBackend>(
             .y_label_area_size(70)
             .build_cartesian_2d(linear_range(pts.iter().map(|p| p.0)), linear_range(pts.iter().map(|p| p.1)))
             .map_err(perr)?;
-        draw_mesh(&mut chart, labels, 13)?;
+        let y = if labels.y.is_empty() { *name } else { labels.y };
+        draw_mesh(&mut chart, &Labels { x: labels.x, y }, 13)?;
         let color = colour(i);
         chart.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2))).map_err(perr)?;
         if pts.len() <= 200 {
@@ -784,7 +785,8 @@ fn draw_lines<DB: DrawingBackend>(
 /// Writes line plots (e.g. learning curves) to `<stem>.png` and `<stem>.svg`: one panel
 /// per series, stacked vertically, each captioned with the series name and sharing
 /// `x_label`/`y_label`; the image is 800 pixels wide and [`line_plot_height`] high; the
-/// title is wrapped to the width. Non-finite points are skipped; points are joined in
+/// title is wrapped to the width; an empty `y_label` labels each panel's y axis with its
+/// series name (which should then carry the unit). Non-finite points are skipped; points are joined in
 /// the given order. No series gives one empty panel. Errors: an empty stem, or the files
 /// cannot be written.
 pub fn line_plot(
@@ -994,6 +996,9 @@ mod tests {
         let three = [("a", best.clone()), ("b", score), ("c", vec![(1.0, f64::NAN)])];
         line_plot(&dir.path().join("three"), &three, "x", "y", "t").unwrap();
         assert_eq!(png_size(&dir.path().join("three.png")), (800, 900));
+        line_plot(&dir.path().join("own"), &[("training loss", best)], "epoch", "", "t").unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("own.svg")).unwrap();
+        assert_eq!(svg.matches("training loss").count(), 2, "caption and y label");
         line_plot(&dir.path().join("none"), &[], "x", "y", "t").unwrap();
         assert_eq!(png_size(&dir.path().join("none.png")), (800, 600));
     }
