@@ -12,7 +12,8 @@
 #      synflow and jacob_cov of the cells they visit, wrcor comes from step 1.
 #
 # Working files go to $OUT (default results/work/search_table, not tracked); the results
-# ({wrcor,sjw}_{strategy}.{json,png,svg}, gzipped histories, table.md) are copied to
+# ({wrcor,sjw}_{strategy}.{json,png,svg}, strategies_*.{png,svg}, gzipped histories,
+# table.md) are copied to
 # results/search/table at the end.
 source "$(dirname "$0")/env.sh"
 cd "$ZSNAS_ROOT"
@@ -38,13 +39,23 @@ search() { # fitness strategy [more --scores files]
   local f=$1 s=$2
   shift 2
   $Z --threads 1 search --space nb201 --strategy "$s" --fitness "$f" --budget 1000 --runs 5 --seed 0 \
-    --scores "${WRCOR_ALL[@]}" "$@" --history "$OUT/${f}_$s.jsonl" --plot "$OUT/${f}_$s" --format json > "$OUT/${f}_$s.json"
+    --scores "${WRCOR_ALL[@]}" "$@" --history "$OUT/${f}_$s.jsonl" --format json > "$OUT/${f}_$s.json"
 }
 for s in random reinforce evolution; do search wrcor "$s"; done
 # sjw: the three searches at once, one thread each; the earlier single budget-1,000 sjw
 # runs (results/search/sjw1000_*.jsonl, same scoring setup) lend their scores.
 for s in evolution reinforce random; do search sjw "$s" results/search/sjw1000_*.jsonl & done
 wait
+
+# The figures: per search the best-so-far and the fitness-best accuracy (mean +- std
+# over the 5 runs), and the six searches overlaid.
+for f in wrcor sjw; do
+  for s in random reinforce evolution; do $Z plot "$OUT/${f}_$s.jsonl" --output "$OUT/${f}_$s"; done
+done
+H=("$OUT"/wrcor_random.jsonl "$OUT"/wrcor_reinforce.jsonl "$OUT"/wrcor_evolution.jsonl
+   "$OUT"/sjw_random.jsonl "$OUT"/sjw_reinforce.jsonl "$OUT"/sjw_evolution.jsonl)
+$Z plot "${H[@]}" --curves fitness-best --output "$OUT/strategies_fitness_best"
+$Z plot "${H[@]}" --curves best-so-far --output "$OUT/strategies_best_so_far"
 
 # The table: mean +- std of the found cells' test accuracy, distinct cells scored, and
 # the scoring cost of a run from scratch on one thread: the measured wrcor seconds of

@@ -32,6 +32,9 @@ enum Cmd {
     Demo(app::demo::DemoArgs),
     /// Architecture search (random, evolution, REINFORCE) with a proxy or a vote as fitness.
     Search(app::search::SearchArgs),
+    /// One figure from the --history files of searches: best-so-far test accuracy (mean
+    /// ± std over runs) per strategy and fitness.
+    Plot(app::plot::PlotArgs),
     /// Write an architecture as JSON plus initialised weights (safetensors) to train elsewhere.
     Export(app::export::ExportArgs),
     /// Train an architecture (NAS-Bench-201's or the WRCor paper's ImageNet recipe);
@@ -59,6 +62,7 @@ fn main() {
         Cmd::Bench(a) => app::bench::run(a),
         Cmd::Demo(a) => app::demo::run(a),
         Cmd::Search(a) => app::search::run(a),
+        Cmd::Plot(a) => app::plot::run(a),
         Cmd::Export(a) => app::export::run(&a).map(|(j, w)| println!("wrote {} and {}", j.display(), w.display())),
         Cmd::Train(a) => app::train::run(a).map(|_| ()),
     };

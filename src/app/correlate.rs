@@ -20,7 +20,7 @@ use crate::eval::truth::Truth;
 use crate::io::scores::{load_scores, records_to_set, ScoreSet};
 use crate::io::shard::Shard;
 use crate::proxy::spec::{parse_list, proxies_needed, resolve_present};
-use crate::report::plot::{auto_log_x, scatter};
+use crate::report::plot::{scatter, ScatterText};
 use crate::report::table::fmt_f64;
 use crate::space::SpaceKind;
 use anyhow::{bail, Context, Result};
@@ -198,23 +198,31 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
     }
     if let Some(dir) = &a.plot {
         std::fs::create_dir_all(dir).with_context(|| format!("creating plot directory '{}'", dir.display()))?;
+        let y = truth.axis_label();
         for ((name, scores), s) in plots.iter().zip(&stats) {
-            let pts: Vec<(f64, f64)> = scores.iter().copied().zip(j.truth.iter().copied()).collect();
-            let finite_x: Vec<f64> = scores.iter().copied().filter(|x| x.is_finite()).collect();
-            let title = format!(
-                "{name}: Spearman ρ = {}, Kendall τ = {} (n = {})",
+            let pts: Vec<(f64, f64)> = scores.iter().copied().zip(j.truth.iter().map(|t| t * y.scale)).collect();
+            let title =
+                format!("{name} against benchmark accuracy ({}, {} architectures)", set.space.name(), pts.len());
+            let nonfinite = match (s.n_nonfinite, a.nonfinite) {
+                (0, _) => String::new(),
+                (k, NonFinite::Last) => format!(", {k} non-finite ranked last"),
+                (k, NonFinite::Drop) => format!(", {k} non-finite left out"),
+            };
+            let subtitle = format!(
+                "Spearman ρ = {}, Kendall τ = {} over n = {}{nonfinite}",
                 fmt_f64(s.spearman, 3),
                 fmt_f64(s.kendall, 3),
                 s.n
             );
-            let x_label = if name.starts_with("vote:") || name == "sjw" || name == "spw" {
-                format!("{name} (Copeland rank score)")
-            } else {
-                format!("{name} score")
+            let x_label = match name.as_str() {
+                n if n.starts_with("vote:") || n == "sjw" || n == "spw" => format!("{name} (Copeland rank score)"),
+                "params" => "params (parameter count)".to_string(),
+                "flops" => "flops (floating-point operations)".to_string(),
+                _ => format!("{name} score"),
             };
             let stem = dir.join(plot_stem(name));
-            scatter(&stem, &pts, &x_label, &truth.column, &title, auto_log_x(&finite_x))
-                .with_context(|| format!("plotting {name}"))?;
+            let text = ScatterText { title: &title, subtitle: &subtitle, x: &x_label, y: &y.text };
+            scatter(&stem, &pts, &text).with_context(|| format!("plotting {name}"))?;
         }
         say(&format!("plots: {} proxies written to {}", plots.len(), dir.display()));
     }

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod correlate;
 pub mod demo;
 pub mod export;
+pub mod plot;
 pub mod proxies;
 pub mod score;
 pub mod scoring;

@@ -271,6 +271,64 @@ impl Truth {
     }
 }
 
+/// What a truth column holds, for an axis label: `(description, unit)` of the columns
+/// zsnas knows (the embedded NAS-Bench-201 table's and NAS-Bench-101's), `None` for
+/// another column. Accuracies are given in %, whatever the file stores (see
+/// [`Truth::axis_label`]).
+pub fn column_description(column: &str) -> Option<(&'static str, &'static str)> {
+    Some(match column {
+        "test_acc_200ep" => ("CIFAR-10 test accuracy after 200 epochs", "%"),
+        "valid_acc_200ep" => ("CIFAR-10 validation accuracy after 200 epochs", "%"),
+        "valid_split_test_acc_200ep" => ("CIFAR-10 test-split accuracy (valid protocol) after 200 epochs", "%"),
+        "test_acc_12ep" => ("CIFAR-10 test accuracy after 12 epochs", "%"),
+        "valid_acc_12ep" => ("CIFAR-10 validation accuracy after 12 epochs", "%"),
+        "params_m" => ("parameters", "millions"),
+        "cifar100_test_200" => ("CIFAR-100 test accuracy after 200 epochs", "%"),
+        "imagenet16_test_200" => ("ImageNet16-120 test accuracy after 200 epochs", "%"),
+        "cifar100_test_12" => ("CIFAR-100 test accuracy after 12 epochs", "%"),
+        "cifar100_valid_12" => ("CIFAR-100 validation accuracy after 12 epochs", "%"),
+        "imagenet16_test_12" => ("ImageNet16-120 test accuracy after 12 epochs", "%"),
+        "imagenet16_valid_12" => ("ImageNet16-120 validation accuracy after 12 epochs", "%"),
+        "valid_acc_108ep" => ("CIFAR-10 validation accuracy after 108 epochs", "%"),
+        "trainable_parameters" => ("trainable parameters", "count"),
+        "train_time_s" => ("training time", "s"),
+        _ => return None,
+    })
+}
+
+/// An axis label for a truth column and the factor that converts its values to the
+/// label's unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisLabel {
+    /// E.g. "CIFAR-10 test accuracy after 200 epochs (%)".
+    pub text: String,
+    /// Multiply values by this to plot them in the label's unit (100 for accuracies
+    /// stored as fractions, as NAS-Bench-101's; else 1).
+    pub scale: f64,
+}
+
+/// [`AxisLabel`] of `column` given its values: a known accuracy column (unit %) whose
+/// finite values all lie in 0..=1 is a fraction and gets `scale` 100; an unknown column
+/// is labelled by its name.
+pub fn axis_label(column: &str, values: impl Iterator<Item = f64>) -> AxisLabel {
+    match column_description(column) {
+        Some((what, "%")) => {
+            let mut finite = values.filter(|v| v.is_finite()).peekable();
+            let fraction = finite.peek().is_some() && finite.all(|v| (0.0..=1.0).contains(&v));
+            AxisLabel { text: format!("{what} (%)"), scale: if fraction { 100.0 } else { 1.0 } }
+        }
+        Some((what, unit)) => AxisLabel { text: format!("{what} ({unit})"), scale: 1.0 },
+        None => AxisLabel { text: column.to_string(), scale: 1.0 },
+    }
+}
+
+impl Truth {
+    /// The axis label of this truth's column ([`axis_label`] over its values).
+    pub fn axis_label(&self) -> AxisLabel {
+        axis_label(&self.column, self.map.values().copied())
+    }
+}
+
 /// The truth a search reports by default: the embedded NAS-Bench-201 CIFAR-10 table, the
 /// NAS-Bench-101 sample records when `../shared` (or `$ZSNAS_DATA`) has them, none for
 /// mbv2.
@@ -298,6 +356,16 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn axis_labels_carry_units_and_convert_fractions() {
+        let l = axis_label("test_acc_200ep", [93.1, 10.0].into_iter());
+        assert_eq!(l, AxisLabel { text: "CIFAR-10 test accuracy after 200 epochs (%)".into(), scale: 1.0 });
+        let l = axis_label("valid_acc_108ep", [0.93, 0.1, f64::NAN].into_iter());
+        assert_eq!(l, AxisLabel { text: "CIFAR-10 validation accuracy after 108 epochs (%)".into(), scale: 100.0 });
+        assert_eq!(axis_label("params_m", [1.2].into_iter()).text, "parameters (millions)");
+        assert_eq!(axis_label("my_col", [1.2].into_iter()), AxisLabel { text: "my_col".into(), scale: 1.0 });
     }
 
     #[test]

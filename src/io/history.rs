@@ -1,5 +1,6 @@
 //! Reading a `zsnas search --history` file back to resume a search: per run, the
-//! recorded steps in order, checked against the resuming search's flags.
+//! recorded steps in order, checked against the resuming search's flags
+//! ([`read_history`]); or any history file for plotting ([`read_history_file`]).
 
 use super::provenance::ScoringSetup;
 use super::record::HistoryLine;
@@ -112,4 +113,88 @@ pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usiz
         out.insert(run, steps.into_values().collect::<Vec<_>>());
     }
     Ok(out)
+}
+
+/// A `zsnas search --history` file read back for plotting ([`read_history_file`]).
+#[derive(Clone, Debug)]
+pub struct HistoryFile {
+    /// The space of its lines (`nb201`, …), when recorded.
+    pub space: Option<String>,
+    /// The strategy's name, when recorded.
+    pub strategy: Option<String>,
+    /// The fitness's name, when recorded.
+    pub fitness: Option<String>,
+    /// Per run (ascending run number), its lines in step order.
+    pub runs: Vec<Vec<HistoryLine>>,
+}
+
+impl HistoryFile {
+    /// "strategy, fitness" (the parts recorded; "search" when neither is).
+    pub fn label(&self) -> String {
+        let parts: Vec<&str> = [&self.strategy, &self.fitness].into_iter().flatten().map(String::as_str).collect();
+        if parts.is_empty() {
+            "search".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// The largest step of any run.
+    pub fn budget(&self) -> usize {
+        self.runs.iter().map(Vec::len).max().unwrap_or(0)
+    }
+}
+
+/// Reads a history file (plain or gzip) for plotting: its lines grouped by run and sorted
+/// by step; blank lines are skipped.
+///
+/// Errors, naming the file (and the 1-based line): unreadable; not a history line (not
+/// JSON, or without `run`/`step`/`arch`/`scores`/`best_so_far`, as a `zsnas score` file);
+/// lines of different spaces, strategies or fitnesses; a step recorded twice in a run;
+/// no line at all.
+pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
+    let name = path.display();
+    let bytes = super::gz::read_maybe_gz(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{name} is not a text file (not a zsnas search --history file)"))?;
+    let mut by_run: BTreeMap<usize, BTreeMap<usize, HistoryLine>> = BTreeMap::new();
+    let (mut space, mut strategy, mut fitness) = (None, None, None);
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(raw)
+            .map_err(|e| anyhow!("{name} line {line} is not JSON ({e}); expected a zsnas search --history file"))?;
+        for k in ["run", "step", "arch", "scores", "best_so_far"] {
+            if v.get(k).is_none() {
+                bail!("{name} line {line} has no '{k}': not a zsnas search --history file");
+            }
+        }
+        let h: HistoryLine = serde_json::from_value(v).map_err(|e| anyhow!("{name} line {line}: {e}"))?;
+        for (what, seen, got) in [
+            ("space", &mut space, &h.space),
+            ("strategy", &mut strategy, &h.strategy),
+            ("fitness", &mut fitness, &h.fitness),
+        ] {
+            if let Some(g) = got {
+                match seen {
+                    Some(s) if s != g => {
+                        bail!("{name} line {line} has {what} '{g}' but earlier lines '{s}'; give one search per file")
+                    }
+                    Some(_) => {}
+                    None => *seen = Some(g.clone()),
+                }
+            }
+        }
+        let (run, step) = (h.run, h.step);
+        if by_run.entry(run).or_default().insert(step, h).is_some() {
+            bail!("{name} holds step {step} of run {run} twice (line {line})");
+        }
+    }
+    if by_run.is_empty() {
+        bail!("{name} holds no history line (empty file)");
+    }
+    let runs = by_run.into_values().map(|steps| steps.into_values().collect()).collect();
+    Ok(HistoryFile { space, strategy, fitness, runs })
 }

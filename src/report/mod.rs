@@ -2,6 +2,7 @@
 //!
 //! Everything here is pure Rust (no libtorch) and knows nothing of spaces or proxies.
 
+pub mod curves;
 pub mod plot;
 pub mod progress;
 pub mod table;

@@ -80,6 +80,9 @@ pub struct Outcome {
     pub seconds: f64,
     /// Per step, the index into `distinct` of the best so far.
     pub trace: Vec<usize>,
+    /// Per step, the number of distinct architectures evaluated so far (the prefix of
+    /// `distinct` seen by then).
+    pub seen_trace: Vec<usize>,
     /// The distinct architectures in order of first evaluation, with their scores.
     pub distinct: Vec<(AnyArch, ScoreMap)>,
 }
@@ -98,6 +101,7 @@ pub struct Search<'a> {
     seen: HashSet<String>,
     tracker: BestTracker,
     trace: Vec<usize>,
+    seen_trace: Vec<usize>,
     started: Instant,
 }
 
@@ -121,6 +125,7 @@ impl<'a> Search<'a> {
             scoring_seconds: 0.0,
             seen: HashSet::new(),
             trace: Vec::new(),
+            seen_trace: Vec::new(),
             started: Instant::now(),
         })
     }
@@ -213,6 +218,7 @@ impl<'a> Search<'a> {
         let best =
             if repeat { self.tracker.best().unwrap_or(0) } else { self.tracker.add(arch.clone(), scores.clone()) };
         self.trace.push(best);
+        self.seen_trace.push(self.seen.len());
         if let Some(obs) = self.observer.as_mut() {
             let (ba, bs) = &self.tracker.entries()[best];
             obs(&StepView { step: self.steps, arch, scores: &scores, repeat, best_arch: ba, best_scores: bs })?;
@@ -234,6 +240,7 @@ impl<'a> Search<'a> {
             scoring_seconds: self.scoring_seconds,
             seconds: self.started.elapsed().as_secs_f64(),
             trace: self.trace,
+            seen_trace: self.seen_trace,
             distinct: self.tracker.into_entries(),
         };
         Ok((out, self.cache))

@@ -404,7 +404,7 @@ pub fn plot_curves(stem: &Path, history: &[EpochLog]) -> Result<()> {
     if history.iter().any(|e| e.test_acc.is_some()) {
         series.push(("test accuracy (%)", xs(&|e| e.test_acc)));
     }
-    crate::report::plot::line_plot(stem, &series, "epoch", "value", "learning curves")
+    crate::report::plot::line_plot(stem, &series, "epoch", "", "learning curves")
 }
 
 /// Writes `last/weights.safetensors` (+ `model.pt`) and, when a test set was used,

@@ -6,7 +6,8 @@ use super::SearchArgs;
 use crate::eval::truth::Truth;
 use crate::io::record::encode;
 use crate::proxy::ScoreMap;
-use crate::report::plot::line_plot;
+use crate::report::curves::{accuracy_curves, mean_std_by_step, Curves, RunAccuracy};
+use crate::report::plot::{step_plot, StepCurve, StepPanel};
 use crate::report::table::fmt_f64;
 use crate::search::reinforce::LOG_SCALED;
 use crate::search::{Fitness, Outcome, Strategy};
@@ -159,51 +160,92 @@ impl Finished<'_> {
         }
     }
 
-    /// Best-so-far curves (mean over runs): accuracy when known, then the fitness (a vote:
-    /// each member's value of the current winner), to `stem`.png and `stem`.svg.
+    /// The search figure, to `stem`.png and `stem`.svg: when the truth is known a panel
+    /// with the best-so-far test accuracy (highest among the architectures evaluated so
+    /// far, monotone) and the fitness-best architecture's accuracy, then one panel per
+    /// fitness term (the fitness-best architecture's score; ln of it for proxies spanning
+    /// orders of magnitude); each curve is the mean over runs with a ±1 std band.
     pub fn plot(&self, stem: &std::path::Path) -> Result<()> {
         let outcomes = self.outcomes;
-        let steps = outcomes.iter().map(|(_, o)| o.trace.len()).max().unwrap_or(0);
-        let curve = |f: &dyn Fn(&AnyArch, &ScoreMap) -> Option<f64>| -> Vec<(f64, f64)> {
-            (0..steps)
-                .map(|i| {
-                    let vals: Vec<f64> = outcomes
+        let mut panels = Vec::new();
+        if let Some(truth) = self.truth {
+            let y = truth.axis_label();
+            let runs: Vec<RunAccuracy> = outcomes
+                .iter()
+                .map(|(_, o)| {
+                    let acc: Vec<f64> = o.distinct.iter().map(|(a, _)| self.accuracy(a).unwrap_or(f64::NAN)).collect();
+                    let mut prev = 0;
+                    let evaluated = o
+                        .seen_trace
                         .iter()
-                        .filter_map(|(_, o)| o.trace.get(i).map(|&b| &o.distinct[b]))
-                        .filter_map(|(a, s)| f(a, s))
+                        .map(|&k| {
+                            let new = k > prev;
+                            prev = k;
+                            if new {
+                                acc[k - 1]
+                            } else {
+                                f64::NAN
+                            }
+                        })
                         .collect();
-                    let y = if vals.is_empty() { f64::NAN } else { vals.iter().sum::<f64>() / vals.len() as f64 };
-                    ((i + 1) as f64, y)
+                    let fitness_best = o.trace.iter().map(|&b| acc[b]).collect();
+                    RunAccuracy { evaluated, fitness_best }
                 })
-                .collect()
-        };
-        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        if self.truth.is_some() {
-            let c = curve(&|a, _| self.accuracy(a));
-            if c.iter().any(|p| p.1.is_finite()) {
-                series.push(("best-so-far test accuracy (%)".into(), c));
+                .collect();
+            let curves = accuracy_curves(&runs, Curves::Both, y.scale, "", (0, 1));
+            if !curves.is_empty() {
+                panels.push(StepPanel { caption: String::new(), y_label: y.text, curves });
             }
         }
-        let label = match self.fitness {
-            Fitness::Score { .. } => "best-so-far",
-            Fitness::Vote(_) => "vote winner's",
-            Fitness::Aggregate(_) => "aggregate winner's",
-        };
-        for (name, _) in self.fitness.terms() {
-            let n = name.clone();
+        for (i, (name, _)) in self.fitness.terms().iter().enumerate() {
             // Proxies spanning orders of magnitude are plotted as ln(value).
             let log = LOG_SCALED.contains(&name.as_str());
-            let title = if log { format!("{label} ln {name}") } else { format!("{label} {name}") };
-            series.push((title, curve(&move |_, s| s.get(&n).map(|&x| if log { x.ln() } else { x }))));
+            let runs: Vec<Vec<f64>> = outcomes
+                .iter()
+                .map(|(_, o)| {
+                    o.trace
+                        .iter()
+                        .map(|&b| {
+                            let v = o.distinct[b].1.get(name).copied().unwrap_or(f64::NAN);
+                            if log {
+                                v.ln()
+                            } else {
+                                v
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let what = if log { format!("ln {name}") } else { name.clone() };
+            panels.push(StepPanel {
+                caption: format!("{what} of the fitness-best architecture"),
+                y_label: format!("{what} score"),
+                curves: vec![StepCurve {
+                    label: String::new(),
+                    colour: 2 + i,
+                    dashed: false,
+                    points: mean_std_by_step(&runs),
+                }],
+            });
         }
-        let refs: Vec<(&str, Vec<(f64, f64)>)> = series.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-        let runs = if outcomes.len() > 1 { format!(" (mean over {} runs)", outcomes.len()) } else { String::new() };
-        line_plot(
+        let n = outcomes.len();
+        let subtitle = if n > 1 {
+            format!("mean over {n} runs, band ±1 std; best so far: highest accuracy evaluated; dashed: the fitness-best architecture")
+        } else {
+            "best so far: highest accuracy evaluated; dashed: the fitness-best architecture".to_string()
+        };
+        step_plot(
             stem,
-            &refs,
-            "evaluations",
-            "value",
-            &format!("{} on {} by {}{runs}", self.strategy.name(), self.kind.name(), self.fitness.name()),
+            &format!(
+                "{} search on {} with fitness {}, budget {}",
+                self.strategy.name(),
+                self.kind.name(),
+                self.fitness.name(),
+                self.a.budget
+            ),
+            &subtitle,
+            "architectures evaluated (search steps)",
+            &panels,
         )
     }
 }

@@ -1,0 +1,107 @@
+//! `zsnas plot`: one figure over several `search --history` files, and its errors.
+//!
+//! Fixtures: the first 6 steps of runs 0 and 1 of `results/search/table/sjw_random` and
+//! `sjw_evolution` (NAS-Bench-201, fitness sjw).
+
+mod common;
+use common::{assert_error, zsnas};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/history").join(name)
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap_or_else(|_| panic!("{} missing", path.display()));
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+    (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()))
+}
+
+#[test]
+fn overlays_two_histories_as_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let random = fixture("sjw_random_2x6.jsonl");
+    // The second file gzipped: read by content.
+    let evo = dir.path().join("evo.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(fixture("sjw_evolution_2x6.jsonl")).unwrap()).unwrap();
+    std::fs::write(&evo, gz.finish().unwrap()).unwrap();
+    let stem = dir.path().join("figs/cmp");
+    let (code, _out, err) =
+        zsnas(&["plot", random.to_str().unwrap(), evo.to_str().unwrap(), "--output", stem.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(png_size(&dir.path().join("figs/cmp.png")), (800, 600));
+    let svg = std::fs::read_to_string(dir.path().join("figs/cmp.svg")).unwrap();
+    // Legend from each file's strategy and fitness; y label with its unit; title.
+    for needle in
+        ["random, sjw", "evolution, sjw", "CIFAR-10 test accuracy after 200 epochs (%)", "2 searches on nb201"]
+    {
+        assert!(svg.contains(needle), "SVG lacks {needle:?}");
+    }
+    assert!(svg.contains("mean over 2 runs") && svg.contains("±1 std"), "no band note");
+
+    // --labels and --curves both: one solid and one dashed curve per file.
+    let stem = dir.path().join("labelled");
+    let (code, _, err) = zsnas(&[
+        "plot",
+        random.to_str().unwrap(),
+        evo.to_str().unwrap(),
+        "--labels",
+        "RS,AE",
+        "--curves",
+        "both",
+        "--output",
+        stem.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.path().join("labelled.svg")).unwrap();
+    for needle in ["RS: best so far", "AE: fitness-best architecture"] {
+        assert!(svg.contains(needle), "SVG lacks {needle:?}");
+    }
+    assert!(png_size(&dir.path().join("labelled.png")).0 == 800);
+
+    // One file: both curves by default.
+    let stem = dir.path().join("one");
+    let (code, _, err) = zsnas(&["plot", random.to_str().unwrap(), "--output", stem.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(dir.path().join("one.svg")).unwrap();
+    assert!(svg.contains("best so far") && svg.contains("fitness-best architecture"), "one file: both curves");
+    assert!(svg.contains("random search on nb201 with fitness sjw, budget 6"), "title");
+}
+
+#[test]
+fn rejects_bad_input_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let out = out.to_str().unwrap();
+    let good = fixture("sjw_random_2x6.jsonl");
+    let good = good.to_str().unwrap();
+    // Missing file.
+    let missing = dir.path().join("nope.jsonl");
+    assert_error(&["plot", missing.to_str().unwrap(), "--output", out], "nope.jsonl");
+    // Not a history file: a `zsnas score` line.
+    let score = dir.path().join("scores.jsonl");
+    std::fs::write(&score, "{\"arch\":\"a\",\"scores\":{\"wrcor\":1.0},\"space\":\"nb201\"}\n").unwrap();
+    assert_error(&["plot", score.to_str().unwrap(), "--output", out], "not a zsnas search --history file");
+    assert_error(&["plot", score.to_str().unwrap(), "--output", out], "scores.jsonl");
+    // Not JSON at all.
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello\n").unwrap();
+    assert_error(&["plot", junk.to_str().unwrap(), "--output", out], "junk.txt line 1 is not JSON");
+    // Empty.
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    assert_error(&["plot", empty.to_str().unwrap(), "--output", out], "empty.jsonl holds no history line");
+    // Label count mismatch.
+    assert_error(&["plot", good, good, "--labels", "only-one", "--output", out], "--labels gives 1 labels for 2");
+    // No file at all, no output: clap's usage errors.
+    assert_error(&["plot", "--output", out], "HISTORY");
+    assert_error(&["plot", good], "--output");
+    // Every error is one line.
+    let (code, _, err) = zsnas(&["plot", empty.to_str().unwrap(), "--output", out]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!Path::new(&format!("{out}.png")).exists());
+}
