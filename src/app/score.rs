@@ -8,8 +8,10 @@ use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs};
 use crate::io::flat::{write_score_csv, TruthColumn};
 use crate::io::record::{to_line, ScoreLine};
+use crate::io::scores::read_score_file;
 use crate::io::shard::Shard;
 use crate::proxy::spec::{parse_list, proxies_needed, Target};
+use crate::proxy::Proxy;
 use crate::report::progress::{stderr_line, stdout_line};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
@@ -61,6 +63,11 @@ pub struct ScoreArgs {
     /// flat CSV table when all are scored.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
+    /// Convert existing score files (`score --output`, any zsnas version, plain or gzip)
+    /// to --format instead of scoring: every line, in file order; votes and aggregates of
+    /// --proxies become columns. Example: `--from scores.jsonl --format csv > scores.csv`.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["arch", "archs_file", "sample", "all", "output", "weights", "shard"])]
+    pub from: Vec<PathBuf>,
     /// Score only slice I of N (0-based), e.g. 3/8; default from SLURM_ARRAY_TASK_ID /
     /// JOB_COMPLETION_INDEX with --shard-count.
     #[arg(long)]
@@ -96,6 +103,9 @@ pub fn run(a: ScoreArgs) -> Result<()> {
     let targets = parse_list(&a.proxies, "--proxies", space)?;
     let proxies = proxies_needed(&targets);
     let combos: Vec<Target> = targets.iter().filter(|t| t.is_combination()).cloned().collect();
+    if !a.from.is_empty() {
+        return convert(&a.from, space, a.format, &combos);
+    }
     let mut archs = a.archs.select(space, a.seed)?;
     for x in archs.iter_mut().take(a.archs.arch.len()) {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
@@ -147,6 +157,43 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         write_csv(space, &lines, &proxies.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(), &combos)?;
     }
     Ok(())
+}
+
+/// `score --from`: reads the score lines of `files` (in order) and writes them to stdout in
+/// `format`, with every proxy present as a column (in `zsnas proxies` order, unknown names
+/// after, sorted) and the `combos` computed over all lines. Errors: unreadable files, a
+/// line that is not a score line (named by file:line).
+fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target]) -> Result<()> {
+    let mut lines: Vec<ScoreLine> = Vec::new();
+    for f in files {
+        for (origin, v) in read_score_file(f)? {
+            let l: ScoreLine =
+                serde_json::from_value(v).map_err(|e| anyhow::anyhow!("{origin}: not a score line: {e}"))?;
+            if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
+                anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
+            }
+            lines.push(l);
+        }
+    }
+    if format == Format::Jsonl {
+        for l in &lines {
+            stdout_line(&to_line(l))?;
+        }
+        return Ok(());
+    }
+    let present: std::collections::BTreeSet<&str> =
+        lines.iter().flat_map(|l| l.scores.keys().map(String::as_str)).collect();
+    let mut names: Vec<String> =
+        Proxy::ALL.iter().map(|p| p.name()).filter(|n| present.contains(n)).map(String::from).collect();
+    names.extend(present.iter().filter(|n| Proxy::from_name(n).is_err()).map(|n| n.to_string()));
+    for t in combos {
+        for (p, _) in t.members() {
+            if !present.contains(p.name()) {
+                anyhow::bail!("--proxies {}: its member {} is in none of the --from files", t.name(), p.name());
+            }
+        }
+    }
+    write_csv(space, &lines, &names, combos)
 }
 
 /// Writes the CSV table of `lines` to stdout, with the NAS-Bench-201 accuracies for nb201
