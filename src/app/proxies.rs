@@ -1,29 +1,113 @@
-//! `zsnas proxies`: lists the proxies and votes with their sources.
+//! `zsnas proxies`: lists the proxies, votes and aggregates: name, direction, the passes
+//! each needs, a typical cost per NAS-Bench-201 architecture on a CPU, and the definition
+//! with its source.
 
 use crate::proxy::aggregate;
 use crate::proxy::vote::NAMED;
 use crate::proxy::Proxy;
+use crate::report::table::{Align, Table};
 use anyhow::Result;
 
-/// Prints one line per proxy (name, description with source), then the votes.
+/// Typical cost of each proxy computed alone: median seconds per NAS-Bench-201
+/// architecture over a seeded sample of 6 cells, batch 64 of real CIFAR-10 images, one
+/// CPU thread, on the project's 2-core AMD EPYC VM (libtorch 2.13.0; two such benches at a
+/// time, one per core, nothing else running), measured on 2026-12-04 with `zsnas --threads
+/// 1 bench --data ../shared/data/cifar10/train_4000.bin --proxies P --sample 6 --repeats
+/// 1`. An orientation, not a promise: other machines differ; run `zsnas bench` there.
+const COST_S: [(&str, f64); 29] = [
+    ("wrcor", 1.5305),
+    ("rcor", 1.6041),
+    ("acor", 0.59),
+    ("gcor", 1.4841),
+    ("wrcor_official", 1.6493),
+    ("naswot", 0.7657),
+    ("naswot_paper", 0.7578),
+    ("jacob_cov", 1.3003),
+    ("synflow", 0.0734),
+    ("log_synflow", 0.0705),
+    ("grad_norm", 1.7017),
+    ("snip", 1.9881),
+    ("grasp", 7.1941),
+    ("fisher", 2.0779),
+    ("plain", 1.7121),
+    ("l2_norm", 0.0036),
+    ("zen", 1.3375),
+    ("params", 0.0032),
+    ("flops", 0.0132),
+    ("params_live", 0.0048),
+    ("flops_live", 0.0142),
+    ("flops_reference", f64::NAN),
+    ("az_expressivity", 1.684),
+    ("az_progressivity", 1.6781),
+    ("az_trainability", 1.7356),
+    ("az_complexity", 0.0157),
+    ("meco", 0.1565),
+    ("zico", 1.9394),
+    ("swap", 5.8684),
+];
+
+/// The cost cell of `p`: seconds with 2 significant digits, `—` where not measured
+/// (`flops_reference`: mbv2 only).
+fn cost(p: Proxy) -> String {
+    match COST_S.iter().find(|(n, _)| *n == p.name()).map(|(_, s)| *s) {
+        Some(s) if s.is_finite() && s >= 0.1 => format!("{s:.2}"),
+        Some(s) if s.is_finite() => format!("{s:.3}"),
+        _ => "—".to_string(),
+    }
+}
+
+/// Prints the table of proxies, then the votes and aggregates. Every score is
+/// higher-is-better as zsnas reports it; `-name` reverses one in a vote, aggregate or
+/// fitness.
 pub fn run() -> Result<()> {
+    println!(
+        "Every proxy is higher-is-better as zsnas reports it ('-name' reverses one in a vote, aggregate or fitness)."
+    );
+    println!("cost: median s per NAS-Bench-201 architecture computed alone, batch 64, 1 CPU thread, 2-core AMD EPYC VM (`zsnas bench` measures yours).");
+    println!();
+    let mut t = Table::new(["name", "direction", "pass it needs", "cost (s)", "definition (source)"]);
+    t.set_align(3, Align::Right);
     for p in Proxy::ALL {
-        println!("{:16} {}", p.name(), p.describe());
+        t.add_row([p.name().to_string(), "higher".into(), p.pass().into(), cost(p), p.describe().into()]);
     }
+    print!("{}", t.render());
+    println!();
+    let mut c = Table::new(["name", "kind", "definition (source)"]);
     for (n, d) in NAMED {
-        println!("{:16} vote: {}", n, d);
+        c.add_row([n, "vote", d]);
     }
-    println!(
-        "{:16} a vote over any list, e.g. vote:synflow,jacob_cov,wrcor (prefix '-' = lower is better)",
-        "vote:..."
-    );
+    c.add_row([
+        "vote:...",
+        "vote",
+        "a majority vote over any list, e.g. vote:synflow,jacob_cov,wrcor (Copeland ranking of a population)",
+    ]);
     for (n, d) in aggregate::NAMED {
-        println!("{:16} aggregate: {}", n, d);
+        c.add_row([n, "aggregate", d]);
     }
-    println!(
-        "{:16} rank aggregate Σ ln(rank/m) over the ranked set (AZ-NAS form), e.g. logrank:jacob_cov,params_live",
-        "logrank:..."
-    );
-    println!("{:16} mean of rank/m over the members, e.g. meanrank:synflow,-params", "meanrank:...");
+    c.add_row([
+        "logrank:...",
+        "aggregate",
+        "Σ ln(rank/m) over the ranked set (AZ-NAS form; rank 1 = worst), e.g. logrank:jacob_cov,params_live",
+    ]);
+    c.add_row(["meanrank:...", "aggregate", "mean of rank/m over the members, e.g. meanrank:synflow,-params"]);
+    print!("{}", c.render());
+    println!("Votes and aggregates rank a population (the scored set, a search's evaluated set); their members are computed per architecture.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_proxy_has_a_pass_and_a_cost_entry() {
+        for p in Proxy::ALL {
+            assert!(!p.pass().is_empty(), "{}", p.name());
+            assert!(COST_S.iter().any(|(n, _)| *n == p.name()), "no cost entry for {}", p.name());
+            if p != Proxy::FlopsReference {
+                assert_ne!(cost(p), "—", "cost of {} not measured", p.name());
+            }
+        }
+        assert_eq!(COST_S.len(), Proxy::ALL.len());
+    }
 }

@@ -179,6 +179,29 @@ impl Proxy {
         }
     }
 
+    /// The passes over the network the proxy needs, as `zsnas proxies` lists them: the
+    /// shared forward (+ cross-entropy backward) pass is computed once for every proxy
+    /// that needs it; "own" passes are the proxy's alone (shared only with its family).
+    pub fn pass(self) -> &'static str {
+        match self {
+            Proxy::Wrcor | Proxy::Rcor | Proxy::Gcor | Proxy::WrcorOfficial => "shared forward + loss backward",
+            Proxy::Acor | Proxy::Naswot | Proxy::NaswotPaper => "shared forward",
+            Proxy::JacobCov => "shared forward + backward of Σ logits to the input",
+            Proxy::GradNorm | Proxy::Snip | Proxy::Plain | Proxy::Fisher => "shared forward + loss backward",
+            Proxy::Synflow | Proxy::LogSynflow => "own forward + backward (|θ|, ones input, f64)",
+            Proxy::Grasp => "own: two forward + backward, Hessian-vector product",
+            Proxy::Zen => "own: two forwards on Gaussian noise",
+            Proxy::L2Norm | Proxy::Params | Proxy::Flops | Proxy::FlopsReference => "none (weights or shapes)",
+            Proxy::ParamsLive | Proxy::FlopsLive | Proxy::AzComplexity => "none (shapes)",
+            Proxy::AzExpressivity | Proxy::AzProgressivity | Proxy::AzTrainability => {
+                "own forward (Gaussian input) + block VJPs, shared by the three"
+            }
+            Proxy::Meco => "own forward (one image)",
+            Proxy::Zico => "own: forward + loss backward on each of two half-batches",
+            Proxy::Swap => "own: 32 forwards (re-initialised) on 16 images",
+        }
+    }
+
     /// One-line description with the source.
     pub fn describe(self) -> &'static str {
         match self {
