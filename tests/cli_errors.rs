@@ -114,6 +114,42 @@ fn same_seed_same_scores_whatever_the_thread_count() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// `--jobs N` scores N architectures at once (one libtorch thread each, the network
+/// builds and the randomness-drawing proxies serialised): the same lines in the same
+/// order as one at a time with `--threads 1`, every score bit for bit, except zen's last
+/// digits (memory alignment of its reductions), within its thread tolerance.
+#[test]
+fn jobs_give_the_lines_of_one_at_a_time() {
+    let proxies = "wrcor,naswot,jacob_cov,synflow,zen,meco,az_trainability,params_live";
+    let run = |pre: &[&str], post: &[&str]| -> Vec<serde_json::Value> {
+        let mut a: Vec<&str> = pre.to_vec();
+        a.extend(["score", "--sample", "7", "--seed", "5", "--batch-size", "8", "--proxies", proxies]);
+        a.extend(post);
+        let (code, out, err) = zsnas(&a);
+        assert_eq!(code, 0, "{err}");
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let one = run(&["--threads", "1"], &[]);
+    let three = run(&[], &["--jobs", "3"]);
+    assert_eq!(one.len(), 7);
+    assert_eq!(three.len(), 7);
+    for (x, y) in one.iter().zip(&three) {
+        assert_eq!(x["arch"], y["arch"], "order differs");
+        assert_eq!(x["canonical"], y["canonical"]);
+        assert_eq!(x["setup"], y["setup"]);
+        for p in proxies.split(',') {
+            let (u, v) = (&x["scores"][p], &y["scores"][p]);
+            if p == "zen" {
+                let (u, v) = (u.as_f64().unwrap(), v.as_f64().unwrap());
+                assert!((u - v).abs() <= 1e-12 * u.abs().max(1.0), "zen: {u} vs {v}");
+            } else {
+                assert_eq!(u, v, "{p} of {} differs with --jobs 3", x["arch"]);
+            }
+        }
+    }
+    assert_error(&["score", "--jobs", "0", "--arch", A], "--jobs");
+}
+
 #[test]
 fn bench_rejects_zero_repeats_and_unknown_proxies() {
     assert_error(&["bench", "--repeats", "0"], "--repeats");

@@ -51,9 +51,9 @@ fn score_csv_is_flat_with_float_columns_votes_and_truth() {
     assert_eq!(col(0, "batch_size"), "8");
     assert_eq!(col(0, "index"), "6111");
     let first = h.iter().position(|x| x == "version").unwrap() + 1;
-    for r in 0..3 {
+    for (r, row) in rows.iter().enumerate() {
         for c in first..h.len() {
-            assert!(pandas_float(&rows[r][c]), "row {r} column {}: '{}' is not a float for pandas", h[c], &rows[r][c]);
+            assert!(pandas_float(&row[c]), "row {r} column {}: '{}' is not a float for pandas", h[c], &row[c]);
         }
     }
     let rank: Vec<f64> = (0..3).map(|r| col(r, "rank").parse().unwrap()).collect();

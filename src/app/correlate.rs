@@ -90,6 +90,9 @@ pub struct CorrelateArgs {
     /// Also keep the scores in this JSON-lines file (resumes like `zsnas score --output`).
     #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
     pub output: Option<PathBuf>,
+    /// Score N architectures at once, each on one libtorch thread (as `zsnas score --jobs`).
+    #[arg(long, default_value_t = 1, value_parser = super::setup::count, help_heading = "Scoring on the fly (without --scores)")]
+    pub jobs: usize,
 }
 
 /// Scores the on-the-fly selection of `a` (the work of `zsnas score` with the same flags).
@@ -108,6 +111,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
         shard: Shard::ALL,
         canonical: true,
         photo_resolution: None,
+        jobs: a.jobs,
     };
     let lines = score_all(&job, |_| Ok(()))?;
     let values = lines

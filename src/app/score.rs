@@ -75,6 +75,11 @@ pub struct ScoreArgs {
     /// Number of shards when the index comes from the environment.
     #[arg(long, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
+    /// Score N architectures at once, each on one libtorch thread (ignores --threads):
+    /// throughput on a busy or many-core CPU; the output is the same whatever N. Memory:
+    /// N networks at a time.
+    #[arg(long, default_value_t = 1, value_parser = super::setup::count)]
+    pub jobs: usize,
     /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score
     /// each cell's canonical form, every dead edge set to `none`, once per class, and
     /// write it as "canonical").
@@ -131,6 +136,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         shard,
         canonical: !a.raw,
         photo_resolution: a.resolution,
+        jobs: a.jobs,
     };
     if !combos.is_empty() {
         let names: Vec<String> = combos.iter().map(Target::name).collect();

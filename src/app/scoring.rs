@@ -41,6 +41,37 @@ pub struct ScoreJob {
     pub canonical: bool,
     /// Resolution of a `--photos` batch (mbv2: the `--resolution` flag; 224 when `None`).
     pub photo_resolution: Option<usize>,
+    /// Architectures scored at once (`--jobs`), each on one libtorch thread; 1 scores one
+    /// at a time with `--threads` threads. The lines (and the file) are the same whatever
+    /// the number ([`score_all`]).
+    pub jobs: usize,
+}
+
+/// Held while a network is built (its seeded initialisation) and while a proxy that draws
+/// randomness runs ([`Proxy::draws_randomness`]): libtorch has one global generator.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Builds the network of `scored` (seeded from `key`) and computes `which` on `batch`.
+/// With `exclusive`, the whole computation holds [`RNG`]; otherwise only the build does.
+fn score_one(
+    job: &ScoreJob,
+    scored: &AnyArch,
+    key: &str,
+    which: &[Proxy],
+    batch: &Batch,
+    device: tch::Device,
+) -> Result<Scores> {
+    let num_classes = job.setup.num_classes(job.space);
+    let exclusive = which.iter().any(|p| p.draws_randomness());
+    let lock = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let m = build_model(scored, num_classes, device, arch_seed(job.seed, key), job.weights.as_deref())?;
+    if !exclusive {
+        drop(lock);
+        return compute(&m, batch, which, &ProxyOptions::default());
+    }
+    let r = compute(&m, batch, which, &ProxyOptions::default());
+    drop(lock);
+    r
 }
 
 /// Scores the job's architectures (after `shard`) and returns their lines in list order
@@ -58,7 +89,6 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     if job.proxies.contains(&Proxy::FlopsReference) && space != SpaceKind::Mbv2 {
         bail!("proxy 'flops_reference' is only defined for --space mbv2");
     }
-    let num_classes = job.setup.num_classes(space);
     let table = Nb201Table::embedded()?;
     let (device, batch, drawn) = job.setup.batch_with_files(space, job.seed, job.photo_resolution)?;
     check_batch_size(&job.proxies, batch.len())?;
@@ -98,30 +128,36 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         );
     }
     let progress = Progress::new(plan.len() as u64, "score");
-    let opts = ProxyOptions::default();
-    // Canonical class → scores of this run: each class is scored once per proxy.
-    let mut classes: HashMap<String, Scores> = HashMap::new();
+    // The distinct computations (canonical class, proxies), in plan order, and which one
+    // each plan item takes its scores from: each class is scored once per proxy set.
+    let mut work: Vec<(AnyArch, String, Vec<Proxy>)> = Vec::new();
+    let mut work_of: Vec<usize> = Vec::with_capacity(plan.len());
+    {
+        let mut index: HashMap<(String, Vec<&'static str>), usize> = HashMap::new();
+        for (arch, which) in &plan {
+            let scored = if job.canonical { arch.canonical() } else { (*arch).clone() };
+            let key = scored.text();
+            let id = (key.clone(), which.iter().map(|p| p.name()).collect::<Vec<_>>());
+            let w = if let (true, Some(&w)) = (job.canonical, index.get(&id)) {
+                w
+            } else {
+                work.push((scored, key, which.clone()));
+                index.insert(id, work.len() - 1);
+                work.len() - 1
+            };
+            work_of.push(w);
+        }
+    }
     let mut fresh: HashMap<String, ScoreLine> = HashMap::new();
-    for (arch, which) in plan {
+    // Turns the scores of plan item `i` into its line, appends it and reports it.
+    let mut emit = |i: usize, s: &Scores, file: &mut Option<ScoreFile>| -> Result<()> {
+        let (arch, which) = &plan[i];
         let text = arch.text();
-        let scored = if job.canonical { arch.canonical() } else { arch.clone() };
-        let key = scored.text();
-        let s = match classes.get(&key).filter(|s| which.iter().all(|p| s.values.contains_key(p.name()))) {
-            Some(s) => s.clone(),
-            None => {
-                let s = guarded(&scored, &batch, || {
-                    let m =
-                        build_model(&scored, num_classes, device, arch_seed(job.seed, &key), job.weights.as_deref())?;
-                    compute(&m, &batch, &which, &opts)
-                })?;
-                if job.canonical {
-                    classes.insert(key.clone(), s.clone());
-                }
-                s
-            }
-        };
-        let values = s.values.into_iter().filter(|(k, _)| which.iter().any(|p| p.name() == k));
-        let seconds = s.seconds.into_iter().filter(|(k, _)| which.iter().any(|p| p.name() == k));
+        let key = &work[work_of[i]].1;
+        let values =
+            s.values.iter().filter(|(k, _)| which.iter().any(|p| p.name() == *k)).map(|(k, v)| (k.clone(), *v));
+        let seconds =
+            s.seconds.iter().filter(|(k, _)| which.iter().any(|p| p.name() == *k)).map(|(k, v)| (k.clone(), *v));
         let line = match file.as_ref().and_then(|f| f.get(&text)) {
             Some(old) => {
                 let mut l = old.clone();
@@ -131,7 +167,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
                 l
             }
             None => ScoreLine {
-                canonical: (key != text).then_some(key),
+                canonical: (*key != text).then(|| key.clone()),
                 arch: text.clone(),
                 drawn: drawn.clone(),
                 hash: match arch {
@@ -156,6 +192,19 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         on_new(&line)?;
         fresh.insert(text, line);
         progress.inc(1);
+        Ok(())
+    };
+    if job.jobs <= 1 || work.len() <= 1 {
+        let mut done: HashMap<usize, Scores> = HashMap::new();
+        for (i, &w) in work_of.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(e) = done.entry(w) {
+                let (scored, key, which) = &work[w];
+                e.insert(guarded(scored, &batch, || score_one(job, scored, key, which, &batch, device))?);
+            }
+            emit(i, &done[&w], &mut file)?;
+        }
+    } else {
+        score_parallel(job, &work, &work_of, &batch, device, |i, s| emit(i, s, &mut file))?;
     }
     let out: Vec<ScoreLine> = selected
         .iter()
@@ -168,6 +217,70 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     Ok(out)
 }
 
+/// `--jobs N`: computes the `work` items on `job.jobs` threads, each with one libtorch
+/// intra-op thread and its own network (memory: N networks at a time), and hands plan item
+/// `i`'s scores to `emit` in plan order as soon as they and all before them are done, so
+/// the output is the same as one at a time. The first error (in plan order) stops the
+/// workers after their current network and is returned.
+fn score_parallel(
+    job: &ScoreJob,
+    work: &[(AnyArch, String, Vec<Proxy>)],
+    work_of: &[usize],
+    batch: &Batch,
+    device: tch::Device,
+    mut emit: impl FnMut(usize, &Scores) -> Result<()>,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    tch::set_num_threads(1);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Scores>)>();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::thread::scope(|sc| -> Result<()> {
+        for _ in 0..job.jobs.min(work.len()) {
+            let tx = tx.clone();
+            let b = Batch { images: batch.images.shallow_clone(), labels: batch.labels.shallow_clone() };
+            let (next, stop) = (&next, &stop);
+            sc.spawn(move || loop {
+                let w = next.fetch_add(1, Ordering::Relaxed);
+                if w >= work.len() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (scored, key, which) = &work[w];
+                let r = unwind_to_error(scored, &b, || score_one(job, scored, key, which, &b, device));
+                if tx.send((w, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut done: HashMap<usize, Result<Scores>> = HashMap::new();
+        let result = (|| {
+            for (i, &w) in work_of.iter().enumerate() {
+                while !done.contains_key(&w) {
+                    match rx.recv() {
+                        Ok((k, r)) => {
+                            done.insert(k, r);
+                        }
+                        Err(_) => bail!("a scoring thread ended without a result"),
+                    }
+                }
+                match &done[&w] {
+                    Ok(s) => emit(i, s)?,
+                    Err(e) => bail!("{e:#}"),
+                }
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        result
+    });
+    std::panic::set_hook(hook);
+    r
+}
+
 /// Runs `f`, which builds and scores the network of `arch` on `batch`, turning a libtorch
 /// failure into an error. tch reports libtorch's C++ exceptions by panicking; the panic is
 /// caught (its default report silenced) and becomes "out of memory scoring ARCH at batch
@@ -176,8 +289,14 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
 pub fn guarded<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let r = unwind_to_error(arch, batch, f);
     std::panic::set_hook(hook);
+    r
+}
+
+/// [`guarded`] without touching the panic hook (the caller silences it).
+fn unwind_to_error<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     let payload = match r {
         Ok(r) => return r,
         Err(p) => p,

@@ -179,6 +179,24 @@ impl Proxy {
         }
     }
 
+    /// Whether computing the proxy draws from libtorch's global random generator (a
+    /// re-initialisation, Gaussian input or noise, or a model copy whose constructor
+    /// initialises): such proxies must not run while another thread builds a network
+    /// (`score --jobs`), or the other network's seeded initialisation would change.
+    pub fn draws_randomness(self) -> bool {
+        matches!(
+            self,
+            Proxy::Synflow
+                | Proxy::LogSynflow
+                | Proxy::Zen
+                | Proxy::AzExpressivity
+                | Proxy::AzProgressivity
+                | Proxy::AzTrainability
+                | Proxy::Meco
+                | Proxy::Swap
+        )
+    }
+
     /// The passes over the network the proxy needs, as `zsnas proxies` lists them: the
     /// shared forward (+ cross-entropy backward) pass is computed once for every proxy
     /// that needs it; "own" passes are the proxy's alone (shared only with its family).
