@@ -151,3 +151,28 @@ fn bench_reports_the_breakdown_and_the_anchor() {
     assert!((ratio - wrcor / bare).abs() < 0.01 + 0.5 * ratio, "{anchor}");
     assert!(!out.contains("speed-up"), "no figure measured on another machine is compiled in (issue 15)");
 }
+
+/// `--shard-count` without an index in the environment is an error, not a silent
+/// "score everything"; with `--shard` it must agree with the shard's count.
+#[test]
+fn flag_shard_count_needs_an_index() {
+    let args = ["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard-count", "2"];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(args)
+        .env("ZSNAS_PROGRESS", "off")
+        .env_remove("ZSNAS_SHARD")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard-count"));
+    assert_error(
+        &["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "3"],
+        "--shard-count 3 disagrees",
+    );
+    let (code, out, err) =
+        zsnas(&["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1);
+}

@@ -72,7 +72,8 @@ pub struct ScoreArgs {
     /// JOB_COMPLETION_INDEX with --shard-count.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Number of shards when the index comes from the environment.
+    /// Number of shards when the index comes from the environment (SLURM_ARRAY_TASK_ID,
+    /// JOB_COMPLETION_INDEX); an error when no index is set there.
     #[arg(long, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
     /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score
@@ -116,9 +117,21 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             m.check_flops(l as u64)?;
         }
     }
-    let shard = match &a.shard {
-        Some(s) => Shard::parse(s)?,
-        None => Shard::from_env(a.shard_count)?.unwrap_or(Shard::ALL),
+    let shard = match (&a.shard, a.shard_count) {
+        (Some(s), count) => {
+            let s = Shard::parse(s)?;
+            if let Some(c) = count.filter(|&c| c != s.count) {
+                anyhow::bail!("--shard-count {c} disagrees with --shard {s} (give one of them)");
+            }
+            s
+        }
+        (None, count) => match Shard::from_env(count)? {
+            Some(s) => s,
+            None if count.is_some() => anyhow::bail!(
+                "--shard-count takes the shard index from the environment (ZSNAS_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX), and none is set: give --shard I/N"
+            ),
+            None => Shard::ALL,
+        },
     };
     let job = ScoreJob {
         space,
