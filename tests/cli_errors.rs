@@ -176,3 +176,24 @@ fn flag_shard_count_needs_an_index() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 1);
 }
+
+/// mbv2's `--resolution` and `--flops-limit` apply to --arch and --archs-file
+/// architectures and are refused with --sample/--all (they were silently ignored there).
+#[test]
+fn flag_mbv2_resolution_and_flops_limit() {
+    const M: &str = "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE1K3(32,16,1,32,1)SuperResIDWE6K3(16,24,2,16,2)SuperResIDWE6K3(24,32,2,24,3)SuperResIDWE6K3(32,64,2,32,4)SuperResIDWE6K3(64,96,1,64,3)SuperResIDWE6K3(96,160,2,96,3)SuperResIDWE6K3(160,320,1,160,1)SuperConvK1BNRELU(320,1280,1,1)";
+    let base = ["score", "--space", "mbv2", "--proxies", "params", "--batch-size", "8"];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra].concat()
+    }
+    assert_error(&with(&base, &["--sample", "1", "--resolution", "64"]), "--resolution applies to --arch and --archs-file");
+    assert_error(&with(&base, &["--sample", "1", "--flops-limit", "600e6"]), "--flops-limit applies to --arch");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("archs.txt");
+    std::fs::write(&f, format!("{M}\n")).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, out, err) = zsnas(&with(&base, &["--archs-file", f, "--resolution", "64"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"resolution\":64"), "{out}");
+    assert_error(&with(&base, &["--archs-file", f, "--flops-limit", "1e3"]), "above the limit");
+}

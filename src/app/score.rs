@@ -81,11 +81,13 @@ pub struct ScoreArgs {
     /// write it as "canonical").
     #[arg(long)]
     pub raw: bool,
-    /// mbv2: input resolution of the --arch architectures, overriding the string's own.
+    /// mbv2: input resolution of the --arch and --archs-file architectures, overriding
+    /// the string's own (not with --sample/--all).
     #[arg(long, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
-    /// mbv2: reject --arch architectures above this many FLOPs (multiply-accumulates at
-    /// their resolution, 1,000 classes), e.g. 600e6.
+    /// mbv2: reject --arch and --archs-file architectures above this many FLOPs
+    /// (multiply-accumulates at their resolution, 1,000 classes), e.g. 600e6 (not with
+    /// --sample/--all).
     #[arg(long, value_parser = super::setup::positive)]
     pub flops_limit: Option<f64>,
 }
@@ -101,6 +103,13 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             }
         }
     }
+    if (a.archs.sample.is_some() || a.archs.all) && space == SpaceKind::Mbv2 {
+        for (flag, given) in [("--resolution", a.resolution.is_some()), ("--flops-limit", a.flops_limit.is_some())] {
+            if given {
+                anyhow::bail!("{flag} applies to --arch and --archs-file architectures, not to --sample/--all");
+            }
+        }
+    }
     let targets = parse_list(&a.proxies, "--proxies", space)?;
     let proxies = proxies_needed(&targets);
     let combos: Vec<Target> = targets.iter().filter(|t| t.is_combination()).cloned().collect();
@@ -108,7 +117,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         return convert(&a.from, space, a.format, &combos);
     }
     let mut archs = a.archs.select(space, a.seed)?;
-    for x in archs.iter_mut().take(a.archs.arch.len()) {
+    for x in archs.iter_mut() {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
             m.resolution = r;
             m.validate()?;
