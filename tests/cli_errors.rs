@@ -197,3 +197,29 @@ fn flag_mbv2_resolution_and_flops_limit() {
     assert!(out.contains("\"resolution\":64"), "{out}");
     assert_error(&with(&base, &["--archs-file", f, "--flops-limit", "1e3"]), "above the limit");
 }
+
+/// `correlate --scores` refuses the scoring-on-the-fly flags (they were silently ignored).
+#[test]
+fn flag_correlate_scores_refuses_scoring_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.jsonl");
+    let f = f.to_str().unwrap();
+    let (code, _, err) = zsnas(&["score", "--sample", "3", "--proxies", "params", "--batch-size", "8", "--output", f]);
+    assert_eq!(code, 0, "{err}");
+    let o = dir.path().join("o.jsonl");
+    for extra in [
+        &["--batch-size", "8"][..],
+        &["--augment"],
+        &["--device", "cuda:0"],
+        &["--num-classes", "5"],
+        &["--data", "x.bin"],
+        &["--output", o.to_str().unwrap()],
+    ] {
+        let args = [&["correlate", "--scores", f, "--bootstrap", "0"][..], extra].concat();
+        assert_error(&args, &format!("{} applies to scoring on the fly", extra[0]));
+    }
+    // --dataset picks the truth column, so it stays.
+    let (code, out, err) = zsnas(&["correlate", "--scores", f, "--bootstrap", "0", "--dataset", "c100"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cifar100_test_200") || out.contains("cifar100_test_200"), "{out}{err}");
+}

@@ -137,6 +137,13 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
         if a.archs.any() {
             bail!("give either --scores FILE or architectures to score (--sample/--arch/--archs-file/--all), not both");
         }
+        let mut scoring = a.setup.scoring_flags_given();
+        if a.output.is_some() {
+            scoring.push("--output");
+        }
+        if let Some(flag) = scoring.first() {
+            bail!("{flag} applies to scoring on the fly, not to --scores files (their lines record how they were scored)");
+        }
         load_scores(&a.scores, space_flag)?
     } else {
         if !a.archs.any() {

@@ -115,6 +115,25 @@ impl SetupArgs {
         }
     }
 
+    /// The scoring flags given with a value other than their default, `--dataset` aside
+    /// (it also picks the truth column): what `correlate --scores` refuses.
+    pub fn scoring_flags_given(&self) -> Vec<&'static str> {
+        let d = SetupArgs::default();
+        [
+            ("--data", self.data.is_some()),
+            ("--batch-size", self.batch_size != d.batch_size),
+            ("--augment", self.augment),
+            ("--num-classes", self.num_classes.is_some()),
+            ("--device", self.device != d.device),
+            ("--photos", self.photos),
+            ("--balanced", self.balanced),
+        ]
+        .into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| flag)
+        .collect()
+    }
+
     /// Where the images come from: `--data`, else the embedded CIFAR-10 images.
     pub fn source(&self) -> DataSource {
         match &self.data {
