@@ -223,3 +223,18 @@ fn flag_correlate_scores_refuses_scoring_flags() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("cifar100_test_200") || out.contains("cifar100_test_200"), "{out}{err}");
 }
+
+/// mbv2 without --data scores a random Gaussian batch: the image flags are refused there
+/// (they were silently ignored).
+#[test]
+fn flag_mbv2_random_batch_refuses_image_flags() {
+    for flag in [&["--dataset", "c100"][..], &["--augment"], &["--photos"], &["--balanced"]] {
+        let args = [&["score", "--space", "mbv2", "--sample", "1", "--proxies", "params", "--batch-size", "8"][..], flag]
+            .concat();
+        assert_error(&args, &format!("{} needs --data with --space mbv2", flag[0]));
+    }
+    assert_error(
+        &["search", "--space", "mbv2", "--strategy", "random", "--budget", "1", "--fitness", "params", "--augment"],
+        "--augment needs --data with --space mbv2",
+    );
+}

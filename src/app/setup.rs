@@ -75,8 +75,9 @@ pub struct SetupArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// The NAS-Bench-201 data set: cifar10, cifar100 or imagenet16-120 (aliases: c10,
-    /// c100, ImageNet16-120, ...). Selects the normalisation, the class count (10/100/120),
-    /// the truth column of NAS-Bench-201 and checks that --data holds that data set.
+    /// c100, ImageNet16-120, ...). Selects the normalisation, the class count (10/100/120;
+    /// mbv2 keeps 1,000 unless --num-classes), the truth column of NAS-Bench-201 and checks
+    /// that --data holds that data set.
     #[arg(long, value_parser = Dataset::parse)]
     pub dataset: Option<Dataset>,
     /// Read --data as an ImageNet-style folder of photographs of any size and format (one
@@ -200,6 +201,16 @@ impl SetupArgs {
         }
         let device = parse_device(&self.device)?;
         let batch = if self.random_data(space) {
+            for (flag, given) in [
+                ("--dataset", self.dataset.is_some()),
+                ("--augment", self.augment),
+                ("--photos", self.photos),
+                ("--balanced", self.balanced),
+            ] {
+                if given {
+                    bail!("{flag} needs --data with --space mbv2 (without it the batch is random Gaussian noise)");
+                }
+            }
             eprintln!(
                 "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {seed})",
                 self.batch_size
