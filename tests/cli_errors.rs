@@ -238,3 +238,14 @@ fn flag_mbv2_random_batch_refuses_image_flags() {
         "--augment needs --data with --space mbv2",
     );
 }
+
+/// Help texts say what the commands accept: demo's images are not only CIFAR-10, export
+/// also writes TorchScript, correlate takes mbv2 with --truth.
+#[test]
+fn flag_help_texts_match_what_is_accepted() {
+    let (_, top, _) = zsnas(&["--help"]);
+    assert!(top.contains("safetensors or TorchScript"), "{top}");
+    assert!(top.contains("or --data/--dataset"), "{top}");
+    let (_, c, _) = zsnas(&["correlate", "--help"]);
+    assert!(c.contains("mbv2 with --truth"), "{c}");
+}

@@ -49,8 +49,8 @@ pub struct CorrelateArgs {
     /// architectures given by the scoring flags below are scored first.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub scores: Vec<PathBuf>,
-    /// Search space: nb201 or nb101 (default: the lines' "space" field; nb201 when
-    /// scoring on the fly).
+    /// Search space: nb201, nb101, or mbv2 with --truth (default: the lines' "space"
+    /// field; nb201 when scoring on the fly).
     #[arg(long)]
     pub space: Option<String>,
     /// The ground truth.
