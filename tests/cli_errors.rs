@@ -249,3 +249,11 @@ fn flag_help_texts_match_what_is_accepted() {
     let (_, c, _) = zsnas(&["correlate", "--help"]);
     assert!(c.contains("mbv2 with --truth"), "{c}");
 }
+
+/// demo ranks by one proxy: a vote gets its own error; --sample is bounded by the space.
+#[test]
+fn flag_demo_proxy_and_sample() {
+    assert_error(&["demo", "--proxy", "sjw", "--sample", "2"], "--proxy takes one proxy; 'sjw' is a vote");
+    assert_error(&["demo", "--proxy", "nope", "--sample", "2"], "unknown proxy 'nope'");
+    assert_error(&["demo", "--proxy", "params", "--sample", "15626"], "--sample must be 1 to 15,625");
+}
