@@ -171,8 +171,19 @@ fn flag_shard_count_needs_an_index() {
         &["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "3"],
         "--shard-count 3 disagrees",
     );
-    let (code, out, err) =
-        zsnas(&["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "2"]);
+    let (code, out, err) = zsnas(&[
+        "score",
+        "--sample",
+        "2",
+        "--proxies",
+        "params",
+        "--batch-size",
+        "8",
+        "--shard",
+        "1/2",
+        "--shard-count",
+        "2",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 1);
 }
@@ -186,7 +197,10 @@ fn flag_mbv2_resolution_and_flops_limit() {
     fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         [base, extra].concat()
     }
-    assert_error(&with(&base, &["--sample", "1", "--resolution", "64"]), "--resolution applies to --arch and --archs-file");
+    assert_error(
+        &with(&base, &["--sample", "1", "--resolution", "64"]),
+        "--resolution applies to --arch and --archs-file",
+    );
     assert_error(&with(&base, &["--sample", "1", "--flops-limit", "600e6"]), "--flops-limit applies to --arch");
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("archs.txt");
@@ -229,8 +243,9 @@ fn flag_correlate_scores_refuses_scoring_flags() {
 #[test]
 fn flag_mbv2_random_batch_refuses_image_flags() {
     for flag in [&["--dataset", "c100"][..], &["--augment"], &["--photos"], &["--balanced"]] {
-        let args = [&["score", "--space", "mbv2", "--sample", "1", "--proxies", "params", "--batch-size", "8"][..], flag]
-            .concat();
+        let args =
+            [&["score", "--space", "mbv2", "--sample", "1", "--proxies", "params", "--batch-size", "8"][..], flag]
+                .concat();
         assert_error(&args, &format!("{} needs --data with --space mbv2", flag[0]));
     }
     assert_error(

@@ -142,7 +142,9 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
             scoring.push("--output");
         }
         if let Some(flag) = scoring.first() {
-            bail!("{flag} applies to scoring on the fly, not to --scores files (their lines record how they were scored)");
+            bail!(
+                "{flag} applies to scoring on the fly, not to --scores files (their lines record how they were scored)"
+            );
         }
         load_scores(&a.scores, space_flag)?
     } else {
