@@ -145,7 +145,7 @@ mod tests {
             "arch,canonical,index,space,augment,batch_md5,batch_size,data,dataset,device,num_classes,resolution,seed,weights,version,wrcor,synflow,\"logrank:wrcor,synflow\",test_acc_200ep"
         );
         let cells: Vec<Vec<&str>> = rows[1..].iter().map(|r| r.split(',').collect()).collect();
-        assert_eq!(&cells[0][15..], ["-inf", "1", &cells[0][17], "90.5"]);
+        assert_eq!(&cells[0][15..], ["-inf", "1", cells[0][17], "90.5"]);
         assert_eq!(cells[1][16], "nan");
         assert_eq!(cells[1][18], "");
         // logrank (rank 1 = worst, ln(rank/3)): c is best on both members → 0.
