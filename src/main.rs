@@ -27,15 +27,17 @@ enum Cmd {
     Table(app::table::TableArgs),
     /// Median seconds per architecture for a proxy set on NAS-Bench-201.
     Bench(app::bench::BenchArgs),
-    /// Score a seeded sample of NAS-Bench-201 architectures with one proxy on real
-    /// CIFAR-10 images, print the top 10 and the Spearman ρ against accuracy.
+    /// Score a seeded sample of NAS-Bench-201 architectures with one proxy on real images
+    /// (the embedded CIFAR-10 ones, or --data/--dataset), print the top 10 and the
+    /// Spearman ρ against accuracy.
     Demo(app::demo::DemoArgs),
     /// Architecture search (random, evolution, REINFORCE) with a proxy or a vote as fitness.
     Search(app::search::SearchArgs),
     /// One figure from the --history files of searches: best-so-far test accuracy (mean
     /// ± std over runs) per strategy and fitness.
     Plot(app::plot::PlotArgs),
-    /// Write an architecture as JSON plus initialised weights (safetensors) to train elsewhere.
+    /// Write an architecture as JSON plus initialised weights (safetensors or TorchScript)
+    /// to train elsewhere.
     Export(app::export::ExportArgs),
     /// Train an architecture (NAS-Bench-201's or the WRCor paper's ImageNet recipe);
     /// resumable, with per-epoch test accuracy, learning curves and exported weights.

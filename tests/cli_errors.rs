@@ -187,3 +187,124 @@ fn bench_reports_the_breakdown_and_the_anchor() {
     assert!((ratio - wrcor / bare).abs() < 0.01 + 0.5 * ratio, "{anchor}");
     assert!(!out.contains("speed-up"), "no figure measured on another machine is compiled in (issue 15)");
 }
+
+/// `--shard-count` without an index in the environment is an error, not a silent
+/// "score everything"; with `--shard` it must agree with the shard's count.
+#[test]
+fn flag_shard_count_needs_an_index() {
+    let args = ["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard-count", "2"];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(args)
+        .env("ZSNAS_PROGRESS", "off")
+        .env_remove("ZSNAS_SHARD")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard-count"));
+    assert_error(
+        &["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "3"],
+        "--shard-count 3 disagrees",
+    );
+    let (code, out, err) = zsnas(&[
+        "score",
+        "--sample",
+        "2",
+        "--proxies",
+        "params",
+        "--batch-size",
+        "8",
+        "--shard",
+        "1/2",
+        "--shard-count",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1);
+}
+
+/// mbv2's `--resolution` and `--flops-limit` apply to --arch and --archs-file
+/// architectures and are refused with --sample/--all (they were silently ignored there).
+#[test]
+fn flag_mbv2_resolution_and_flops_limit() {
+    const M: &str = "SuperConvK3BNRELU(3,32,2,1)SuperResIDWE1K3(32,16,1,32,1)SuperResIDWE6K3(16,24,2,16,2)SuperResIDWE6K3(24,32,2,24,3)SuperResIDWE6K3(32,64,2,32,4)SuperResIDWE6K3(64,96,1,64,3)SuperResIDWE6K3(96,160,2,96,3)SuperResIDWE6K3(160,320,1,160,1)SuperConvK1BNRELU(320,1280,1,1)";
+    let base = ["score", "--space", "mbv2", "--proxies", "params", "--batch-size", "8"];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra].concat()
+    }
+    assert_error(
+        &with(&base, &["--sample", "1", "--resolution", "64"]),
+        "--resolution applies to --arch and --archs-file",
+    );
+    assert_error(&with(&base, &["--sample", "1", "--flops-limit", "600e6"]), "--flops-limit applies to --arch");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("archs.txt");
+    std::fs::write(&f, format!("{M}\n")).unwrap();
+    let f = f.to_str().unwrap();
+    let (code, out, err) = zsnas(&with(&base, &["--archs-file", f, "--resolution", "64"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"resolution\":64"), "{out}");
+    assert_error(&with(&base, &["--archs-file", f, "--flops-limit", "1e3"]), "above the limit");
+}
+
+/// `correlate --scores` refuses the scoring-on-the-fly flags (they were silently ignored).
+#[test]
+fn flag_correlate_scores_refuses_scoring_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.jsonl");
+    let f = f.to_str().unwrap();
+    let (code, _, err) = zsnas(&["score", "--sample", "3", "--proxies", "params", "--batch-size", "8", "--output", f]);
+    assert_eq!(code, 0, "{err}");
+    let o = dir.path().join("o.jsonl");
+    for extra in [
+        &["--batch-size", "8"][..],
+        &["--augment"],
+        &["--device", "cuda:0"],
+        &["--num-classes", "5"],
+        &["--data", "x.bin"],
+        &["--output", o.to_str().unwrap()],
+    ] {
+        let args = [&["correlate", "--scores", f, "--bootstrap", "0"][..], extra].concat();
+        assert_error(&args, &format!("{} applies to scoring on the fly", extra[0]));
+    }
+    // --dataset picks the truth column, so it stays.
+    let (code, out, err) = zsnas(&["correlate", "--scores", f, "--bootstrap", "0", "--dataset", "c100"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cifar100_test_200") || out.contains("cifar100_test_200"), "{out}{err}");
+}
+
+/// mbv2 without --data scores a random Gaussian batch: the image flags are refused there
+/// (they were silently ignored).
+#[test]
+fn flag_mbv2_random_batch_refuses_image_flags() {
+    for flag in [&["--dataset", "c100"][..], &["--augment"], &["--photos"], &["--balanced"]] {
+        let args =
+            [&["score", "--space", "mbv2", "--sample", "1", "--proxies", "params", "--batch-size", "8"][..], flag]
+                .concat();
+        assert_error(&args, &format!("{} needs --data with --space mbv2", flag[0]));
+    }
+    assert_error(
+        &["search", "--space", "mbv2", "--strategy", "random", "--budget", "1", "--fitness", "params", "--augment"],
+        "--augment needs --data with --space mbv2",
+    );
+}
+
+/// Help texts say what the commands accept: demo's images are not only CIFAR-10, export
+/// also writes TorchScript, correlate takes mbv2 with --truth.
+#[test]
+fn flag_help_texts_match_what_is_accepted() {
+    let (_, top, _) = zsnas(&["--help"]);
+    assert!(top.contains("safetensors or TorchScript"), "{top}");
+    assert!(top.contains("or --data/--dataset"), "{top}");
+    let (_, c, _) = zsnas(&["correlate", "--help"]);
+    assert!(c.contains("mbv2 with --truth"), "{c}");
+}
+
+/// demo ranks by one proxy: a vote gets its own error; --sample is bounded by the space.
+#[test]
+fn flag_demo_proxy_and_sample() {
+    assert_error(&["demo", "--proxy", "sjw", "--sample", "2"], "--proxy takes one proxy; 'sjw' is a vote");
+    assert_error(&["demo", "--proxy", "nope", "--sample", "2"], "unknown proxy 'nope'");
+    assert_error(&["demo", "--proxy", "params", "--sample", "15626"], "--sample must be 1 to 15,625");
+}

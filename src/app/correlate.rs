@@ -49,8 +49,8 @@ pub struct CorrelateArgs {
     /// architectures given by the scoring flags below are scored first.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub scores: Vec<PathBuf>,
-    /// Search space: nb201 or nb101 (default: the lines' "space" field; nb201 when
-    /// scoring on the fly).
+    /// Search space: nb201, nb101, or mbv2 with --truth (default: the lines' "space"
+    /// field; nb201 when scoring on the fly).
     #[arg(long)]
     pub space: Option<String>,
     /// The ground truth.
@@ -140,6 +140,15 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
     let set = if !a.scores.is_empty() {
         if a.archs.any() {
             bail!("give either --scores FILE or architectures to score (--sample/--arch/--archs-file/--all), not both");
+        }
+        let mut scoring = a.setup.scoring_flags_given();
+        if a.output.is_some() {
+            scoring.push("--output");
+        }
+        if let Some(flag) = scoring.first() {
+            bail!(
+                "{flag} applies to scoring on the fly, not to --scores files (their lines record how they were scored)"
+            );
         }
         load_scores(&a.scores, space_flag)?
     } else {

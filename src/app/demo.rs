@@ -96,20 +96,29 @@ pub struct DemoArgs {
     /// Data, batch size, augmentation, device, and the run seed.
     #[command(flatten)]
     pub data: Nb201SetupArgs,
-    /// Number of architectures.
+    /// Number of architectures (1 to 15,625, NAS-Bench-201's size).
     #[arg(long, default_value_t = 200, value_parser = super::setup::count)]
     pub sample: usize,
-    /// Proxy to rank by.
+    /// Proxy to rank by (one proxy, not a vote or aggregate: `zsnas proxies` lists them).
     #[arg(long, default_value = "wrcor")]
     pub proxy: String,
 }
 
 /// Runs `zsnas demo`.
 pub fn run(a: DemoArgs) -> Result<()> {
-    if a.sample == 0 {
-        anyhow::bail!("--sample must be at least 1 architecture");
+    if a.sample == 0 || a.sample > 15625 {
+        anyhow::bail!("--sample must be 1 to 15,625 architectures (NAS-Bench-201's size), got {}", a.sample);
     }
+    let p = match Proxy::from_name(&a.proxy) {
+        Ok(p) => p,
+        Err(e) => match crate::proxy::spec::parse_list(&a.proxy, "--proxy", SpaceKind::Nb201) {
+            Ok(t) if t.iter().any(|t| t.is_combination()) => anyhow::bail!(
+                "--proxy takes one proxy; '{}' is a vote or aggregate (`zsnas score --format csv` or `zsnas correlate` rank by it)",
+                a.proxy
+            ),
+            _ => return Err(e),
+        },
+    };
     let (dev, batch) = a.data.batch().context("loading the batch")?;
-    let p = Proxy::from_name(&a.proxy)?;
     score_and_print(&a, &batch, p, dev)
 }

@@ -72,7 +72,8 @@ pub struct ScoreArgs {
     /// JOB_COMPLETION_INDEX with --shard-count.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Number of shards when the index comes from the environment.
+    /// Number of shards when the index comes from the environment (SLURM_ARRAY_TASK_ID,
+    /// JOB_COMPLETION_INDEX); an error when no index is set there.
     #[arg(long, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
     /// Score N architectures at once, each on one libtorch thread (ignores --threads):
@@ -85,11 +86,13 @@ pub struct ScoreArgs {
     /// write it as "canonical").
     #[arg(long)]
     pub raw: bool,
-    /// mbv2: input resolution of the --arch architectures, overriding the string's own.
+    /// mbv2: input resolution of the --arch and --archs-file architectures, overriding
+    /// the string's own (not with --sample/--all).
     #[arg(long, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
-    /// mbv2: reject --arch architectures above this many FLOPs (multiply-accumulates at
-    /// their resolution, 1,000 classes), e.g. 600e6.
+    /// mbv2: reject --arch and --archs-file architectures above this many FLOPs
+    /// (multiply-accumulates at their resolution, 1,000 classes), e.g. 600e6 (not with
+    /// --sample/--all).
     #[arg(long, value_parser = super::setup::positive)]
     pub flops_limit: Option<f64>,
 }
@@ -105,6 +108,13 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             }
         }
     }
+    if (a.archs.sample.is_some() || a.archs.all) && space == SpaceKind::Mbv2 {
+        for (flag, given) in [("--resolution", a.resolution.is_some()), ("--flops-limit", a.flops_limit.is_some())] {
+            if given {
+                anyhow::bail!("{flag} applies to --arch and --archs-file architectures, not to --sample/--all");
+            }
+        }
+    }
     let targets = parse_list(&a.proxies, "--proxies", space)?;
     let proxies = proxies_needed(&targets);
     let combos: Vec<Target> = targets.iter().filter(|t| t.is_combination()).cloned().collect();
@@ -112,7 +122,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         return convert(&a.from, space, a.format, &combos);
     }
     let mut archs = a.archs.select(space, a.seed)?;
-    for x in archs.iter_mut().take(a.archs.arch.len()) {
+    for x in archs.iter_mut() {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
             m.resolution = r;
             m.validate()?;
@@ -121,9 +131,21 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             m.check_flops(l as u64)?;
         }
     }
-    let shard = match &a.shard {
-        Some(s) => Shard::parse(s)?,
-        None => Shard::from_env(a.shard_count)?.unwrap_or(Shard::ALL),
+    let shard = match (&a.shard, a.shard_count) {
+        (Some(s), count) => {
+            let s = Shard::parse(s)?;
+            if let Some(c) = count.filter(|&c| c != s.count) {
+                anyhow::bail!("--shard-count {c} disagrees with --shard {s} (give one of them)");
+            }
+            s
+        }
+        (None, count) => match Shard::from_env(count)? {
+            Some(s) => s,
+            None if count.is_some() => anyhow::bail!(
+                "--shard-count takes the shard index from the environment (ZSNAS_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX), and none is set: give --shard I/N"
+            ),
+            None => Shard::ALL,
+        },
     };
     let job = ScoreJob {
         space,

@@ -75,8 +75,9 @@ pub struct SetupArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// The NAS-Bench-201 data set: cifar10, cifar100 or imagenet16-120 (aliases: c10,
-    /// c100, ImageNet16-120, ...). Selects the normalisation, the class count (10/100/120),
-    /// the truth column of NAS-Bench-201 and checks that --data holds that data set.
+    /// c100, ImageNet16-120, ...). Selects the normalisation, the class count (10/100/120;
+    /// mbv2 keeps 1,000 unless --num-classes), the truth column of NAS-Bench-201 and checks
+    /// that --data holds that data set.
     #[arg(long, value_parser = Dataset::parse)]
     pub dataset: Option<Dataset>,
     /// Read --data as an ImageNet-style folder of photographs of any size and format (one
@@ -113,6 +114,25 @@ impl SetupArgs {
             (None, Some(d)) if space != SpaceKind::Mbv2 => d.num_classes() as i64,
             _ => space.default_num_classes(),
         }
+    }
+
+    /// The scoring flags given with a value other than their default, `--dataset` aside
+    /// (it also picks the truth column): what `correlate --scores` refuses.
+    pub fn scoring_flags_given(&self) -> Vec<&'static str> {
+        let d = SetupArgs::default();
+        [
+            ("--data", self.data.is_some()),
+            ("--batch-size", self.batch_size != d.batch_size),
+            ("--augment", self.augment),
+            ("--num-classes", self.num_classes.is_some()),
+            ("--device", self.device != d.device),
+            ("--photos", self.photos),
+            ("--balanced", self.balanced),
+        ]
+        .into_iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| flag)
+        .collect()
     }
 
     /// Where the images come from: `--data`, else the embedded CIFAR-10 images.
@@ -181,6 +201,16 @@ impl SetupArgs {
         }
         let device = parse_device(&self.device)?;
         let batch = if self.random_data(space) {
+            for (flag, given) in [
+                ("--dataset", self.dataset.is_some()),
+                ("--augment", self.augment),
+                ("--photos", self.photos),
+                ("--balanced", self.balanced),
+            ] {
+                if given {
+                    bail!("{flag} needs --data with --space mbv2 (without it the batch is random Gaussian noise)");
+                }
+            }
             eprintln!(
                 "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {seed})",
                 self.batch_size
