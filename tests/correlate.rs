@@ -303,6 +303,17 @@ fn bad_input_errors() {
     let junk = dir.path().join("junk.jsonl");
     std::fs::write(&junk, "not json\n{\"a\":1}\n").unwrap();
     assert_error(&["correlate", "--scores", junk.to_str().unwrap()], "junk.jsonl:1: corrupt JSON line");
+    // A complete (newline-terminated) bad last line is corrupt, not a torn write.
+    let tail = dir.path().join("tail.jsonl");
+    std::fs::write(&tail, format!("{}garbage\n", std::fs::read_to_string(&scores).unwrap())).unwrap();
+    assert_error(
+        &["correlate", "--scores", tail.to_str().unwrap()],
+        "tail.jsonl:9: corrupt JSON line (a complete line",
+    );
+    // --per-arch never overwrites an input, and names a missing directory.
+    assert_error(&["correlate", "--scores", &scores, "--per-arch", &scores], "is one of the --scores inputs");
+    let nodir = dir.path().join("nodir/x.csv");
+    assert_error(&["correlate", "--scores", &scores, "--per-arch", nodir.to_str().unwrap()], "does not exist");
     let t = ["--truth", truth.as_str(), "--truth-column", "acc"];
     assert_error(
         &[&["correlate", "--scores", &scores, "--proxies", "synflow,magic"][..], &t[..]].concat(),

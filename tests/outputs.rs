@@ -92,6 +92,10 @@ fn shipped_1000_cell_file_converts_to_float_columns() {
     assert_eq!(count("sjw", "nan"), 0);
     let t = h.iter().position(|x| x == "test_acc_200ep").unwrap();
     assert!(rows.iter().all(|r| r[t].parse::<f64>().is_ok_and(|v| (10.0..95.0).contains(&v))));
+    // The same file twice: its lines are kept once (the votes rank the same population).
+    let (code, twice, err) = zsnas(&["score", "--from", file, file, "--format", "csv", "--proxies", "sjw"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(twice, out);
     assert_error(&["score", "--from", file, "--arch", CONV], "cannot be used with");
     assert_error(&["score", "--from", "/nonexistent.jsonl"], "/nonexistent.jsonl");
 }

@@ -81,6 +81,10 @@ fn rejects_bad_input_with_one_line_naming_it() {
     // Missing file.
     let missing = dir.path().join("nope.jsonl");
     assert_error(&["plot", missing.to_str().unwrap(), "--output", out], "nope.jsonl");
+    // A directory (or FIFO) is refused at once, never read (a FIFO would block).
+    assert_error(&["plot", dir.path().to_str().unwrap(), "--output", out], "not a regular file");
+    // Empty labels would make the legend ambiguous.
+    assert_error(&["plot", good, good, "--labels", ",", "--output", out], "label 1 is empty");
     // Not a history file: a `zsnas score` line.
     let score = dir.path().join("scores.jsonl");
     std::fs::write(&score, "{\"arch\":\"a\",\"scores\":{\"wrcor\":1.0},\"space\":\"nb201\"}\n").unwrap();

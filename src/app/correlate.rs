@@ -62,7 +62,8 @@ pub struct CorrelateArgs {
     #[arg(long)]
     pub proxies: Option<String>,
     /// Non-finite scores (a degenerate network's NaN or −inf): ranked last in ρ and τ, as a
-    /// search treats them, or dropped from ρ and τ.
+    /// search treats them, or dropped from ρ and τ. Pearson r always uses the finite pairs
+    /// only (a linear correlation has no place for −inf).
     #[arg(long, value_enum, default_value_t = NonFinite::Last)]
     pub nonfinite: NonFinite,
     /// Bootstrap resamples for the 95% intervals (0: no intervals; at most 100,000).
@@ -133,6 +134,16 @@ fn say(msg: &str) {
 
 /// Runs `zsnas correlate`.
 pub fn run(a: CorrelateArgs) -> Result<()> {
+    if let Some(f) = &a.per_arch {
+        let same =
+            |p: &PathBuf| std::fs::canonicalize(p).ok().zip(std::fs::canonicalize(f).ok()).is_some_and(|(x, y)| x == y);
+        if a.scores.iter().any(same) {
+            bail!("--per-arch {} is one of the --scores inputs: give another file", f.display());
+        }
+        if let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            bail!("--per-arch {}: directory {} does not exist", f.display(), dir.display());
+        }
+    }
     let space_flag = a.space.as_deref().map(SpaceKind::parse).transpose()?;
     if matches!(space_flag, Some(SpaceKind::Mbv2)) && a.truth.truth.is_none() {
         bail!("mbv2 has no benchmark table: give --truth FILE.csv --truth-column NAME --truth-key NAME");

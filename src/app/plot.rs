@@ -74,6 +74,9 @@ pub fn run(a: PlotArgs) -> Result<()> {
         if l.len() != a.histories.len() {
             bail!("--labels gives {} labels for {} history files; give one per file", l.len(), a.histories.len());
         }
+        if let Some(i) = l.iter().position(|x| x.trim().is_empty()) {
+            bail!("--labels: label {} is empty; give a name per file", i + 1);
+        }
     }
     let files: Vec<HistoryFile> = a.histories.iter().map(|p| read_history_file(p)).collect::<Result<_>>()?;
     let space_name = files[0].space.clone().unwrap_or_else(|| "nb201".into());

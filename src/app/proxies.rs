@@ -5,6 +5,7 @@
 use crate::proxy::aggregate;
 use crate::proxy::vote::NAMED;
 use crate::proxy::Proxy;
+use crate::report::progress::stdout_line;
 use crate::report::table::{Align, Table};
 use anyhow::Result;
 
@@ -60,18 +61,20 @@ fn cost(p: Proxy) -> String {
 /// higher-is-better as zsnas reports it; `-name` reverses one in a vote, aggregate or
 /// fitness.
 pub fn run() -> Result<()> {
-    println!(
-        "Every proxy is higher-is-better as zsnas reports it ('-name' reverses one in a vote, aggregate or fitness)."
-    );
-    println!("cost: median s per NAS-Bench-201 architecture computed alone, batch 64, 1 CPU thread, 2-core AMD EPYC VM (`zsnas bench` measures yours).");
-    println!();
+    let mut o = String::new();
+    o.push_str(concat!(
+        "Every proxy is higher-is-better as zsnas reports it ('-name' reverses one in a vote, aggregate or fitness).",
+        "\n"
+    ));
+    o.push_str(concat!("cost: median s per NAS-Bench-201 architecture computed alone, batch 64, 1 CPU thread, 2-core AMD EPYC VM (`zsnas bench` measures yours).", "\n"));
+    o.push('\n');
     let mut t = Table::new(["name", "direction", "pass it needs", "cost (s)", "definition (source)"]);
     t.set_align(3, Align::Right);
     for p in Proxy::ALL {
         t.add_row([p.name().to_string(), "higher".into(), p.pass().into(), cost(p), p.describe().into()]);
     }
-    print!("{}", t.render());
-    println!();
+    o.push_str(&t.render());
+    o.push('\n');
     let mut c = Table::new(["name", "kind", "definition (source)"]);
     for (n, d) in NAMED {
         c.add_row([n, "vote", d]);
@@ -90,8 +93,9 @@ pub fn run() -> Result<()> {
         "Σ ln(rank/m) over the ranked set (AZ-NAS form; rank 1 = worst), e.g. logrank:jacob_cov,params_live",
     ]);
     c.add_row(["meanrank:...", "aggregate", "mean of rank/m over the members, e.g. meanrank:synflow,-params"]);
-    print!("{}", c.render());
-    println!("Votes and aggregates rank a population (the scored set, a search's evaluated set); their members are computed per architecture.");
+    o.push_str(&c.render());
+    o.push_str(concat!("Votes and aggregates rank a population (the scored set, a search's evaluated set); their members are computed per architecture.", "\n"));
+    stdout_line(o.trim_end_matches('\n'))?;
     Ok(())
 }
 

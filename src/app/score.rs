@@ -8,7 +8,7 @@ use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs};
 use crate::io::flat::{write_score_csv, TruthColumn};
 use crate::io::record::{to_line, ScoreLine};
-use crate::io::scores::read_score_file;
+use crate::io::scores::{read_score_file, same_score_of};
 use crate::io::shard::Shard;
 use crate::proxy::spec::{parse_list, proxies_needed, Target};
 use crate::proxy::Proxy;
@@ -189,7 +189,8 @@ pub fn run(a: ScoreArgs) -> Result<()> {
 
 /// `score --from`: reads the score lines of `files` (in order) and writes them to stdout in
 /// `format`, with every proxy present as a column (in `zsnas proxies` order, unknown names
-/// after, sorted) and the `combos` computed over all lines. Errors: unreadable files, a
+/// after, sorted) and the `combos` computed over all lines; an architecture found twice
+/// with the same scores is kept once (as `correlate` merges them). Errors: unreadable files, a
 /// line that is not a score line (named by file:line).
 fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target]) -> Result<()> {
     let mut lines: Vec<ScoreLine> = Vec::new();
@@ -200,7 +201,13 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target
             if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
                 anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
             }
-            lines.push(l);
+            match lines.iter().find(|x| x.arch == l.arch) {
+                // The same line twice (shards, a file given twice): kept once, as correlate
+                // merges them; different scores of one architecture are an error.
+                Some(x) if x.scores.iter().all(|(k, v)| l.scores.get(k).is_none_or(|w| same_score_of(k, *v, *w))) => {}
+                Some(_) => anyhow::bail!("{origin}: {} is already in the files with other scores", l.arch),
+                None => lines.push(l),
+            }
         }
     }
     if format == Format::Jsonl {

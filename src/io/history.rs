@@ -154,6 +154,8 @@ impl HistoryFile {
 /// no line at all.
 pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
     let name = path.display();
+    // A FIFO or device would block or never end: history files are regular files.
+    super::jsonl::require_regular(path).with_context(|| format!("history file {name}"))?;
     let bytes = super::gz::read_maybe_gz(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow!("{name} is not a text file (not a zsnas search --history file)"))?;

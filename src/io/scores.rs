@@ -177,9 +177,9 @@ fn is_blank(b: &[u8]) -> bool {
 }
 
 /// Reads the JSON lines of a `zsnas score` output file (plain or gzip-compressed) without
-/// modifying it (the file may still be being written): blank lines are skipped, an unparsable *last* line (a
-/// torn write) is skipped with a note on stderr, an unparsable line elsewhere is an
-/// error naming the line. Returns `(origin, value)` pairs, origin = `file:line`.
+/// modifying it (the file may still be being written): blank lines are skipped, an
+/// unparsable last line without its newline (a torn write) is skipped with a note on
+/// stderr, any other unparsable line is an error naming the line. Returns `(origin, value)` pairs, origin = `file:line`.
 pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
     super::jsonl::require_regular(path).context("scores file")?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read scores file '{}'", path.display()))?;
@@ -197,14 +197,16 @@ pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
         let origin = format!("{}:{}", path.display(), i + 1);
         match serde_json::from_slice::<Value>(l) {
             Ok(v) if v.is_object() => out.push((origin, v)),
-            Ok(_) | Err(_) if i == last => {
+            // Only an unterminated last line can be a torn write; a complete bad line is
+            // corrupt wherever it stands.
+            Ok(_) | Err(_) if i == last && last == lines.len() - 1 => {
                 let _ = writeln!(
                     std::io::stderr().lock(),
                     "note: {origin}: ignoring a torn last line (a run still writing, or killed)"
                 );
             }
             Ok(_) => bail!("{origin}: not a JSON object"),
-            Err(e) => bail!("{origin}: corrupt JSON line (not the last line, so not a torn write): {e}"),
+            Err(e) => bail!("{origin}: corrupt JSON line (a complete line, so not a torn write): {e}"),
         }
     }
     if out.is_empty() {

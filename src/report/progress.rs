@@ -258,6 +258,11 @@ impl Progress {
             ProgressMode::Bar => {
                 if let Some(bar) = &self.bar {
                     bar.finish();
+                    // End the bar's line, so that what follows (the shell prompt) starts on
+                    // a line of its own.
+                    if !bar.is_hidden() {
+                        say("");
+                    }
                     if let Ok(mut a) = ACTIVE.lock() {
                         if a.as_ref().is_some_and(|b| b.is_finished()) {
                             *a = None;
