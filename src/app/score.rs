@@ -194,6 +194,7 @@ pub fn run(a: ScoreArgs) -> Result<()> {
 /// line that is not a score line (named by file:line).
 fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target]) -> Result<()> {
     let mut lines: Vec<ScoreLine> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for f in files {
         for (origin, v) in read_score_file(f)? {
             let l: ScoreLine =
@@ -201,12 +202,15 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target
             if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
                 anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
             }
-            match lines.iter().find(|x| x.arch == l.arch) {
+            match seen.get(&l.arch).map(|&i| &lines[i]) {
                 // The same line twice (shards, a file given twice): kept once, as correlate
                 // merges them; different scores of one architecture are an error.
                 Some(x) if x.scores.iter().all(|(k, v)| l.scores.get(k).is_none_or(|w| same_score_of(k, *v, *w))) => {}
                 Some(_) => anyhow::bail!("{origin}: {} is already in the files with other scores", l.arch),
-                None => lines.push(l),
+                None => {
+                    seen.insert(l.arch.clone(), lines.len());
+                    lines.push(l);
+                }
             }
         }
     }
