@@ -71,7 +71,7 @@ impl Precomputed {
             return Ok(out);
         }
         let set = load_scores(paths, Some(space))?;
-        out.lines = set.archs.len() + set.duplicates;
+        out.lines = set.archs.len() + set.duplicates + set.merged;
         for r in set.archs {
             let scores: ScoreMap = r.scores.into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
             if scores.is_empty() {

@@ -89,8 +89,12 @@ pub struct ScoreSet {
     pub space: SpaceKind,
     /// One record per architecture, in order of first appearance.
     pub archs: Vec<ScoredArch>,
-    /// Lines dropped as exact duplicates of an earlier one.
+    /// Lines that added no proxy to an earlier line of the same architecture (the same
+    /// scores again: a file given twice, overlapping shards).
     pub duplicates: usize,
+    /// Lines merged into an earlier line of the same architecture that added proxies
+    /// (the same cells scored with other proxies in another file).
+    pub merged: usize,
 }
 
 impl ScoreSet {
@@ -137,6 +141,7 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut archs: Vec<ScoredArch> = Vec::new();
     let mut duplicates = 0;
+    let mut merged = 0;
     for r in records {
         let key = r.dedup_key(space);
         match by_key.get(&key) {
@@ -159,17 +164,22 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
                         }
                     }
                 }
+                let adds = r.scores.keys().any(|p| !first.scores.contains_key(p));
                 for (p, v) in r.scores {
                     first.scores.entry(p).or_insert(v);
                 }
                 if first.index.is_none() {
                     first.index = r.index;
                 }
-                duplicates += 1;
+                if adds {
+                    merged += 1;
+                } else {
+                    duplicates += 1;
+                }
             }
         }
     }
-    Ok(ScoreSet { space, archs, duplicates })
+    Ok(ScoreSet { space, archs, duplicates, merged })
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -254,4 +264,35 @@ pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> 
         (None, None) => bail!("the score lines have no \"space\" field; give --space nb201|nb101"),
     };
     merge_records(space, recs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(proxy: &str, v: f64, origin: &str) -> ScoredArch {
+        ScoredArch {
+            arch: "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|".into(),
+            index: None,
+            hash: None,
+            canonical: None,
+            scores: [(proxy.to_string(), v)].into_iter().collect(),
+            setup: None,
+            origin: origin.into(),
+        }
+    }
+
+    #[test]
+    fn lines_adding_proxies_are_merged_not_counted_as_duplicates() {
+        let set = merge_records(
+            SpaceKind::Nb201,
+            vec![rec("synflow", 2.0, "a:1"), rec("swap", 5.0, "b:1"), rec("synflow", 2.0, "c:1")],
+        )
+        .unwrap();
+        assert_eq!(set.archs.len(), 1);
+        assert_eq!((set.merged, set.duplicates), (1, 1));
+        assert_eq!(set.archs[0].scores.len(), 2);
+        let err = merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")]).unwrap_err();
+        assert!(format!("{err}").contains("b:7"), "{err}");
+    }
 }
