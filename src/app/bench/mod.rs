@@ -179,3 +179,36 @@ pub fn run(a: BenchArgs) -> Result<()> {
     o.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_positive_value_never_prints_as_zero() {
+        assert_eq!(num(0.56123, 4), "0.5612");
+        assert_eq!(num(0.00002, 4), "2.00e-5");
+        assert!(num(0.00002, 4).parse::<f64>().unwrap() > 0.0);
+        assert_eq!(num(0.978, 3), "0.978");
+    }
+
+    #[test]
+    fn the_table_is_aligned() {
+        let m = |case: &str, proxy: &str, s: f64| Measured {
+            case: case.into(),
+            proxy: proxy.into(),
+            seconds_median: s,
+            bare_median: 0.5,
+            ratio_median: s / 0.5,
+            timings: 3,
+            stages: None,
+        };
+        let t = render_table(&[m("all skip_connect", "wrcor", 0.04), m("sample of 5", "set", 1.25)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("case "));
+        let col = |l: &str| l.find("s/arch").or_else(|| l.find("0.0400")).or_else(|| l.find("1.2500"));
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{t}");
+        assert!(col(lines[1]).is_some() && col(lines[2]).is_some());
+    }
+}

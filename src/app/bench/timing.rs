@@ -2,7 +2,7 @@
 //! whole set), each timed unit preceded by a bare forward + backward of the same
 //! architecture, so that each ratio compares two timings taken back to back.
 
-use super::super::scoring::guarded;
+use crate::app::scoring::guarded;
 use crate::data::batch::Batch;
 use crate::net::build::{arch_seed, build_model};
 use crate::net::model::Model;
@@ -115,6 +115,14 @@ pub struct Measured {
     pub stages: Option<Stages>,
 }
 
+/// One timing: the scoring unit, the bare pass timed just before it, the stages if any.
+#[derive(Clone, Copy)]
+struct Timing {
+    secs: f64,
+    bare: f64,
+    stages: Option<Stages>,
+}
+
 /// Waits for the device's queued work, so that a timer reads finished work.
 fn ensure_sync(device: Device) {
     if let Device::Cuda(i) = device {
@@ -208,39 +216,62 @@ pub fn measure(
     })?;
     let mut out = Vec::new();
     for c in cases {
-        // Per row: (scoring seconds, bare seconds, stages) of each timing.
-        let mut acc: Vec<Vec<(f64, f64, Option<Stages>)>> = vec![Vec::new(); rows.len()];
+        let mut acc: Vec<Vec<Timing>> = vec![Vec::new(); rows.len()];
         for _ in 0..repeats {
             for &a in &c.archs {
                 guarded(&any(a), batch, || {
                     for (row, acc) in rows.iter().zip(acc.iter_mut()) {
                         let bare = b.bare(a)?;
                         let (secs, stages) = b.unit(row, a)?;
-                        acc.push((secs, bare, stages));
+                        acc.push(Timing { secs, bare, stages });
                     }
                     Ok(())
                 })?;
             }
         }
         for (row, ts) in rows.iter().zip(acc) {
-            let col = |f: &dyn Fn(&(f64, f64, Option<Stages>)) -> Option<f64>| {
-                median(&ts.iter().filter_map(f).collect::<Vec<_>>())
-            };
+            let col = |f: &dyn Fn(&Timing) -> Option<f64>| median(&ts.iter().filter_map(f).collect::<Vec<_>>());
             let stages = row.stages.then(|| Stages {
-                build: col(&|t| t.2.map(|s| s.build)),
-                pass: col(&|t| t.2.map(|s| s.pass)),
-                correlations: col(&|t| t.2.map(|s| s.correlations)),
+                build: col(&|t| t.stages.map(|s| s.build)),
+                pass: col(&|t| t.stages.map(|s| s.pass)),
+                correlations: col(&|t| t.stages.map(|s| s.correlations)),
             });
             out.push(Measured {
                 case: c.name.clone(),
                 proxy: row.label.clone(),
-                seconds_median: col(&|t| Some(t.0)),
-                bare_median: col(&|t| Some(t.1)),
-                ratio_median: col(&|t| Some(t.0 / t.1)),
+                seconds_median: col(&|t| Some(t.secs)),
+                bare_median: col(&|t| Some(t.bare)),
+                ratio_median: col(&|t| Some(t.secs / t.bare)),
                 timings: ts.len(),
                 stages,
             });
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn rows_are_each_proxy_then_the_set() {
+        let one = Row::for_proxies(&[Proxy::Wrcor], true);
+        assert_eq!(one.len(), 1, "one proxy: no set row");
+        assert!(one[0].stages);
+        let three = Row::for_proxies(&[Proxy::Synflow, Proxy::Wrcor, Proxy::Params], false);
+        let labels: Vec<&str> = three.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["synflow", "wrcor", "params", "set"]);
+        assert_eq!(three[3].proxies.len(), 3);
+        assert!(three.iter().all(|r| !r.stages), "stages only when asked");
+        let staged = Row::for_proxies(&[Proxy::Synflow, Proxy::Wrcor], true);
+        assert_eq!(staged.iter().map(|r| r.stages).collect::<Vec<_>>(), [false, true, false]);
+    }
 }
