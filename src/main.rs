@@ -25,7 +25,8 @@ enum Cmd {
     /// Dump the embedded NAS-Bench-201 table (index, arch_str, canonical cell, accuracies
     /// in %) as CSV or JSON lines.
     Table(app::table::TableArgs),
-    /// Median seconds per architecture for a proxy set on NAS-Bench-201.
+    /// Median seconds per architecture of each proxy (and the set) on NAS-Bench-201, with
+    /// the ratio to a bare forward + backward of the same network timed in alternation.
     Bench(app::bench::BenchArgs),
     /// Score a seeded sample of NAS-Bench-201 architectures with one proxy on real images
     /// (the embedded CIFAR-10 ones, or --data/--dataset), print the top 10 and the
