@@ -40,7 +40,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "wrcor")]
     pub proxies: String,
     /// Size of the seeded random sample case (0: no sample case).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 20)]
     pub sample: usize,
     /// Repeats of each case (at least 1).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
