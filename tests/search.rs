@@ -206,6 +206,57 @@ fn cli_errors() {
         &with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--flops-limit", "1e6"]),
         "only applies to --space mbv2",
     );
+    assert_error(&with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--jobs", "0"]), "--jobs");
+}
+
+/// `--jobs 2` scores random search's draws, evolution's initial population and
+/// REINFORCE's warm-up two at a time: the history file is byte for byte that of
+/// `--jobs 1` (both on one libtorch thread), and the results differ only in wall times.
+#[test]
+fn cli_jobs_give_the_search_of_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["--strategy", "random", "--runs", "2"],
+        &["--strategy", "evolution", "--population", "6", "--tournament", "3"],
+        &["--strategy", "reinforce"],
+    ];
+    for (c, extra) in cases.iter().enumerate() {
+        let run = |jobs: &str| -> (String, Vec<serde_json::Value>) {
+            let h = dir.path().join(format!("h{c}_{jobs}.jsonl"));
+            let mut a = vec!["search", "--fitness", "sjw", "--budget", "12", "--batch-size", "8", "--seed", "3"];
+            a.extend(["--format", "json", "--jobs", jobs, "--history", h.to_str().unwrap()]);
+            a.extend(extra.iter().copied());
+            let (code, out, err) = zsnas(&a);
+            assert_eq!(code, 0, "{err}");
+            let out: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let o = v.as_object_mut().unwrap();
+                    assert!(o.remove("seconds").is_some() && o.remove("scoring_seconds").is_some());
+                    v
+                })
+                .collect();
+            (std::fs::read_to_string(&h).unwrap(), out)
+        };
+        let (h1, out1) = run("1");
+        let (h2, out2) = run("2");
+        let runs = if c == 0 { 2 } else { 1 };
+        assert_eq!(h1.lines().count(), 12 * runs, "{extra:?}");
+        assert_eq!(out1.len(), runs);
+        assert!(out1[0]["scored"].as_u64().unwrap() > 0);
+        assert_eq!(h1, h2, "{extra:?}: the history differs with --jobs 2");
+        assert_eq!(out1, out2, "{extra:?}: the result differs with --jobs 2");
+        if c == 0 {
+            // Resumed with --jobs 2 after a "kill" at step 5: the replayed steps come
+            // from the cache, the rest is scored; the same file.
+            let h = dir.path().join(format!("h{c}_2.jsonl"));
+            std::fs::write(&h, h1.lines().take(5).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+            let (h3, out3) = run("2");
+            assert_eq!(h1, h3, "the history resumed with --jobs 2 differs");
+            assert_eq!(out1[1], out3[1]);
+        }
+    }
 }
 
 /// The result objects without timings.

@@ -15,7 +15,7 @@ use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to score and how.
 #[derive(Clone, Debug)]
@@ -51,20 +51,33 @@ pub struct ScoreJob {
 /// randomness runs ([`Proxy::draws_randomness`]): libtorch has one global generator.
 static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// How the networks of one scoring are built: the head's class count, the run seed their
+/// initialisation is drawn from ([`arch_seed`] of the seed and the architecture), and an
+/// optional state dict loaded instead.
+#[derive(Clone, Copy, Debug)]
+pub struct Builds<'a> {
+    /// Classes of the head.
+    pub num_classes: i64,
+    /// Run seed ([`arch_seed`]).
+    pub seed: u64,
+    /// A PyTorch state dict (safetensors) loaded instead of a fresh initialisation.
+    pub weights: Option<&'a Path>,
+}
+
 /// Builds the network of `scored` (seeded from `key`) and computes `which` on `batch`.
-/// With `exclusive`, the whole computation holds [`RNG`]; otherwise only the build does.
+/// With a proxy that draws randomness, the whole computation holds [`RNG`]; otherwise
+/// only the build does.
 fn score_one(
-    job: &ScoreJob,
+    builds: &Builds,
     scored: &AnyArch,
     key: &str,
     which: &[Proxy],
     batch: &Batch,
     device: tch::Device,
 ) -> Result<Scores> {
-    let num_classes = job.setup.num_classes(job.space);
     let exclusive = which.iter().any(|p| p.draws_randomness());
     let lock = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let m = build_model(scored, num_classes, device, arch_seed(job.seed, key), job.weights.as_deref())?;
+    let m = build_model(scored, builds.num_classes, device, arch_seed(builds.seed, key), builds.weights)?;
     if !exclusive {
         drop(lock);
         return compute(&m, batch, which, &ProxyOptions::default());
@@ -148,6 +161,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
             work_of.push(w);
         }
     }
+    let builds = Builds { num_classes: job.setup.num_classes(space), seed: job.seed, weights: job.weights.as_deref() };
     let mut fresh: HashMap<String, ScoreLine> = HashMap::new();
     // Turns the scores of plan item `i` into its line, appends it and reports it.
     let mut emit = |i: usize, s: &Scores, file: &mut Option<ScoreFile>| -> Result<()> {
@@ -199,12 +213,12 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         for (i, &w) in work_of.iter().enumerate() {
             if let std::collections::hash_map::Entry::Vacant(e) = done.entry(w) {
                 let (scored, key, which) = &work[w];
-                e.insert(guarded(scored, &batch, || score_one(job, scored, key, which, &batch, device))?);
+                e.insert(guarded(scored, &batch, || score_one(&builds, scored, key, which, &batch, device))?);
             }
             emit(i, &done[&w], &mut file)?;
         }
     } else {
-        score_parallel(job, &work, &work_of, &batch, device, |i, s| emit(i, s, &mut file))?;
+        score_parallel(job.jobs, &builds, &work, &work_of, &batch, device, |i, s| emit(i, s, &mut file))?;
     }
     let out: Vec<ScoreLine> = selected
         .iter()
@@ -217,13 +231,15 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     Ok(out)
 }
 
-/// `--jobs N`: computes the `work` items on `job.jobs` threads, each with one libtorch
-/// intra-op thread and its own network (memory: N networks at a time), and hands plan item
-/// `i`'s scores to `emit` in plan order as soon as they and all before them are done, so
-/// the output is the same as one at a time. The first error (in plan order) stops the
-/// workers after their current network and is returned.
+/// `--jobs N`: computes the `work` items on `jobs` threads, each with one libtorch
+/// intra-op thread (set for the whole process: it stays 1 afterwards) and its own network
+/// (memory: N networks at a time), and hands plan item `i`'s scores to `emit` in plan order
+/// as soon as they and all before them are done, so the output is the same as one at a
+/// time on one thread. The first error (in plan order) stops the workers after their
+/// current network and is returned.
 fn score_parallel(
-    job: &ScoreJob,
+    jobs: usize,
+    builds: &Builds,
     work: &[(AnyArch, String, Vec<Proxy>)],
     work_of: &[usize],
     batch: &Batch,
@@ -238,7 +254,7 @@ fn score_parallel(
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::thread::scope(|sc| -> Result<()> {
-        for _ in 0..job.jobs.min(work.len()) {
+        for _ in 0..jobs.min(work.len()) {
             let tx = tx.clone();
             let b = Batch { images: batch.images.shallow_clone(), labels: batch.labels.shallow_clone() };
             let (next, stop) = (&next, &stop);
@@ -248,7 +264,7 @@ fn score_parallel(
                     break;
                 }
                 let (scored, key, which) = &work[w];
-                let r = unwind_to_error(scored, &b, || score_one(job, scored, key, which, &b, device));
+                let r = unwind_to_error(scored, &b, || score_one(builds, scored, key, which, &b, device));
                 if tx.send((w, r)).is_err() {
                     break;
                 }
@@ -279,6 +295,36 @@ fn score_parallel(
     });
     std::panic::set_hook(hook);
     r
+}
+
+/// Scores `items` (each: the architecture whose network is built, seeded from its text,
+/// and the proxies to compute) on up to `jobs` threads (the parallel scorer of `score
+/// --jobs`), each on one libtorch intra-op thread, which stays the process's setting
+/// afterwards. Returns
+/// one result per item in item order, ending at the first failure: the scores of the
+/// items before it, then its error (a libtorch failure as [`guarded`] words it); the
+/// items after a failure are left out.
+pub fn score_batch(
+    builds: &Builds,
+    jobs: usize,
+    items: &[(AnyArch, Vec<Proxy>)],
+    batch: &Batch,
+    device: tch::Device,
+) -> Vec<Result<Scores>> {
+    let work: Vec<(AnyArch, String, Vec<Proxy>)> =
+        items.iter().map(|(a, which)| (a.clone(), a.text(), which.clone())).collect();
+    let work_of: Vec<usize> = (0..work.len()).collect();
+    let mut out: Vec<Result<Scores>> = Vec::with_capacity(work.len());
+    if work.is_empty() {
+        return out;
+    }
+    if let Err(e) = score_parallel(jobs.max(1), builds, &work, &work_of, batch, device, |_, s| {
+        out.push(Ok(s.clone()));
+        Ok(())
+    }) {
+        out.push(Err(e));
+    }
+    out
 }
 
 /// Runs `f`, which builds and scores the network of `arch` on `batch`, turning a libtorch

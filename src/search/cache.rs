@@ -28,7 +28,9 @@ impl Cache {
         Cache { map: HashMap::new(), canonical: true }
     }
 
-    fn key(&self, arch: &AnyArch) -> String {
+    /// The key `arch` is stored under: [`AnyArch::key`], or that of its canonical form
+    /// for a canonical cache.
+    pub fn key(&self, arch: &AnyArch) -> String {
         if self.canonical {
             arch.canonical().key()
         } else {

@@ -91,14 +91,13 @@ impl Evolution {
         Ok(Evolution { population: VecDeque::with_capacity(config.population + 1), config })
     }
 
-    /// Fills the population with random architectures (stops early when the budget ends).
+    /// Fills the population with random architectures (stops early when the budget ends),
+    /// scored a chunk at a time with a batch scorer ([`Search::evaluate_samples`]).
+    /// Errors as [`Search::evaluate`].
     pub fn initialise(&mut self, search: &mut Search, rng: &mut ChaCha8Rng) -> Result<()> {
-        while self.population.len() < self.config.population && search.remaining() > 0 {
-            let a = search.space().sample(rng)?;
-            let scores = search.evaluate(&a)?;
-            self.population.push_back(Member { arch: a, scores, born: search.steps() });
-        }
-        Ok(())
+        let n = self.config.population.saturating_sub(self.population.len());
+        let pop = &mut self.population;
+        search.evaluate_samples(n, rng, |arch, scores, born| pop.push_back(Member { arch, scores, born }))
     }
 
     /// Draws a tournament: `min(tournament, population)` distinct positions, uniformly

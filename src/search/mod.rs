@@ -12,6 +12,11 @@
 //!   [`AnyArch::key`] (every architecture is scored at most once, across runs too), the
 //!   best-so-far tracker and an optional observer called after every step (the CLI
 //!   streams history lines from it).
+//! * Batch scoring: with a [`BatchScorer`] ([`Search::with_batch_scorer`]), the parts of a
+//!   strategy whose architectures are known before their scores are needed (random
+//!   search, evolution's initial population, REINFORCE's warm-up) score them several at a
+//!   time ([`Search::prefetch`], [`Search::evaluate_samples`]); the run is the same as
+//!   with one at a time (same steps, trace, counts, observer calls).
 //!
 //! Strategies are generic over the scoring closure given to [`Search::new`], so tests
 //! use toy fitness without any network. They are deterministic for a given seed (all
@@ -33,7 +38,7 @@ use crate::space::{AnyArch, Space};
 use anyhow::{anyhow, bail, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// What the observer of a [`Search`] sees after each step.
@@ -56,6 +61,12 @@ pub struct StepView<'s> {
 
 /// The scoring closure of a [`Search`].
 pub type Scorer<'a> = Box<dyn FnMut(&AnyArch) -> Result<ScoreMap> + 'a>;
+
+/// The batch scorer of a [`Search`]: scores several architectures (the scorer's work, e.g.
+/// in parallel) and returns one result per architecture in order. It may stop after a
+/// failure: the results then end with that error, and the architectures after it are
+/// scored one at a time by the [`Scorer`] if the strategy reaches them.
+pub type BatchScorer<'a> = Box<dyn FnMut(&[AnyArch]) -> Vec<Result<ScoreMap>> + 'a>;
 
 /// The observer of a [`Search`], called after every step; an error stops the search.
 pub type Observer<'a> = Box<dyn FnMut(&StepView) -> Result<()> + 'a>;
@@ -93,6 +104,11 @@ pub struct Search<'a> {
     fitness: Fitness,
     budget: usize,
     scorer: Scorer<'a>,
+    batch_scorer: Option<BatchScorer<'a>>,
+    chunk: usize,
+    /// Prefetched results by cache key, with the seconds charged to each, until
+    /// [`Search::evaluate`] takes them.
+    pending: HashMap<String, (Result<ScoreMap>, f64)>,
     cache: Cache,
     observer: Option<Observer<'a>>,
     steps: usize,
@@ -118,6 +134,9 @@ impl<'a> Search<'a> {
             fitness,
             budget,
             scorer,
+            batch_scorer: None,
+            chunk: 1,
+            pending: HashMap::new(),
             cache,
             observer: None,
             steps: 0,
@@ -133,6 +152,15 @@ impl<'a> Search<'a> {
     /// Sets the observer called after every step.
     pub fn with_observer(mut self, observer: Observer<'a>) -> Search<'a> {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Sets a batch scorer, used by [`Search::prefetch`], and the number of random draws
+    /// [`Search::evaluate_samples`] scores at a time (`chunk`, at least 1; a few times the
+    /// batch scorer's parallelism keeps it busy while a killed search loses little).
+    pub fn with_batch_scorer(mut self, batch_scorer: BatchScorer<'a>, chunk: usize) -> Search<'a> {
+        self.batch_scorer = Some(batch_scorer);
+        self.chunk = chunk.max(1);
         self
     }
 
@@ -195,9 +223,86 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// Scores ahead, with the batch scorer, the architectures of `archs` that the cache
+    /// lacks (each cache key once: the first architecture with it, as one at a time would
+    /// score) and keeps the results for [`Search::evaluate`], which then counts them as
+    /// scored at that step (the batch's seconds shared among them). Uses no budget and
+    /// calls no observer; results never evaluated are dropped at [`Search::finish`], not
+    /// cached. A no-op without a batch scorer. Errors when the batch scorer returns more
+    /// results than architectures; a scoring failure is returned by the `evaluate` of
+    /// that architecture.
+    pub fn prefetch(&mut self, archs: &[AnyArch]) -> Result<()> {
+        let Some(batch) = self.batch_scorer.as_mut() else {
+            return Ok(());
+        };
+        let mut keys: Vec<String> = Vec::new();
+        let mut todo: Vec<AnyArch> = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        for a in archs {
+            if self.cache.get(a).is_some() {
+                continue;
+            }
+            let k = self.cache.key(a);
+            if self.pending.contains_key(&k) || !taken.insert(k.clone()) {
+                continue;
+            }
+            keys.push(k);
+            todo.push(a.clone());
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let results = batch(&todo);
+        if results.len() > todo.len() {
+            bail!("the batch scorer returned {} results for {} architectures", results.len(), todo.len());
+        }
+        let each = t.elapsed().as_secs_f64() / results.len().max(1) as f64;
+        for (k, r) in keys.into_iter().zip(results) {
+            self.pending.insert(k, (r, each));
+        }
+        Ok(())
+    }
+
+    /// The number of random draws [`Search::evaluate_samples`] scores at a time (1
+    /// without a batch scorer).
+    pub fn chunk(&self) -> usize {
+        if self.batch_scorer.is_some() {
+            self.chunk
+        } else {
+            1
+        }
+    }
+
+    /// Evaluates up to `n` uniform samples of the space drawn from `rng` (fewer when the
+    /// budget ends first), calling `each(arch, scores, step)` after each evaluation. The
+    /// draws are made [`Search::chunk`] at a time and prefetched before they are
+    /// evaluated in order: `rng` is used as by drawing and evaluating one at a time, and
+    /// the run is the same. Errors as [`Search::evaluate`] and [`Space::sample`].
+    pub fn evaluate_samples(
+        &mut self,
+        n: usize,
+        rng: &mut ChaCha8Rng,
+        mut each: impl FnMut(AnyArch, ScoreMap, usize),
+    ) -> Result<()> {
+        let mut done = 0;
+        while done < n && self.remaining() > 0 {
+            let k = self.chunk().min(n - done).min(self.remaining());
+            let archs = (0..k).map(|_| self.space.sample(rng)).collect::<Result<Vec<_>>>()?;
+            self.prefetch(&archs)?;
+            for a in archs {
+                let s = self.evaluate(&a)?;
+                each(a, s, self.steps);
+            }
+            done += k;
+        }
+        Ok(())
+    }
+
     /// Evaluates `arch`: one step of the budget. Returns its scores, from the cache when
-    /// known (the step still counts). Errors when the budget is spent or the scorer or
-    /// the observer fails.
+    /// known (the step still counts), else prefetched ([`Search::prefetch`]) or from the
+    /// scorer. Errors when the budget is spent or the scorer (or the batch scorer for
+    /// this architecture) or the observer fails.
     pub fn evaluate(&mut self, arch: &AnyArch) -> Result<ScoreMap> {
         if self.steps >= self.budget {
             bail!("the search budget of {} evaluations is spent", self.budget);
@@ -205,9 +310,16 @@ impl<'a> Search<'a> {
         let scores = match self.cache.get(arch) {
             Some(s) => s.clone(),
             None => {
-                let t = Instant::now();
-                let s = (self.scorer)(arch)?;
-                self.scoring_seconds += t.elapsed().as_secs_f64();
+                let pre = if self.pending.is_empty() { None } else { self.pending.remove(&self.cache.key(arch)) };
+                let (s, seconds) = match pre {
+                    Some((r, seconds)) => (r?, seconds),
+                    None => {
+                        let t = Instant::now();
+                        let s = (self.scorer)(arch)?;
+                        (s, t.elapsed().as_secs_f64())
+                    }
+                };
+                self.scoring_seconds += seconds;
                 self.scored += 1;
                 self.cache.insert(arch, s.clone());
                 s
@@ -297,6 +409,113 @@ mod tests {
     #[test]
     fn unknown_strategy_is_named() {
         assert!(Strategy::parse("annealing").unwrap_err().to_string().contains("unknown strategy 'annealing'"));
+    }
+
+    /// Toy fitness of an NAS-Bench-201 cell: a weighted sum of its op codes (no network).
+    fn toy(a: &AnyArch) -> ScoreMap {
+        let v = match a {
+            AnyArch::Nb201(x) => x.ops.iter().enumerate().map(|(i, o)| ((*o as usize) * (i + 1)) as f64).sum(),
+            _ => 0.0,
+        };
+        [("toy".to_string(), v)].into_iter().collect()
+    }
+
+    /// Runs `strategy` (seed 5, budget 40, canonical cache prefilled with `known`) one at
+    /// a time or with a batch scorer (chunks of 3); returns the outcome, the steps the
+    /// observer saw, the architectures given to the sequential scorer and to the batch
+    /// scorer.
+    fn run(strategy: &Strategy, batch: bool, known: &[AnyArch]) -> (Outcome, Vec<String>, Vec<String>, Vec<String>) {
+        use std::cell::RefCell;
+        let one = RefCell::new(Vec::new());
+        let many = RefCell::new(Vec::new());
+        let seen = RefCell::new(Vec::new());
+        let mut cache = Cache::canonical();
+        for a in known {
+            cache.insert(a, toy(a));
+        }
+        let scorer: Scorer = Box::new(|a| {
+            one.borrow_mut().push(a.key());
+            Ok(toy(a))
+        });
+        let observer: Observer = Box::new(|v| {
+            seen.borrow_mut().push(format!("{} {} {} {}", v.step, v.arch.key(), v.repeat, v.best_arch.key()));
+            Ok(())
+        });
+        let mut s =
+            Search::new(Space::nb201(), Fitness::score("toy"), 40, cache, scorer).unwrap().with_observer(observer);
+        if batch {
+            s = s.with_batch_scorer(
+                Box::new(|archs| {
+                    many.borrow_mut().extend(archs.iter().map(|a| a.key()));
+                    archs.iter().map(|a| Ok(toy(a))).collect()
+                }),
+                3,
+            );
+        }
+        strategy.run(&mut s, 5).unwrap();
+        let (out, _) = s.finish().unwrap();
+        (out, seen.into_inner(), one.into_inner(), many.into_inner())
+    }
+
+    fn same(a: &Outcome, b: &Outcome) {
+        assert_eq!(a.best.key(), b.best.key());
+        assert_eq!(a.best_scores, b.best_scores);
+        assert_eq!((a.steps, a.evaluated, a.scored), (b.steps, b.evaluated, b.scored));
+        assert_eq!(a.trace, b.trace);
+        assert_eq!(a.seen_trace, b.seen_trace);
+        let keys = |o: &Outcome| o.distinct.iter().map(|(x, s)| (x.key(), s.clone())).collect::<Vec<_>>();
+        assert_eq!(keys(a), keys(b));
+    }
+
+    #[test]
+    fn a_batch_scorer_gives_the_run_of_one_at_a_time() {
+        let evolution = Strategy::Evolution(evolution::EvolutionConfig { population: 10, tournament: 3 });
+        let reinforce = Strategy::Reinforce(reinforce::ReinforceConfig { warmup: 12, ..Default::default() });
+        for (strategy, prefetched) in [(Strategy::Random, 40), (evolution, 10), (reinforce, 12)] {
+            let (seq, seq_seen, seq_one, seq_many) = run(&strategy, false, &[]);
+            assert!(seq_many.is_empty());
+            let (par, par_seen, par_one, par_many) = run(&strategy, true, &[]);
+            same(&seq, &par);
+            assert_eq!(seq_seen, par_seen, "{}: observer", strategy.name());
+            // The random draws went to the batch scorer (each canonical class once), the
+            // rest one at a time; together they are what one at a time scored, in order.
+            assert!(!par_many.is_empty() && par_many.len() <= prefetched, "{}: {}", strategy.name(), par_many.len());
+            assert_eq!(par_many.len() + par_one.len(), seq.scored);
+            assert_eq!([par_many.clone(), par_one].concat(), seq_one, "{}", strategy.name());
+            if matches!(strategy, Strategy::Random) {
+                assert!(seq.scored < 40, "the toy run has canonical repeats");
+            }
+            // Resume: architectures already in the cache are not scored again.
+            let known: Vec<AnyArch> = seq.distinct.iter().take(5).map(|(a, _)| a.clone()).collect();
+            let (seq2, seen2, _, _) = run(&strategy, false, &known);
+            let (par2, par_seen2, _, par_many2) = run(&strategy, true, &known);
+            same(&seq2, &par2);
+            assert_eq!(seen2, par_seen2);
+            assert_eq!(seq2.scored, seq.scored - 5);
+            let known_keys: Vec<String> = known.iter().map(|a| a.canonical().key()).collect();
+            let canon = |k: &String| AnyArch::parse(crate::space::SpaceKind::Nb201, k).unwrap().canonical().key();
+            assert!(par_many2.iter().all(|k| !known_keys.contains(&canon(k))));
+        }
+    }
+
+    #[test]
+    fn a_batch_failure_stops_the_run_where_one_at_a_time_would() {
+        let fail_at = |a: &AnyArch, bad: &str| if a.key() == bad { Err(anyhow!("no score")) } else { Ok(toy(a)) };
+        let (seq, _, _, _) = run(&Strategy::Random, false, &[]);
+        let bad = seq.distinct[7].0.key();
+        let steps = std::cell::Cell::new(0);
+        let mut s =
+            Search::new(Space::nb201(), Fitness::score("toy"), 40, Cache::new(), Box::new(|a| fail_at(a, &bad)))
+                .unwrap()
+                .with_observer(Box::new(|v| {
+                    steps.set(v.step);
+                    Ok(())
+                }))
+                .with_batch_scorer(Box::new(|archs| archs.iter().map(|a| fail_at(a, &bad)).collect()), 4);
+        let e = Strategy::Random.run(&mut s, 5).unwrap_err();
+        assert_eq!(e.to_string(), "no score");
+        let first_bad = seq.seen_trace.iter().position(|&n| n == 8).unwrap();
+        assert_eq!(steps.get(), first_bad, "the steps before the failing architecture were evaluated");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Random search: draw architectures uniformly from the space until the budget is spent
 //! and keep the best (the [`Search`]'s best-so-far tracker). Repeated draws are cache
-//! hits: they use a step but are not scored again.
+//! hits: they use a step but are not scored again. With a batch scorer the draws are
+//! scored a chunk at a time ([`Search::evaluate_samples`]), with the same result.
 
 use super::Search;
 use anyhow::Result;
@@ -8,9 +9,5 @@ use rand_chacha::ChaCha8Rng;
 
 /// Spends the whole budget of `search` on uniform samples of its space.
 pub fn run(search: &mut Search, rng: &mut ChaCha8Rng) -> Result<()> {
-    while search.remaining() > 0 {
-        let a = search.space().sample(rng)?;
-        search.evaluate(&a)?;
-    }
-    Ok(())
+    search.evaluate_samples(search.remaining(), rng, |_, _, _| {})
 }

@@ -342,11 +342,10 @@ pub fn run_with_policy(search: &mut Search, config: &ReinforceConfig, rng: &mut 
         policy.perturb(config.init_std, rng);
     }
     let warm = config.effective_warmup(search.budget());
+    // The warm-up draws do not depend on scores: scored a chunk at a time with a batch
+    // scorer. Each policy sample depends on the previous reward, so the rest is sequential.
     let mut warm_scores = Vec::with_capacity(warm);
-    while warm_scores.len() < warm && search.remaining() > 0 {
-        let a = search.space().sample(rng)?;
-        warm_scores.push(search.evaluate(&a)?);
-    }
+    search.evaluate_samples(warm, rng, |_, s, _| warm_scores.push(s))?;
     let mut std = Standardiser::fit(search.fitness(), &warm_scores);
     for s in &warm_scores {
         std.reward(s);

@@ -50,6 +50,13 @@ pub struct SearchArgs {
     /// setup.
     #[arg(long = "scores", num_args = 1..)]
     pub scores: Vec<PathBuf>,
+    /// Score up to N architectures at once, each on one libtorch thread (ignores
+    /// --threads, as `score --jobs`): random search's draws, evolution's initial
+    /// population and REINFORCE's warm-up; the other steps are scored one at a time, on one
+    /// thread. The result and the history are the same whatever N (N = 1: with --threads
+    /// 1). Memory: N networks at a time.
+    #[arg(long, default_value_t = 1, value_parser = super::super::setup::count)]
+    pub jobs: usize,
     /// Stream every evaluation to this JSON-lines file and resume from it.
     #[arg(long)]
     pub history: Option<PathBuf>,

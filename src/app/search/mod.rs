@@ -13,13 +13,18 @@
 //! replayed from its first step; since strategies are deterministic given the seed and
 //! the scores, the replay retraces the recorded steps (checked step by step) without
 //! appending them again, then continues and appends the new steps.
+//!
+//! `--jobs N` (N > 1) scores every architecture on one libtorch thread and the draws known
+//! before their scores are needed (random search, evolution's initial population,
+//! REINFORCE's warm-up) N at a time ([`Search::with_batch_scorer`], the parallel scorer
+//! of `zsnas score --jobs`): the history and the results are those of one at a time.
 
 mod args;
 mod report;
 
 pub use args::SearchArgs;
 
-use super::scoring::guarded;
+use super::scoring::{guarded, score_batch, Builds};
 use crate::io::history::{read_history, SearchId};
 use crate::io::jsonl::JsonlLog;
 use crate::io::precomputed::Precomputed;
@@ -28,7 +33,7 @@ use crate::io::record::{BestSoFar, HistoryLine};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
 use crate::report::progress::Progress;
-use crate::search::{Cache, Fitness, Outcome, Search, StepView, Strategy};
+use crate::search::{BatchScorer, Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, Space, SpaceKind};
@@ -70,6 +75,10 @@ pub fn run(a: SearchArgs) -> Result<()> {
                 a.budget, c.population
             );
         }
+    }
+    if a.jobs > 1 {
+        // Every architecture on one thread, the same scores whatever --jobs.
+        tch::set_num_threads(1);
     }
     let proxies = fitness.proxies()?;
     let space = Space::new(kind, flops_limit);
@@ -139,6 +148,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         let seed = a.seed + r as u64;
         let recorded: Vec<String> =
             replay.remove(&r).map(|v| v.into_iter().map(|l| l.key).collect()).unwrap_or_default();
+        let (raw, jobs) = (a.raw, a.jobs);
         let scorer = Box::new(|x: &AnyArch| -> Result<ScoreMap> {
             match partial.get(&x.key()) {
                 None => score_some(x, &proxies),
@@ -151,9 +161,37 @@ pub fn run(a: SearchArgs) -> Result<()> {
                 }
             }
         });
+        // --jobs N: the draws known before their scores are needed, N at a time, with the
+        // scores `scorer` would give (the form scored, the proxies a partial line lacks).
+        let builds = Builds { num_classes, seed: score_seed, weights: None };
+        let (partial_ref, proxies_ref, batch_ref) = (&partial, &proxies, &batch);
+        let batch_scorer: BatchScorer = Box::new(move |xs: &[AnyArch]| -> Vec<Result<ScoreMap>> {
+            let items: Vec<(AnyArch, Vec<Proxy>)> = xs
+                .iter()
+                .map(|x| {
+                    let form = if raw { x.clone() } else { x.canonical() };
+                    let which = match partial_ref.get(&x.key()) {
+                        None => proxies_ref.clone(),
+                        Some(known) => proxies_ref.iter().copied().filter(|p| !known.contains_key(p.name())).collect(),
+                    };
+                    (form, which)
+                })
+                .collect();
+            score_batch(&builds, jobs, &items, batch_ref, device)
+                .into_iter()
+                .zip(xs)
+                .map(|(r, x)| {
+                    let mut s = r?.values;
+                    if let Some(known) = partial_ref.get(&x.key()) {
+                        s.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
+                    }
+                    Ok(s)
+                })
+                .collect()
+        });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
-        let (setup_ref, raw) = (&setup, a.raw);
+        let setup_ref = &setup;
         let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
         let progress_ref = &progress;
         let index_ref = &index_of;
@@ -194,6 +232,9 @@ pub fn run(a: SearchArgs) -> Result<()> {
             Ok(())
         });
         let mut search = Search::new(space.clone(), fitness.clone(), a.budget, cache, scorer)?.with_observer(observer);
+        if jobs > 1 {
+            search = search.with_batch_scorer(batch_scorer, 4 * jobs);
+        }
         strategy.run(&mut search, seed).with_context(|| format!("search run {r} (seed {seed})"))?;
         let (out, c) = search.finish()?;
         cache = c;
