@@ -292,7 +292,8 @@ mod tests {
         assert_eq!(set.archs.len(), 1);
         assert_eq!((set.merged, set.duplicates), (1, 1));
         assert_eq!(set.archs[0].scores.len(), 2);
-        let err = merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")]).unwrap_err();
+        let err =
+            merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")]).unwrap_err();
         assert!(format!("{err}").contains("b:7"), "{err}");
     }
 }
