@@ -300,31 +300,25 @@ fn score_parallel(
 /// Scores `items` (each: the architecture whose network is built, seeded from its text,
 /// and the proxies to compute) on up to `jobs` threads (the parallel scorer of `score
 /// --jobs`), each on one libtorch intra-op thread, which stays the process's setting
-/// afterwards. Returns
-/// one result per item in item order, ending at the first failure: the scores of the
-/// items before it, then its error (a libtorch failure as [`guarded`] words it); the
-/// items after a failure are left out.
+/// afterwards, and hands item `i`'s scores to `emit(i, scores)` in item order as soon as
+/// it and every item before it are done. Errors at the first failure in item order (a
+/// libtorch failure as [`guarded`] words it) or `emit` error; the items after it are not
+/// emitted.
 pub fn score_batch(
     builds: &Builds,
     jobs: usize,
     items: &[(AnyArch, Vec<Proxy>)],
     batch: &Batch,
     device: tch::Device,
-) -> Vec<Result<Scores>> {
+    mut emit: impl FnMut(usize, &Scores) -> Result<()>,
+) -> Result<()> {
     let work: Vec<(AnyArch, String, Vec<Proxy>)> =
         items.iter().map(|(a, which)| (a.clone(), a.text(), which.clone())).collect();
-    let work_of: Vec<usize> = (0..work.len()).collect();
-    let mut out: Vec<Result<Scores>> = Vec::with_capacity(work.len());
     if work.is_empty() {
-        return out;
+        return Ok(());
     }
-    if let Err(e) = score_parallel(jobs.max(1), builds, &work, &work_of, batch, device, |_, s| {
-        out.push(Ok(s.clone()));
-        Ok(())
-    }) {
-        out.push(Err(e));
-    }
-    out
+    let work_of: Vec<usize> = (0..work.len()).collect();
+    score_parallel(jobs.max(1), builds, &work, &work_of, batch, device, |i, s| emit(i, s))
 }
 
 /// Runs `f`, which builds and scores the network of `arch` on `batch`, turning a libtorch

@@ -15,8 +15,8 @@
 //! * Batch scoring: with a [`BatchScorer`] ([`Search::with_batch_scorer`]), the parts of a
 //!   strategy whose architectures are known before their scores are needed (random
 //!   search, evolution's initial population, REINFORCE's warm-up) score them several at a
-//!   time ([`Search::prefetch`], [`Search::evaluate_samples`]); the run is the same as
-//!   with one at a time (same steps, trace, counts, observer calls).
+//!   time, each evaluated as soon as its scores arrive ([`Search::evaluate_samples`]); the
+//!   run is the same as with one at a time (same steps, trace, counts, observer calls).
 //!
 //! Strategies are generic over the scoring closure given to [`Search::new`], so tests
 //! use toy fitness without any network. They are deterministic for a given seed (all
@@ -63,10 +63,12 @@ pub struct StepView<'s> {
 pub type Scorer<'a> = Box<dyn FnMut(&AnyArch) -> Result<ScoreMap> + 'a>;
 
 /// The batch scorer of a [`Search`]: scores several architectures (the scorer's work, e.g.
-/// in parallel) and returns one result per architecture in order. It may stop after a
-/// failure: the results then end with that error, and the architectures after it are
-/// scored one at a time by the [`Scorer`] if the strategy reaches them.
-pub type BatchScorer<'a> = Box<dyn FnMut(&[AnyArch]) -> Vec<Result<ScoreMap>> + 'a>;
+/// in parallel) and hands each one's scores to `emit(i, scores)` (`i`: its position in
+/// the slice) in order, as soon as it and every one before it are scored. It stops at
+/// the first scoring failure or `emit` error and returns it; the architectures left are
+/// then scored one at a time by the [`Scorer`] if the strategy reaches them.
+pub type BatchScorer<'a> =
+    Box<dyn FnMut(&[AnyArch], &mut dyn FnMut(usize, ScoreMap) -> Result<()>) -> Result<()> + 'a>;
 
 /// The observer of a [`Search`], called after every step; an error stops the search.
 pub type Observer<'a> = Box<dyn FnMut(&StepView) -> Result<()> + 'a>;
@@ -106,9 +108,9 @@ pub struct Search<'a> {
     scorer: Scorer<'a>,
     batch_scorer: Option<BatchScorer<'a>>,
     chunk: usize,
-    /// Prefetched results by cache key, with the seconds charged to each, until
+    /// Scores from the batch scorer by cache key, with the seconds charged to each, until
     /// [`Search::evaluate`] takes them.
-    pending: HashMap<String, (Result<ScoreMap>, f64)>,
+    pending: HashMap<String, (ScoreMap, f64)>,
     cache: Cache,
     observer: Option<Observer<'a>>,
     steps: usize,
@@ -155,7 +157,7 @@ impl<'a> Search<'a> {
         self
     }
 
-    /// Sets a batch scorer, used by [`Search::prefetch`], and the number of random draws
+    /// Sets a batch scorer, used by [`Search::evaluate_samples`], and the number of random draws
     /// [`Search::evaluate_samples`] scores at a time (`chunk`, at least 1; a few times the
     /// batch scorer's parallelism keeps it busy while a killed search loses little).
     pub fn with_batch_scorer(mut self, batch_scorer: BatchScorer<'a>, chunk: usize) -> Search<'a> {
@@ -223,47 +225,6 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Scores ahead, with the batch scorer, the architectures of `archs` that the cache
-    /// lacks (each cache key once: the first architecture with it, as one at a time would
-    /// score) and keeps the results for [`Search::evaluate`], which then counts them as
-    /// scored at that step (the batch's seconds shared among them). Uses no budget and
-    /// calls no observer; results never evaluated are dropped at [`Search::finish`], not
-    /// cached. A no-op without a batch scorer. Errors when the batch scorer returns more
-    /// results than architectures; a scoring failure is returned by the `evaluate` of
-    /// that architecture.
-    pub fn prefetch(&mut self, archs: &[AnyArch]) -> Result<()> {
-        let Some(batch) = self.batch_scorer.as_mut() else {
-            return Ok(());
-        };
-        let mut keys: Vec<String> = Vec::new();
-        let mut todo: Vec<AnyArch> = Vec::new();
-        let mut taken: HashSet<String> = HashSet::new();
-        for a in archs {
-            if self.cache.get(a).is_some() {
-                continue;
-            }
-            let k = self.cache.key(a);
-            if self.pending.contains_key(&k) || !taken.insert(k.clone()) {
-                continue;
-            }
-            keys.push(k);
-            todo.push(a.clone());
-        }
-        if todo.is_empty() {
-            return Ok(());
-        }
-        let t = Instant::now();
-        let results = batch(&todo);
-        if results.len() > todo.len() {
-            bail!("the batch scorer returned {} results for {} architectures", results.len(), todo.len());
-        }
-        let each = t.elapsed().as_secs_f64() / results.len().max(1) as f64;
-        for (k, r) in keys.into_iter().zip(results) {
-            self.pending.insert(k, (r, each));
-        }
-        Ok(())
-    }
-
     /// The number of random draws [`Search::evaluate_samples`] scores at a time (1
     /// without a batch scorer).
     pub fn chunk(&self) -> usize {
@@ -276,9 +237,15 @@ impl<'a> Search<'a> {
 
     /// Evaluates up to `n` uniform samples of the space drawn from `rng` (fewer when the
     /// budget ends first), calling `each(arch, scores, step)` after each evaluation. The
-    /// draws are made [`Search::chunk`] at a time and prefetched before they are
-    /// evaluated in order: `rng` is used as by drawing and evaluating one at a time, and
-    /// the run is the same. Errors as [`Search::evaluate`] and [`Space::sample`].
+    /// draws are made [`Search::chunk`] at a time; with a batch scorer the draws the cache
+    /// lacks are scored together (each cache key once: the first draw with it, as one at
+    /// a time would score), and each draw is evaluated, in order, as soon as its scores
+    /// and those of every draw before it are known, so the observer (the history file)
+    /// sees each step as early as one at a time would allow. `rng` is used as by drawing
+    /// and evaluating one at a time, and the run is the same: same steps, counts, trace
+    /// and observer calls. A scoring failure in a batch ends the batch; the draws left are
+    /// then evaluated one at a time, so the failure is met at the same step. Errors as
+    /// [`Search::evaluate`] and [`Space::sample`].
     pub fn evaluate_samples(
         &mut self,
         n: usize,
@@ -289,20 +256,83 @@ impl<'a> Search<'a> {
         while done < n && self.remaining() > 0 {
             let k = self.chunk().min(n - done).min(self.remaining());
             let archs = (0..k).map(|_| self.space.sample(rng)).collect::<Result<Vec<_>>>()?;
-            self.prefetch(&archs)?;
-            for a in archs {
-                let s = self.evaluate(&a)?;
-                each(a, s, self.steps);
+            let mut next = 0;
+            if let Some(mut batch) = self.batch_scorer.take() {
+                let r = self.stream(&mut batch, &archs, &mut next, &mut each);
+                self.batch_scorer = Some(batch);
+                r?;
             }
+            for a in &archs[next..] {
+                let s = self.evaluate(a)?;
+                each(a.clone(), s, self.steps);
+            }
+            // Scores of a failed batch's later draws are not kept (one at a time would not
+            // have scored them yet).
+            self.pending.clear();
             done += k;
         }
         Ok(())
     }
 
+    /// Scores the draws of `archs` that the cache lacks with `batch` and evaluates
+    /// `archs[*next..]` in order while their scores are known (`*next` counts the
+    /// evaluated ones). Returns an evaluation (observer, budget) error; a scoring failure
+    /// only ends the stream.
+    fn stream(
+        &mut self,
+        batch: &mut BatchScorer<'a>,
+        archs: &[AnyArch],
+        next: &mut usize,
+        each: &mut impl FnMut(AnyArch, ScoreMap, usize),
+    ) -> Result<()> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut todo: Vec<AnyArch> = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        for a in archs {
+            let k = self.cache.key(a);
+            if self.cache.get(a).is_none() && taken.insert(k.clone()) {
+                keys.push(k);
+                todo.push(a.clone());
+            }
+        }
+        let mut advance = |this: &mut Search<'a>| -> Result<()> {
+            while let Some(a) = archs.get(*next) {
+                if this.cache.get(a).is_none() && !this.pending.contains_key(&this.cache.key(a)) {
+                    break;
+                }
+                let s = this.evaluate(a)?;
+                each(a.clone(), s, this.steps);
+                *next += 1;
+            }
+            Ok(())
+        };
+        advance(self)?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let mut failed: Option<anyhow::Error> = None;
+        let mut last = Instant::now();
+        let r = batch(&todo, &mut |i: usize, scores: ScoreMap| -> Result<()> {
+            let key = keys.get(i).ok_or_else(|| anyhow!("the batch scorer emitted item {i} of {}", keys.len()))?;
+            let now = Instant::now();
+            self.pending.insert(key.clone(), (scores, (now - last).as_secs_f64()));
+            last = now;
+            advance(self).map_err(|e| {
+                let m = anyhow!("{e:#}");
+                failed = Some(e);
+                m
+            })
+        });
+        match (r, failed) {
+            (_, Some(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Evaluates `arch`: one step of the budget. Returns its scores, from the cache when
-    /// known (the step still counts), else prefetched ([`Search::prefetch`]) or from the
-    /// scorer. Errors when the budget is spent or the scorer (or the batch scorer for
-    /// this architecture) or the observer fails.
+    /// known (the step still counts), else from the batch scorer
+    /// ([`Search::evaluate_samples`]) or the scorer. Errors when the budget is spent or
+    /// the scorer or the observer fails.
     pub fn evaluate(&mut self, arch: &AnyArch) -> Result<ScoreMap> {
         if self.steps >= self.budget {
             bail!("the search budget of {} evaluations is spent", self.budget);
@@ -312,7 +342,7 @@ impl<'a> Search<'a> {
             None => {
                 let pre = if self.pending.is_empty() { None } else { self.pending.remove(&self.cache.key(arch)) };
                 let (s, seconds) = match pre {
-                    Some((r, seconds)) => (r?, seconds),
+                    Some(known) => known,
                     None => {
                         let t = Instant::now();
                         let s = (self.scorer)(arch)?;
@@ -445,9 +475,15 @@ mod tests {
             Search::new(Space::nb201(), Fitness::score("toy"), 40, cache, scorer).unwrap().with_observer(observer);
         if batch {
             s = s.with_batch_scorer(
-                Box::new(|archs| {
+                Box::new(|archs, emit| {
                     many.borrow_mut().extend(archs.iter().map(|a| a.key()));
-                    archs.iter().map(|a| Ok(toy(a))).collect()
+                    for (i, a) in archs.iter().enumerate() {
+                        emit(i, toy(a))?;
+                        // Streamed: the step of this architecture is already observed.
+                        let k = format!(" {} ", a.key());
+                        assert!(seen.borrow().iter().any(|l| l.contains(&k)), "{k} not yet observed");
+                    }
+                    Ok(())
                 }),
                 3,
             );
@@ -511,7 +547,15 @@ mod tests {
                     steps.set(v.step);
                     Ok(())
                 }))
-                .with_batch_scorer(Box::new(|archs| archs.iter().map(|a| fail_at(a, &bad)).collect()), 4);
+                .with_batch_scorer(
+                    Box::new(|archs, emit| {
+                        for (i, a) in archs.iter().enumerate() {
+                            emit(i, fail_at(a, &bad)?)?;
+                        }
+                        Ok(())
+                    }),
+                    4,
+                );
         let e = Strategy::Random.run(&mut s, 5).unwrap_err();
         assert_eq!(e.to_string(), "no score");
         let first_bad = seq.seen_trace.iter().position(|&n| n == 8).unwrap();

@@ -165,30 +165,30 @@ pub fn run(a: SearchArgs) -> Result<()> {
         // scores `scorer` would give (the form scored, the proxies a partial line lacks).
         let builds = Builds { num_classes, seed: score_seed, weights: None };
         let (partial_ref, proxies_ref, batch_ref) = (&partial, &proxies, &batch);
-        let batch_scorer: BatchScorer = Box::new(move |xs: &[AnyArch]| -> Vec<Result<ScoreMap>> {
-            let items: Vec<(AnyArch, Vec<Proxy>)> = xs
-                .iter()
-                .map(|x| {
-                    let form = if raw { x.clone() } else { x.canonical() };
-                    let which = match partial_ref.get(&x.key()) {
-                        None => proxies_ref.clone(),
-                        Some(known) => proxies_ref.iter().copied().filter(|p| !known.contains_key(p.name())).collect(),
-                    };
-                    (form, which)
-                })
-                .collect();
-            score_batch(&builds, jobs, &items, batch_ref, device)
-                .into_iter()
-                .zip(xs)
-                .map(|(r, x)| {
-                    let mut s = r?.values;
-                    if let Some(known) = partial_ref.get(&x.key()) {
+        let batch_scorer: BatchScorer = Box::new(
+            move |xs: &[AnyArch], emit: &mut dyn FnMut(usize, ScoreMap) -> Result<()>| -> Result<()> {
+                let items: Vec<(AnyArch, Vec<Proxy>)> = xs
+                    .iter()
+                    .map(|x| {
+                        let form = if raw { x.clone() } else { x.canonical() };
+                        let which = match partial_ref.get(&x.key()) {
+                            None => proxies_ref.clone(),
+                            Some(known) => {
+                                proxies_ref.iter().copied().filter(|p| !known.contains_key(p.name())).collect()
+                            }
+                        };
+                        (form, which)
+                    })
+                    .collect();
+                score_batch(&builds, jobs, &items, batch_ref, device, |i, scored| {
+                    let mut s = scored.values.clone();
+                    if let Some(known) = partial_ref.get(&xs[i].key()) {
                         s.extend(known.iter().map(|(k, v)| (k.clone(), *v)));
                     }
-                    Ok(s)
+                    emit(i, s)
                 })
-                .collect()
-        });
+            },
+        );
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
         let setup_ref = &setup;
