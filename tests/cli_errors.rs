@@ -150,6 +150,26 @@ fn jobs_give_the_lines_of_one_at_a_time() {
     assert_error(&["score", "--jobs", "0", "--arch", A], "--jobs");
 }
 
+/// Counts: a negative or too large value names the flag and says which it is (not
+/// clap's "unexpected argument '-1'"); a fitness that the space lacks fails before the
+/// search starts.
+#[test]
+fn flag_counts_negative_or_too_large_and_fitness_of_another_space() {
+    let search = ["search", "--strategy", "random", "--budget", "4", "--fitness", "synflow", "--jobs"];
+    assert_error(&[&search[..], &["-1"]].concat(), "'-1' is negative: give a whole number of at least 1");
+    assert_error(&[&search[..], &["99999999999999999999"]].concat(), "'99999999999999999999' is too large");
+    assert_error(&["score", "--arch", A, "--batch-size", "-8"], "--batch-size");
+    assert_error(&["bench", "--repeats", "-1"], "--repeats");
+    let (code, _, err) =
+        zsnas(&["search", "--strategy", "random", "--budget", "4", "--fitness", "flops_reference", "--jobs", "2"]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "one line, no progress before it: {err}");
+    assert!(
+        err.contains("--fitness flops_reference: proxy 'flops_reference' is only defined for the mbv2 space"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bench_rejects_zero_repeats_and_unknown_proxies() {
     assert_error(&["bench", "--repeats", "0"], "--repeats");

@@ -56,7 +56,7 @@ fn malformed_and_over_limit_strings_are_clear_errors() {
         "flops_reference",
     ]);
     assert_ne!(code, 0);
-    assert!(err.contains("only defined for --space mbv2"), "{err}");
+    assert!(err.contains("only defined for the mbv2 space (--space mbv2)"), "{err}");
 }
 
 #[test]

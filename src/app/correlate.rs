@@ -92,7 +92,7 @@ pub struct CorrelateArgs {
     #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
     pub output: Option<PathBuf>,
     /// Score N architectures at once, each on one libtorch thread (as `zsnas score --jobs`).
-    #[arg(long, default_value_t = 1, value_parser = super::setup::count, help_heading = "Scoring on the fly (without --scores)")]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::setup::count, help_heading = "Scoring on the fly (without --scores)")]
     pub jobs: usize,
 }
 

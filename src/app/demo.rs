@@ -97,7 +97,7 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub data: Nb201SetupArgs,
     /// Number of architectures (1 to 15,625, NAS-Bench-201's size).
-    #[arg(long, default_value_t = 200, value_parser = super::setup::count)]
+    #[arg(long, default_value_t = 200, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub sample: usize,
     /// Proxy to rank by (one proxy, not a vote or aggregate: `zsnas proxies` lists them).
     #[arg(long, default_value = "wrcor")]

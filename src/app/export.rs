@@ -40,7 +40,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub arch: String,
     /// mbv2: input resolution, overriding the string's own.
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// Number of classes (default 1,000 for mbv2, 10 otherwise).
     #[arg(long, value_parser = super::setup::classes)]

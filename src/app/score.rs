@@ -74,12 +74,12 @@ pub struct ScoreArgs {
     pub shard: Option<String>,
     /// Number of shards when the index comes from the environment (SLURM_ARRAY_TASK_ID,
     /// JOB_COMPLETION_INDEX); an error when no index is set there.
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
     /// Score N architectures at once, each on one libtorch thread (ignores --threads):
     /// throughput on a busy or many-core CPU; the output is the same whatever N. Memory:
     /// N networks at a time.
-    #[arg(long, default_value_t = 1, value_parser = super::setup::count)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub jobs: usize,
     /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score
     /// each cell's canonical form, every dead edge set to `none`, once per class, and
@@ -88,7 +88,7 @@ pub struct ScoreArgs {
     pub raw: bool,
     /// mbv2: input resolution of the --arch and --archs-file architectures, overriding
     /// the string's own (not with --sample/--all).
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// mbv2: reject --arch and --archs-file architectures above this many FLOPs
     /// (multiply-accumulates at their resolution, 1,000 classes), e.g. 600e6 (not with

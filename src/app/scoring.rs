@@ -100,7 +100,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         bail!("--proxies names no proxy");
     }
     if job.proxies.contains(&Proxy::FlopsReference) && space != SpaceKind::Mbv2 {
-        bail!("proxy 'flops_reference' is only defined for --space mbv2");
+        bail!("proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)");
     }
     let table = Nb201Table::embedded()?;
     let (device, batch, drawn) = job.setup.batch_with_files(space, job.seed, job.photo_resolution)?;

@@ -17,12 +17,24 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 /// Clap parser of a count flag: an integer ≥ 1 (e.g. `--batch-size`, `--budget`,
-/// `--sample`). Errors: "0 is not a count of at least 1", "x is not an integer".
+/// `--sample`). Errors: "0 is not a count of at least 1", "'-1' is negative: give a whole
+/// number of at least 1", "'x' is not a whole number of at least 1", and "too large"
+/// beyond `usize::MAX`.
 pub fn count(s: &str) -> std::result::Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("0 is not a count of at least 1".into()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{}' is not a whole number of at least 1", cut(s, 40))),
+        Err(e) => Err(not_a_count(s, &e, "a whole number of at least 1")),
+    }
+}
+
+/// The message for a count that does not parse: too large, negative, or not a number.
+fn not_a_count(s: &str, e: &std::num::ParseIntError, what: &str) -> String {
+    use std::num::IntErrorKind;
+    match e.kind() {
+        IntErrorKind::PosOverflow => format!("'{}' is too large (at most {})", cut(s, 40), usize::MAX),
+        IntErrorKind::InvalidDigit if s.trim().starts_with('-') => format!("'{}' is negative: give {what}", cut(s, 40)),
+        _ => format!("'{}' is not {what}", cut(s, 40)),
     }
 }
 
@@ -31,7 +43,7 @@ pub fn resamples(s: &str) -> std::result::Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n <= 100_000 => Ok(n),
         Ok(n) => Err(format!("{n} resamples: at most 100,000")),
-        Err(_) => Err(format!("'{}' is not a whole number of resamples", cut(s, 40))),
+        Err(e) => Err(not_a_count(s, &e, "a whole number of resamples")),
     }
 }
 
@@ -62,7 +74,7 @@ pub struct SetupArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Batch size N.
-    #[arg(long, default_value_t = 64, value_parser = count)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = count)]
     pub batch_size: usize,
     /// Standard CIFAR augmentation of the batch (random crop with 4-pixel padding,
     /// horizontal flip).
@@ -279,7 +291,7 @@ pub struct ArchArgs {
     #[arg(long)]
     pub archs_file: Option<PathBuf>,
     /// A seeded uniform sample of K distinct architectures (seed: --seed).
-    #[arg(long, value_name = "K", value_parser = count)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = count)]
     pub sample: Option<usize>,
     /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order).
     #[arg(long)]
@@ -396,14 +408,14 @@ impl Nb201SetupArgs {
 #[derive(clap::Args, Clone, Debug)]
 pub struct StrategyArgs {
     /// Evolution: population size.
-    #[arg(long, default_value_t = 64, value_parser = count)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = count)]
     pub population: usize,
     /// Evolution: tournament size (drawn without replacement).
-    #[arg(long, default_value_t = 10, value_parser = count)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = count)]
     pub tournament: usize,
     /// REINFORCE: random architectures scored first to standardise rewards (at most half
     /// the budget).
-    #[arg(long, default_value_t = 100, value_parser = count)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = count)]
     pub warmup: usize,
 }
 

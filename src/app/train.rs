@@ -24,7 +24,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub arch: String,
     /// mbv2: input resolution, overriding the string's own.
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// Number of classes (default: the number of classes in --data).
     #[arg(long, value_parser = super::setup::classes)]
@@ -41,10 +41,10 @@ pub struct TrainArgs {
     #[arg(long, default_value = "nb201")]
     pub recipe: String,
     /// Epochs (the cosine schedule spans them).
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub epochs: Option<usize>,
     /// Images per batch.
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub batch_size: Option<usize>,
     /// Initial learning rate.
     #[arg(long)]
@@ -84,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_torchscript: bool,
     /// Stop after this many epochs (the run resumes from its checkpoint later).
-    #[arg(long, value_parser = super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub stop_after: Option<usize>,
 }
 

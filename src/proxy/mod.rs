@@ -512,7 +512,7 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
             Proxy::FlopsLive => counts::flops(counts::live_model(model)?.as_ref().unwrap_or(model), hw),
             Proxy::FlopsReference => match &model.arch {
                 Some(AnyArch::Mbv2(a)) => a.flops_reference(model.num_classes.max(0) as usize),
-                _ => bail!("proxy 'flops_reference' is only defined for --space mbv2"),
+                _ => bail!("proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)"),
             },
             Proxy::Wrcor
             | Proxy::Rcor

@@ -44,10 +44,8 @@ impl Fitness {
             None => (t.strip_prefix('+').unwrap_or(t), true),
         };
         let unknown = |e: anyhow::Error| {
-            let names: Vec<&str> = Proxy::ALL.iter().map(|p| p.name()).collect();
             anyhow!(
-                "unknown fitness '{s}': {e:#} (a proxy: {}; '-name' for lower is better; a vote: sjw, spw, vote:p1,p2,...; an aggregate: rank, logrank:p1,p2,..., meanrank:p1,p2,...)",
-                names.join(", ")
+                "unknown fitness '{s}': {e:#} (a fitness is a proxy, '-name' for lower is better; a vote: sjw, spw, vote:p1,p2,...; or an aggregate: rank, logrank:p1,p2,..., meanrank:p1,p2,...)"
             )
         };
         match parse_target(item, space).map_err(unknown)? {

@@ -67,8 +67,7 @@ pub type Scorer<'a> = Box<dyn FnMut(&AnyArch) -> Result<ScoreMap> + 'a>;
 /// the slice) in order, as soon as it and every one before it are scored. It stops at
 /// the first scoring failure or `emit` error and returns it; the architectures left are
 /// then scored one at a time by the [`Scorer`] if the strategy reaches them.
-pub type BatchScorer<'a> =
-    Box<dyn FnMut(&[AnyArch], &mut dyn FnMut(usize, ScoreMap) -> Result<()>) -> Result<()> + 'a>;
+pub type BatchScorer<'a> = Box<dyn FnMut(&[AnyArch], &mut dyn FnMut(usize, ScoreMap) -> Result<()>) -> Result<()> + 'a>;
 
 /// The observer of a [`Search`], called after every step; an error stops the search.
 pub type Observer<'a> = Box<dyn FnMut(&StepView) -> Result<()> + 'a>;

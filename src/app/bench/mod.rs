@@ -24,8 +24,8 @@ pub enum Format {
     /// An aligned plain-text table, with the `wrcor` stage breakdown when measured.
     Table,
     /// One flat JSON object per case × row, one per line: case, proxy, seconds_median,
-    /// bare_median, ratio_median, timings, threads, batch, device (and stages, seconds,
-    /// for a `wrcor` row timed stage by stage).
+    /// bare_median, ratio_median, timings, threads, batch, device (and `stages`: build,
+    /// pass, correlations in seconds, for a `wrcor` row at batch 64).
     Json,
 }
 
@@ -40,10 +40,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "wrcor")]
     pub proxies: String,
     /// Size of the seeded random sample case (0: no sample case).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
     pub sample: usize,
     /// Repeats of each case (at least 1).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeats: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

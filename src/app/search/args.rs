@@ -19,7 +19,7 @@ pub struct SearchArgs {
     pub fitness: String,
     /// Number of evaluations per run (repeated architectures count, but are not scored
     /// again).
-    #[arg(long, value_parser = super::super::setup::count)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::super::setup::count)]
     pub budget: usize,
     /// Search seed of the first run (run r uses seed + r).
     #[arg(long, default_value_t = 0)]
@@ -30,7 +30,7 @@ pub struct SearchArgs {
     pub score_seed: u64,
     /// Number of runs (seeds seed..seed+runs-1); reports the mean ± std of the found
     /// accuracy.
-    #[arg(long, default_value_t = 1, value_parser = super::super::setup::count)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::super::setup::count)]
     pub runs: usize,
     /// The ground truth the found architectures are reported against.
     #[command(flatten)]
@@ -55,7 +55,7 @@ pub struct SearchArgs {
     /// population and REINFORCE's warm-up; the other steps are scored one at a time, on one
     /// thread. The result and the history are the same whatever N (N = 1: with --threads
     /// 1). Memory: N networks at a time.
-    #[arg(long, default_value_t = 1, value_parser = super::super::setup::count)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::super::setup::count)]
     pub jobs: usize,
     /// Stream every evaluation to this JSON-lines file and resume from it.
     #[arg(long)]

@@ -81,6 +81,12 @@ pub fn run(a: SearchArgs) -> Result<()> {
         tch::set_num_threads(1);
     }
     let proxies = fitness.proxies()?;
+    if proxies.contains(&Proxy::FlopsReference) && kind != SpaceKind::Mbv2 {
+        bail!(
+            "--fitness {}: proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)",
+            fitness.name()
+        );
+    }
     let space = Space::new(kind, flops_limit);
     let truth = a.truth.load_optional(kind, a.setup.dataset, a.no_truth)?;
     let nb201_index = match kind {
@@ -165,8 +171,8 @@ pub fn run(a: SearchArgs) -> Result<()> {
         // scores `scorer` would give (the form scored, the proxies a partial line lacks).
         let builds = Builds { num_classes, seed: score_seed, weights: None };
         let (partial_ref, proxies_ref, batch_ref) = (&partial, &proxies, &batch);
-        let batch_scorer: BatchScorer = Box::new(
-            move |xs: &[AnyArch], emit: &mut dyn FnMut(usize, ScoreMap) -> Result<()>| -> Result<()> {
+        let batch_scorer: BatchScorer =
+            Box::new(move |xs: &[AnyArch], emit: &mut dyn FnMut(usize, ScoreMap) -> Result<()>| -> Result<()> {
                 let items: Vec<(AnyArch, Vec<Proxy>)> = xs
                     .iter()
                     .map(|x| {
@@ -187,8 +193,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
                     }
                     emit(i, s)
                 })
-            },
-        );
+            });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
         let setup_ref = &setup;
