@@ -157,6 +157,7 @@ fn dataset_option_checks_the_data() {
     assert!(load_batch_with(&c100, &spec(2, 0, false), &o(Dataset::Cifar100)).is_ok());
     let e = load_batch_with(&DataSource::Embedded, &spec(2, 0, false), &o(Dataset::ImageNet16_120)).unwrap_err();
     assert!(e.to_string().contains("holds cifar10") && e.to_string().contains("imagenet16-120"), "{e}");
+    assert!(e.to_string().contains("holds cifar10 but"), "the source is not named twice: {e}");
     // ImageNet16-200 files read with 200 classes hold label 120: outside ImageNet16-120.
     let wide = LoadOptions {
         dataset: Some(Dataset::ImageNet16_120),

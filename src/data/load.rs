@@ -118,7 +118,9 @@ pub fn load_batch_with(src: &DataSource, spec: &BatchSpec, opts: &LoadOptions) -
     let (raw, format) = read_raw_with(src, &opts.read)?;
     if let (Some(want), Some(have)) = (opts.dataset, format.dataset()) {
         if want != have {
-            bail!("{} holds {} ({}) but the data set is {want}", src.describe(), have, format.describe());
+            let (what, how) = (src.describe(), format.describe());
+            let how = if how == what { String::new() } else { format!(" ({how})") };
+            bail!("{what} holds {have}{how} but the data set is {want}: give --data with {want} data");
         }
     }
     let dataset = opts.dataset.or(format.dataset()).unwrap_or(Dataset::Cifar10);
