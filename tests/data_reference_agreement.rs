@@ -85,3 +85,63 @@ fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
         assert!(rho >= min, "{a}: Spearman {rho:.4} < {min}");
     }
 }
+
+/// `zen_nas` (Zen-score under Zen-NAS's protocol: N(0, 1) re-initialisation, batch-mean L1)
+/// against the same independent implementation's `zen`, which follows that protocol: on 12
+/// seeded cells each value agrees within 8% (noise and initialisation draws differ; over
+/// 190 cells of the 1,000-cell sample the median difference was 1.1%, the largest 7.2%,
+/// and the Spearman 0.998) and the ranking within 0.9. The WRCor repository's `zen` (the
+/// model's own initialisation) is a different measure and is not compared.
+#[test]
+fn zen_nas_values_agree_with_nas_bench_suite_zero_zen() {
+    let data = zsnas::data::data_dir().expect("../shared/data");
+    let mut rd = csv::Reader::from_path(data.join("nb201/nb201_zc_reference_cifar10.csv")).unwrap();
+    let hdr = rd.headers().unwrap().clone();
+    let col = |n: &str| hdr.iter().position(|h| h == n).unwrap();
+    let mut rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    rows.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(2026));
+    rows.truncate(12);
+    let batch = load_batch(
+        &DataSource::Path(data.join("cifar10/train_4000.bin")),
+        &BatchSpec { batch_size: 64, seed: 0, augment: false },
+    )
+    .unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
+        let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(0, &arch.arch_str()), None).unwrap();
+        let z = compute(&m, &batch, &[Proxy::ZenNas], &ProxyOptions::default()).unwrap().values["zen_nas"];
+        let want: f64 = r[col("zen")].parse().unwrap();
+        println!("{} zen_nas {z:.3} reference {want:.3}", &r[col("net_str")]);
+        assert!((z - want).abs() <= 0.08 * want.abs(), "{}: zen_nas {z} vs reference zen {want}", &r[col("net_str")]);
+        ours.push(z);
+        theirs.push(want);
+    }
+    let rho = spearman(&ours, &theirs);
+    assert!(rho >= 0.9, "Spearman {rho}");
+}
+
+/// A cell with no input→output path has features that do not depend on the input: its
+/// `zen_nas` is −inf (a value that ranks last), not an error; the protocol draws from
+/// the seed, so a second call gives the same value (to the last digits).
+#[test]
+fn zen_nas_of_a_dead_cell_is_minus_infinity_and_repeatable() {
+    let data = zsnas::data::data_dir().expect("../shared/data");
+    let batch = load_batch(
+        &DataSource::Path(data.join("cifar10/train_4000.bin")),
+        &BatchSpec { batch_size: 8, seed: 0, augment: false },
+    )
+    .unwrap();
+    let score = |s: &str| {
+        let arch = Nb201Arch::parse(s).unwrap();
+        let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(0, s), None).unwrap();
+        compute(&m, &batch, &[Proxy::ZenNas], &ProxyOptions::default()).unwrap().values["zen_nas"]
+    };
+    assert_eq!(score("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), f64::NEG_INFINITY);
+    let live = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    let (a, b) = (score(live), score(live));
+    assert!(a.is_finite() && a > 100.0, "{a}");
+    // Same draws; the float reductions may differ in the last digit (memory alignment, as
+    // for `zen`).
+    assert!((a - b).abs() <= 1e-12 * a.abs(), "{a} vs {b}");
+}

@@ -67,16 +67,21 @@ pub enum Init {
     /// official draw order, in which a weight at module depth d is drawn d + 1 times (see
     /// [`gaussian_draw_order`]).
     Gaussian,
+    /// N(0, 1) as Zen-NAS's `network_weight_gaussian_init(net)` does it (one pass over
+    /// `net.modules()`): every Conv2d/Linear weight `normal_(0, 1)` once, in module order,
+    /// biases 0, BatchNorm γ = 1, β = 0.
+    GaussianOnce,
 }
 
 impl Init {
-    /// Parses `keep` (`default`), `kaiming_fan_in` or `gaussian`.
+    /// Parses `keep` (`default`), `kaiming_fan_in`, `gaussian` or `gaussian_once`.
     pub fn parse(s: &str) -> Result<Init> {
         match s {
             "keep" | "default" | "none" => Ok(Init::Keep),
             "kaiming_fan_in" | "kaiming-fan-in" | "kaiming_norm_fanin" => Ok(Init::KaimingFanIn),
             "gaussian" | "normal" => Ok(Init::Gaussian),
-            _ => bail!("unknown initialisation '{s}' (known: keep, kaiming_fan_in, gaussian)"),
+            "gaussian_once" | "gaussian-once" => Ok(Init::GaussianOnce),
+            _ => bail!("unknown initialisation '{s}' (known: keep, kaiming_fan_in, gaussian, gaussian_once)"),
         }
     }
 }
@@ -161,6 +166,11 @@ pub fn apply(model: &Model, init: Init) {
                 for (_, w) in &weights {
                     let std = 2f64.sqrt() / (fan_in(w) as f64).sqrt();
                     let _ = w.shallow_clone().normal_(0.0, std);
+                }
+            }
+            Init::GaussianOnce => {
+                for (_, w) in &weights {
+                    let _ = w.shallow_clone().normal_(0.0, 1.0);
                 }
             }
             Init::Gaussian => {

@@ -4,7 +4,7 @@
 //! Response-based proxies (`wrcor`, `rcor`, `acor`, `gcor`, `wrcor_official`, `naswot`,
 //! `naswot_paper`, `jacob_cov`) and the loss-gradient ones (`snip`, `grad_norm`, `plain`,
 //! `fisher`) share one forward and one backward of the loss (plus one backward of Σ
-//! logits for `jacob_cov`); `synflow`, `grasp` and `zen` need passes of their own, and so
+//! logits for `jacob_cov`); `synflow`, `grasp`, `zen` and `zen_nas` need passes of their own, and so
 //! do `meco`, `zico`, `swap` and the AZ-NAS scores (`az_expressivity`, `az_progressivity`
 //! and `az_trainability` share one forward and its block-by-block vector-Jacobian
 //! products); `l2_norm`, `params`, `flops` and `az_complexity` need no data. Scores are
@@ -81,8 +81,10 @@ pub enum Proxy {
     Plain,
     /// Σ‖W‖.
     L2Norm,
-    /// Zen-score.
+    /// Zen-score (the WRCor repository's measure).
     Zen,
+    /// Zen-score under Zen-NAS's own protocol (N(0, 1) re-initialisation).
+    ZenNas,
     /// Trainable parameters.
     Params,
     /// Multiply-accumulates of one image.
@@ -112,7 +114,7 @@ pub enum Proxy {
 
 impl Proxy {
     /// Every proxy, in listing order.
-    pub const ALL: [Proxy; 29] = [
+    pub const ALL: [Proxy; 30] = [
         Proxy::Wrcor,
         Proxy::Rcor,
         Proxy::Acor,
@@ -130,6 +132,7 @@ impl Proxy {
         Proxy::Plain,
         Proxy::L2Norm,
         Proxy::Zen,
+        Proxy::ZenNas,
         Proxy::Params,
         Proxy::Flops,
         Proxy::ParamsLive,
@@ -164,6 +167,7 @@ impl Proxy {
             Proxy::Plain => "plain",
             Proxy::L2Norm => "l2_norm",
             Proxy::Zen => "zen",
+            Proxy::ZenNas => "zen_nas",
             Proxy::Params => "params",
             Proxy::Flops => "flops",
             Proxy::ParamsLive => "params_live",
@@ -189,6 +193,7 @@ impl Proxy {
             Proxy::Synflow
                 | Proxy::LogSynflow
                 | Proxy::Zen
+                | Proxy::ZenNas
                 | Proxy::AzExpressivity
                 | Proxy::AzProgressivity
                 | Proxy::AzTrainability
@@ -209,6 +214,7 @@ impl Proxy {
             Proxy::Synflow | Proxy::LogSynflow => "own forward + backward (|θ|, ones input, f64)",
             Proxy::Grasp => "own: two forward + backward, Hessian-vector product",
             Proxy::Zen => "own: two forwards on Gaussian noise",
+            Proxy::ZenNas => "own: N(0,1) re-initialisation, two forwards on Gaussian noise",
             Proxy::L2Norm | Proxy::Params | Proxy::Flops | Proxy::FlopsReference => "none (weights or shapes)",
             Proxy::ParamsLive | Proxy::FlopsLive | Proxy::AzComplexity => "none (shapes)",
             Proxy::AzExpressivity | Proxy::AzProgressivity | Proxy::AzTrainability => {
@@ -240,6 +246,7 @@ impl Proxy {
             Proxy::Plain => "Σ W⊙∂L/∂W (signed)",
             Proxy::L2Norm => "Σ per-layer ‖W‖₂ (no data)",
             Proxy::Zen => "Zen-score: ln‖f(ε)−f(ε+0.01ε')‖₁ + Σ ln √mean(BN var) (Lin et al. 2021)",
+            Proxy::ZenNas => "Zen-score under Zen-NAS's protocol: N(0,1) weights, batch-mean L1 (Lin et al. 2021)",
             Proxy::Params => "trainable parameters",
             Proxy::Flops => "multiply-accumulates of one forward pass of one image",
             Proxy::ParamsLive => "trainable parameters of modules on an input→output path (nb201: canonical cell)",
@@ -296,7 +303,7 @@ impl Proxy {
     pub fn thread_rtol(self) -> f64 {
         match self {
             Proxy::Zico | Proxy::Grasp | Proxy::Plain => 1e-2,
-            Proxy::Zen => 1e-5,
+            Proxy::Zen | Proxy::ZenNas => 1e-5,
             Proxy::Snip | Proxy::GradNorm => 1e-6,
             _ => 1e-9,
         }
@@ -340,6 +347,7 @@ impl Proxy {
             | Proxy::Grasp
             | Proxy::L2Norm
             | Proxy::Zen
+            | Proxy::ZenNas
             | Proxy::Params
             | Proxy::Flops
             | Proxy::ParamsLive
@@ -415,6 +423,11 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
         out.values.insert("zen".into(), zen::score(model, &batch.images, opts.zen_seed)?);
         out.seconds.insert("zen".into(), t.elapsed().as_secs_f64());
     }
+    if proxies.contains(&Proxy::ZenNas) {
+        let t = Instant::now();
+        out.values.insert("zen_nas".into(), zen::score_zen_nas(model, &batch.images, opts.zen_seed)?);
+        out.seconds.insert("zen_nas".into(), t.elapsed().as_secs_f64());
+    }
     if !needs.is_empty() {
         let t0 = Instant::now();
         let r = pass::run(model, batch, needs);
@@ -444,6 +457,7 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
                 | Proxy::Grasp
                 | Proxy::L2Norm
                 | Proxy::Zen
+                | Proxy::ZenNas
                 | Proxy::Params
                 | Proxy::Flops
                 | Proxy::ParamsLive
@@ -504,7 +518,7 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
             Proxy::Zico => zico::score(model, batch, &opts.zico)?,
             Proxy::Swap => swap::score(model, batch, &opts.swap)?,
             Proxy::Grasp => grasp::score(model, batch),
-            Proxy::Zen => continue,
+            Proxy::Zen | Proxy::ZenNas => continue,
             Proxy::L2Norm => saliency::l2_norm(&model.weights()),
             Proxy::Params => counts::params(model),
             Proxy::Flops => counts::flops(model, hw),
