@@ -15,7 +15,7 @@ use anyhow::Result;
 /// time, one per core, nothing else running), measured on 2026-12-04 with `zsnas --threads
 /// 1 bench --data ../shared/data/cifar10/train_4000.bin --proxies P --sample 6 --repeats
 /// 1`. An orientation, not a promise: other machines differ; run `zsnas bench` there.
-const COST_S: [(&str, f64); 29] = [
+const COST_S: [(&str, f64); 30] = [
     ("wrcor", 1.5305),
     ("rcor", 1.6041),
     ("acor", 0.59),
@@ -33,6 +33,7 @@ const COST_S: [(&str, f64); 29] = [
     ("plain", 1.7121),
     ("l2_norm", 0.0036),
     ("zen", 1.3375),
+    ("zen_nas", 1.3418),
     ("params", 0.0032),
     ("flops", 0.0132),
     ("params_live", 0.0048),
@@ -90,7 +91,7 @@ pub fn run() -> Result<()> {
     c.add_row([
         "logrank:...",
         "aggregate",
-        "Σ ln(rank/m) over the ranked set (AZ-NAS form; rank 1 = worst), e.g. logrank:jacob_cov,params_live",
+        "Σ w·ln(rank/m) over the ranked set (AZ-NAS form; rank 1 = worst; member*w weights one, default 1), e.g. logrank:jacob_cov,params_live,zen_nas*0.25",
     ]);
     c.add_row(["meanrank:...", "aggregate", "mean of rank/m over the members, e.g. meanrank:synflow,-params"]);
     o.push_str(&c.render());

@@ -5,7 +5,9 @@
 //! * `logrank`: Σ_k ln(rank_k / m) (AZ-NAS's form; ≤ 0, higher is better), or
 //! * `meanrank`: (1/K) Σ_k rank_k / m (in (0, 1], higher is better).
 //!
-//! A member written `-name` is lower-is-better (its ranks are reversed). Non-finite member
+//! A member written `-name` is lower-is-better (its ranks are reversed); a member written
+//! `name*w` (w a positive number, default 1) is weighted: `logrank` sums w_k ln(rank_k/m),
+//! `meanrank` takes the w-weighted mean. Non-finite member
 //! scores (NaN, ±inf, missing) rank last, tied among themselves. An aggregate's value for
 //! one architecture depends on the population it is ranked in: `correlate` ranks the whole
 //! scored set, a search ranks against every architecture it has evaluated so far.
@@ -34,14 +36,13 @@ pub struct Aggregate {
     pub kind: AggregateKind,
     /// Members and whether higher is better.
     pub members: Vec<(Proxy, bool)>,
+    /// Each member's weight (positive, finite; 1 unless written `name*w`).
+    pub weights: Vec<f64>,
 }
 
 /// The named aggregates: name and one-line definition (per space where they differ).
 pub const NAMED: [(&str, &str); 2] = [
-    (
-        "rank",
-        "the default ranker: nb201 logrank:jacob_cov,params_live; nb101 logrank:wrcor,synflow; mbv2 logrank:wrcor,synflow",
-    ),
+    ("rank", "the default ranker: nb201 logrank:jacob_cov,params_live,meco; nb101 and mbv2 logrank:wrcor,synflow"),
     ("az_nas", "AZ-NAS: logrank:az_expressivity,az_progressivity,az_trainability,az_complexity (Lee & Ham 2024)"),
 ];
 
@@ -76,9 +77,10 @@ pub fn ranks(values: &[f64], higher: bool) -> Vec<f64> {
 }
 
 impl Aggregate {
-    /// Parses `logrank:a,b,...` or `meanrank:a,-b,...` (members as proxy names, `-` for
-    /// lower-is-better) or a named aggregate (`rank`, resolved for `space`). `Ok(None)` when
-    /// `s` is not an aggregate. Errors: no member, an unknown proxy.
+    /// Parses `logrank:a,b,...` or `meanrank:a,-b,c*0.5,...` (members as proxy names, `-`
+    /// for lower-is-better, `*w` for a weight) or a named aggregate (`rank`, resolved for
+    /// `space`). `Ok(None)` when `s` is not an aggregate. Errors: no member, an unknown
+    /// proxy, a weight that is not a positive finite number.
     pub fn parse(s: &str, space: SpaceKind) -> Result<Option<Aggregate>> {
         if let Some(a) = Aggregate::named(s, space) {
             return Ok(Some(a));
@@ -91,7 +93,16 @@ impl Aggregate {
             return Ok(None);
         };
         let mut members = Vec::new();
+        let mut weights = Vec::new();
         for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            let (m, w) = match m.split_once('*') {
+                Some((n, w)) => match w.trim().parse::<f64>() {
+                    Ok(x) if x.is_finite() && x > 0.0 => (n.trim(), x),
+                    _ => bail!("aggregate '{s}': weight '{w}' of member '{n}' is not a positive finite number"),
+                },
+                None => (m, 1.0),
+            };
+            weights.push(w);
             let (name, higher) = match m.strip_prefix('-') {
                 Some(n) => (n, false),
                 None => (m.strip_prefix('+').unwrap_or(m), true),
@@ -101,40 +112,52 @@ impl Aggregate {
         if members.is_empty() {
             bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
         }
-        Ok(Some(Aggregate { name: s.to_string(), kind, members }))
+        Ok(Some(Aggregate { name: s.to_string(), kind, members, weights }))
     }
 
     /// The named aggregate `name` for `space`, if there is one. `rank`, the default ranker,
-    /// was chosen on NAS-Bench-201 CIFAR-10 cells only (README, "Choosing the default
-    /// ranker"): logrank of `jacob_cov` and `params_live` on nb201; on nb101, where
-    /// jacob_cov correlates negatively with accuracy, and on mbv2, logrank of `wrcor` and
-    /// `synflow`, the two best single proxies on the NAS-Bench-101 sample.
+    /// was chosen on NAS-Bench-201 CIFAR-10 cells only (README, "The default ranker"): on
+    /// nb201, logrank of `jacob_cov`, `params_live` and `meco` (ρ 0.941 on the 1,000-cell
+    /// sample, the highest of the aggregates `scripts/dev_frontier.py` tries, and a top-1
+    /// on the cells evolution visits no worse than the earlier `jacob_cov,params_live`);
+    /// on nb101, where jacob_cov correlates negatively with accuracy, and on mbv2, logrank
+    /// of `wrcor` and `synflow`, the two best single proxies on the NAS-Bench-101 sample.
     pub fn named(name: &str, space: SpaceKind) -> Option<Aggregate> {
-        let members = match (name, space) {
-            ("rank", SpaceKind::Nb201) => vec![(Proxy::JacobCov, true), (Proxy::ParamsLive, true)],
-            ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => vec![(Proxy::Wrcor, true), (Proxy::Synflow, true)],
+        let members: Vec<(Proxy, bool, f64)> = match (name, space) {
+            ("rank", SpaceKind::Nb201) => {
+                vec![(Proxy::JacobCov, true, 1.0), (Proxy::ParamsLive, true, 1.0), (Proxy::Meco, true, 1.0)]
+            }
+            ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => {
+                vec![(Proxy::Wrcor, true, 1.0), (Proxy::Synflow, true, 1.0)]
+            }
             ("az_nas", _) => vec![
-                (Proxy::AzExpressivity, true),
-                (Proxy::AzProgressivity, true),
-                (Proxy::AzTrainability, true),
-                (Proxy::AzComplexity, true),
+                (Proxy::AzExpressivity, true, 1.0),
+                (Proxy::AzProgressivity, true, 1.0),
+                (Proxy::AzTrainability, true, 1.0),
+                (Proxy::AzComplexity, true, 1.0),
             ],
             _ => return None,
         };
-        Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members })
+        Some(Aggregate {
+            name: name.to_string(),
+            kind: AggregateKind::LogRank,
+            weights: members.iter().map(|m| m.2).collect(),
+            members: members.into_iter().map(|(p, h, _)| (p, h)).collect(),
+        })
     }
 
     /// The aggregate of each member of `population` ranked within the population (see the
     /// module docs). An empty population gives an empty vector.
     pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
         let m = population.len() as f64;
+        let total: f64 = self.weights.iter().sum();
         let mut out = vec![0.0; population.len()];
-        for (p, higher) in &self.members {
+        for ((p, higher), w) in self.members.iter().zip(&self.weights) {
             let v: Vec<f64> = population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect();
             for (o, r) in out.iter_mut().zip(ranks(&v, *higher)) {
                 *o += match self.kind {
-                    AggregateKind::LogRank => (r / m).ln(),
-                    AggregateKind::MeanRank => r / m / self.members.len() as f64,
+                    AggregateKind::LogRank => w * (r / m).ln(),
+                    AggregateKind::MeanRank => w * r / m / total,
                 };
             }
         }
@@ -184,13 +207,47 @@ mod tests {
     }
 
     #[test]
+    fn weighted_members_by_hand() {
+        let s = SpaceKind::Nb201;
+        // synflow ranks 1,2,3 ; wrcor ranks 3,1,2 (m = 3).
+        let rows = pop(&[(1.0, 9.0), (2.0, 1.0), (3.0, 5.0)]);
+        let a = Aggregate::parse("logrank:synflow, wrcor * 0.25", s).unwrap().unwrap();
+        assert_eq!(a.weights, [1.0, 0.25]);
+        let l = |r: f64| (r / 3.0).ln();
+        let want = [l(1.0) + 0.25 * l(3.0), l(2.0) + 0.25 * l(1.0), l(3.0) + 0.25 * l(2.0)];
+        for (x, y) in a.values(&rows).iter().zip(want) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        // meanrank: the weighted mean; -wrcor ranks 1,3,2.
+        let m = Aggregate::parse("meanrank:synflow*3,-wrcor", s).unwrap().unwrap();
+        let want = [(3.0 * 1.0 + 1.0) / 12.0, (3.0 * 2.0 + 3.0) / 12.0, (3.0 * 3.0 + 2.0) / 12.0];
+        for (x, y) in m.values(&rows).iter().zip(want) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        // A weight of 1 is the unweighted aggregate.
+        let u = Aggregate::parse("logrank:synflow*1,wrcor", s).unwrap().unwrap();
+        let plain = Aggregate::parse("logrank:synflow,wrcor", s).unwrap().unwrap();
+        assert_eq!(u.values(&rows), plain.values(&rows));
+        for bad in
+            ["logrank:synflow*0", "logrank:synflow*-1", "logrank:synflow*x", "logrank:synflow*inf", "logrank:synflow*"]
+        {
+            let e = Aggregate::parse(bad, s).unwrap_err().to_string();
+            assert!(e.contains("is not a positive finite number") && e.contains("'synflow'"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn parsing_and_named() {
         let s = SpaceKind::Nb201;
         assert!(Aggregate::parse("wrcor", s).unwrap().is_none());
         assert!(Aggregate::parse("logrank:", s).unwrap_err().to_string().contains("has no proxies"));
         assert!(Aggregate::parse("meanrank:nope", s).unwrap_err().to_string().contains("unknown proxy 'nope'"));
         let r = Aggregate::parse("rank", s).unwrap().unwrap();
-        assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true)]);
+        assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true), (Proxy::Meco, true)]);
+        assert_eq!(r.weights, [1.0, 1.0, 1.0]);
+        // `rank` is the same aggregate as its written-out form.
+        let w = Aggregate::parse("logrank:jacob_cov,params_live,meco", s).unwrap().unwrap();
+        assert_eq!((w.members, w.weights), (r.members.clone(), r.weights.clone()));
         let az = Aggregate::parse("az_nas", s).unwrap().unwrap();
         assert_eq!(az.members.len(), 4);
         let r = Aggregate::parse("rank", SpaceKind::Nb101).unwrap().unwrap();
