@@ -18,6 +18,8 @@ Standard library only; reads ../shared/data/nb201/nb201_cifar10.csv (or $ZSNAS_D
 """
 import csv, gzip, itertools, json, math, os
 
+from dev_top1 import ranks, spearman  # the same ranking and Spearman as the top-1 check
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DATA = os.environ.get("ZSNAS_DATA", os.path.join(ROOT, "..", "shared", "data"))
 FILES_1000 = ["results/nb201_eval/scores_1000.jsonl", "results/ranker/live_1000.jsonl",
@@ -25,28 +27,6 @@ FILES_1000 = ["results/nb201_eval/scores_1000.jsonl", "results/ranker/live_1000.
 DEV_SET = "results/search/rank/dev_evolution_cells.jsonl.gz"
 POOL = ["jacob_cov", "params_live", "zen_nas", "meco", "synflow"]
 WEIGHTS = [0.0, 0.25, 0.5, 1.0]
-
-
-def ranks(vals):
-    """Ranks 1..m, 1 = worst, ties averaged, non-finite values last (worst)."""
-    key = [v if math.isfinite(v) else -math.inf for v in vals]
-    order = sorted(range(len(key)), key=lambda i: key[i])
-    r, i = [0.0] * len(key), 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and key[order[j + 1]] == key[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return r
-
-
-def spearman(x, y):
-    rx, ry = ranks(x), ranks(y)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    return num / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
 
 
 def log_ranks(rows):

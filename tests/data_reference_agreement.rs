@@ -6,6 +6,7 @@
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use zsnas::data::batch::Batch;
 use zsnas::data::load::{load_batch, BatchSpec, DataSource};
 use zsnas::eval::stats::{finite_pairs, spearman};
 use zsnas::net::build::{arch_seed, build_model};
@@ -23,21 +24,30 @@ const PAIRS: [(&str, &str); 7] = [
     ("flops", "flops"),
 ];
 
-#[test]
-fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
+/// The reference table's header and `n` of its 9,445 rows, shuffled with `seed`.
+fn reference_rows(seed: u64, n: usize) -> (csv::StringRecord, Vec<csv::StringRecord>) {
     let data = zsnas::data::data_dir().expect("../shared/data");
     let mut rd = csv::Reader::from_path(data.join("nb201/nb201_zc_reference_cifar10.csv")).unwrap();
     let hdr = rd.headers().unwrap().clone();
-    let col = |n: &str| hdr.iter().position(|h| h == n).unwrap();
     let mut rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 9445);
-    rows.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(2025));
-    rows.truncate(300);
-    let batch = load_batch(
-        &DataSource::Path(data.join("cifar10/train_4000.bin")),
-        &BatchSpec { batch_size: 64, seed: 0, augment: false },
-    )
-    .unwrap();
+    rows.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    rows.truncate(n);
+    (hdr, rows)
+}
+
+/// `batch_size` real CIFAR-10 training images drawn with `seed`.
+fn cifar_batch(batch_size: usize, seed: u64) -> Batch {
+    let data = zsnas::data::data_dir().expect("../shared/data");
+    load_batch(&DataSource::Path(data.join("cifar10/train_4000.bin")), &BatchSpec { batch_size, seed, augment: false })
+        .unwrap()
+}
+
+#[test]
+fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
+    let (hdr, rows) = reference_rows(2025, 300);
+    let col = |n: &str| hdr.iter().position(|h| h == n).unwrap();
+    let batch = cifar_batch(64, 0);
     let proxies: Vec<Proxy> = PAIRS.iter().map(|p| Proxy::from_name(p.0).unwrap()).collect();
     let mut ours = vec![Vec::new(); PAIRS.len()];
     let mut theirs = vec![Vec::new(); PAIRS.len()];
@@ -51,11 +61,7 @@ fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
         }
     }
     // jacob_cov's own noise: the same cells with another batch and initialisation (seed 1).
-    let batch1 = load_batch(
-        &DataSource::Path(data.join("cifar10/train_4000.bin")),
-        &BatchSpec { batch_size: 64, seed: 1, augment: false },
-    )
-    .unwrap();
+    let batch1 = cifar_batch(64, 1);
     let mut jc1 = Vec::new();
     for r in &rows {
         let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
@@ -94,18 +100,9 @@ fn spearman_against_nas_bench_suite_zero_is_at_least_095() {
 /// model's own initialisation) is a different measure and is not compared.
 #[test]
 fn zen_nas_values_agree_with_nas_bench_suite_zero_zen() {
-    let data = zsnas::data::data_dir().expect("../shared/data");
-    let mut rd = csv::Reader::from_path(data.join("nb201/nb201_zc_reference_cifar10.csv")).unwrap();
-    let hdr = rd.headers().unwrap().clone();
+    let (hdr, rows) = reference_rows(2026, 12);
     let col = |n: &str| hdr.iter().position(|h| h == n).unwrap();
-    let mut rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
-    rows.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(2026));
-    rows.truncate(12);
-    let batch = load_batch(
-        &DataSource::Path(data.join("cifar10/train_4000.bin")),
-        &BatchSpec { batch_size: 64, seed: 0, augment: false },
-    )
-    .unwrap();
+    let batch = cifar_batch(64, 0);
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for r in &rows {
         let arch = Nb201Arch::parse(&r[col("net_str")]).unwrap();
@@ -126,12 +123,7 @@ fn zen_nas_values_agree_with_nas_bench_suite_zero_zen() {
 /// the seed, so a second call gives the same value (to the last digits).
 #[test]
 fn zen_nas_of_a_dead_cell_is_minus_infinity_and_repeatable() {
-    let data = zsnas::data::data_dir().expect("../shared/data");
-    let batch = load_batch(
-        &DataSource::Path(data.join("cifar10/train_4000.bin")),
-        &BatchSpec { batch_size: 8, seed: 0, augment: false },
-    )
-    .unwrap();
+    let batch = cifar_batch(8, 0);
     let score = |s: &str| {
         let arch = Nb201Arch::parse(s).unwrap();
         let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(0, s), None).unwrap();
