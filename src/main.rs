@@ -32,7 +32,7 @@ enum Cmd {
     /// (the embedded CIFAR-10 ones, or --data/--dataset), print the top 10 and the
     /// Spearman ρ against accuracy.
     Demo(app::demo::DemoArgs),
-    /// Architecture search (random, evolution, REINFORCE) with a proxy or a vote as fitness.
+    /// Architecture search (random, evolution, REINFORCE) with a proxy, vote or aggregate as fitness.
     Search(app::search::SearchArgs),
     /// One figure from the --history files of searches: best-so-far test accuracy (mean
     /// ± std over runs) per strategy and fitness.

@@ -133,6 +133,18 @@ fn zen_nas_of_a_dead_cell_is_minus_infinity_and_repeatable() {
     let live = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
     let (a, b) = (score(live), score(live));
     assert!(a.is_finite() && a > 100.0, "{a}");
+    // Loaded weights do not matter: every weight is redrawn and the BN statistics reset.
+    let arch = Nb201Arch::parse(live).unwrap();
+    let m = build_model(&AnyArch::Nb201(arch), 10, tch::Device::Cpu, arch_seed(0, live), None).unwrap();
+    tch::no_grad(|| {
+        for (name, v) in m.vs.variables() {
+            if name.ends_with("running_var") || name.ends_with("running_mean") || name.ends_with("weight") {
+                let _ = v.shallow_clone().fill_(3.0);
+            }
+        }
+    });
+    let c = compute(&m, &batch, &[Proxy::ZenNas], &ProxyOptions::default()).unwrap().values["zen_nas"];
+    assert!((a - c).abs() <= 1e-12 * a.abs(), "{a} vs {c} with other weights");
     // Same draws; the float reductions may differ in the last digit (memory alignment, as
     // for `zen`).
     assert!((a - b).abs() <= 1e-12 * a.abs(), "{a} vs {b}");

@@ -153,3 +153,29 @@ fn correlate_ranks_non_finite_scores_last_unless_told_to_drop_them() {
     let (_, table) = run(&["--nonfinite", "drop"]);
     assert!(table.contains("dropped from ρ and τ (--nonfinite drop)"), "{table}");
 }
+
+/// A history written when `rank` had other members (its lines lack `meco`) is not replayed
+/// into another search: the error names the missing proxy and says how to reuse the file.
+#[test]
+fn a_history_lacking_a_member_of_the_fitness_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.jsonl");
+    let args =
+        ["search", "--strategy", "random", "--budget", "3", "--batch-size", "8", "--history", h.to_str().unwrap()];
+    let (c, _, err) = zsnas(&args);
+    assert_eq!(c, 0, "{err}");
+    let old: String = std::fs::read_to_string(&h)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v["scores"].as_object_mut().unwrap().remove("meco");
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&h, old).unwrap();
+    let (c, _, err) = zsnas(&args);
+    assert_ne!(c, 0);
+    assert!(err.contains("lack 'meco', which fitness 'rank' needs") && err.contains("--scores"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -40,6 +40,12 @@ pub struct Aggregate {
     pub weights: Vec<f64>,
 }
 
+/// Member weights are limited to [1e-6, 1e6], so that no weighted sum of log-ranks (each
+/// ≥ −ln m) or of rank fractions can overflow.
+pub const MIN_WEIGHT: f64 = 1e-6;
+/// See [`MIN_WEIGHT`].
+pub const MAX_WEIGHT: f64 = 1e6;
+
 /// The named aggregates: name and one-line definition (per space where they differ).
 pub const NAMED: [(&str, &str); 2] = [
     ("rank", "the default ranker: nb201 logrank:jacob_cov,params_live,meco; nb101 and mbv2 logrank:wrcor,synflow"),
@@ -96,9 +102,12 @@ impl Aggregate {
         let mut weights = Vec::new();
         for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
             let (m, w) = match m.split_once('*') {
+                Some((n, _)) if n.trim().is_empty() => bail!("aggregate '{s}': member '{m}' has no proxy name"),
                 Some((n, w)) => match w.trim().parse::<f64>() {
-                    Ok(x) if x.is_finite() && x > 0.0 => (n.trim(), x),
-                    _ => bail!("aggregate '{s}': weight '{w}' of member '{n}' is not a positive finite number"),
+                    Ok(x) if (MIN_WEIGHT..=MAX_WEIGHT).contains(&x) => (n.trim(), x),
+                    _ => bail!(
+                        "aggregate '{s}': weight '{w}' of member '{n}' is not a positive finite number from {MIN_WEIGHT:e} to {MAX_WEIGHT:e}"
+                    ),
                 },
                 None => (m, 1.0),
             };
@@ -228,12 +237,25 @@ mod tests {
         let u = Aggregate::parse("logrank:synflow*1,wrcor", s).unwrap().unwrap();
         let plain = Aggregate::parse("logrank:synflow,wrcor", s).unwrap().unwrap();
         assert_eq!(u.values(&rows), plain.values(&rows));
-        for bad in
-            ["logrank:synflow*0", "logrank:synflow*-1", "logrank:synflow*x", "logrank:synflow*inf", "logrank:synflow*"]
-        {
+        for bad in [
+            "logrank:synflow*0",
+            "logrank:synflow*-1",
+            "logrank:synflow*x",
+            "logrank:synflow*inf",
+            "logrank:synflow*",
+            "logrank:synflow*1e308",
+            "meanrank:synflow*1e-7",
+        ] {
             let e = Aggregate::parse(bad, s).unwrap_err().to_string();
-            assert!(e.contains("is not a positive finite number") && e.contains("'synflow'"), "{bad}: {e}");
+            assert!(
+                e.contains("is not a positive finite number from 1e-6 to 1e6") && e.contains("'synflow'"),
+                "{bad}: {e}"
+            );
         }
+        let e = Aggregate::parse("logrank:*0.5,params", s).unwrap_err().to_string();
+        assert!(e.contains("member '*0.5' has no proxy name"), "{e}");
+        let e = Proxy::from_name("zen_nas*0.5").unwrap_err().to_string();
+        assert!(e.contains("applies only to a member of an aggregate"), "{e}");
     }
 
     #[test]

@@ -285,6 +285,9 @@ impl Proxy {
             "zen_score" => "zen",
             x => x,
         };
+        if let Some((name, w)) = s.split_once('*') {
+            bail!("'{s}': a weight (*{w}) applies only to a member of an aggregate, e.g. logrank:jacob_cov,{name}*{w}");
+        }
         Proxy::ALL.iter().copied().find(|p| p.name() == alias).ok_or_else(|| {
             let names: Vec<&str> = Proxy::ALL.iter().map(|p| p.name()).collect();
             anyhow::anyhow!("unknown proxy '{s}' (known: {})", names.join(", "))

@@ -29,14 +29,26 @@ pub fn score(model: &Model, images: &Tensor, seed: i64) -> Result<f64> {
 }
 
 /// Zen-score of `model` under Zen-NAS's protocol (see the module docs) for a batch shaped
-/// like `images` ([N, 3, H, W]): after seeding libtorch's generator with `seed`, N(0, 1)
-/// re-initialisation of a copy, then ε, ε' ~ N(0, 1);
+/// like `images` ([N, 3, H, W]): after seeding libtorch's generator with `seed` (zsnas
+/// passes the reference's 0, whatever the run seed), N(0, 1) re-initialisation of a copy
+/// with a fresh network's BN statistics (so loaded weights do not matter), then
+/// ε, ε' ~ N(0, 1);
 /// score = ln(mean_n Σ_chw |f(ε) − f(ε + 0.01 ε')|) + Σ_BN ln √mean(running_var).
 /// −inf when the features do not depend on the input (a cell with no input→output path).
 pub fn score_zen_nas(model: &Model, images: &Tensor, seed: i64) -> Result<f64> {
     let m = init::prepare(model, Init::GaussianOnce)?.expect("a re-initialisation copies the model");
     tch::manual_seed(seed);
     init::apply(&m, Init::GaussianOnce);
+    // A fresh network's BN statistics (mean 0, variance 1), whatever weights were loaded.
+    tch::no_grad(|| {
+        for (name, v) in m.vs.variables() {
+            if name.ends_with("running_mean") {
+                let _ = v.shallow_clone().zero_();
+            } else if name.ends_with("running_var") {
+                let _ = v.shallow_clone().fill_(1.0);
+            }
+        }
+    });
     zen(&m, images, Reduction::MeanOverBatch, 0.0)
 }
 

@@ -121,6 +121,16 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let mut cache = if a.raw { Cache::new() } else { Cache::canonical() };
     for lines in replay.values() {
         for l in lines {
+            // A named fitness whose definition changed since the file was written (e.g.
+            // `rank` gained a member) would otherwise replay to another architecture.
+            if let Some(p) = proxies.iter().find(|p| !l.scores.contains_key(p.name())) {
+                bail!(
+                    "resuming from {}: its lines lack '{}', which fitness '{}' needs (its definition may have changed since the file was written); start another --history file, passing this one to --scores to reuse its scores",
+                    a.history.as_ref().map(|h| h.display().to_string()).unwrap_or_default(),
+                    p.name(),
+                    fitness.name()
+                );
+            }
             cache.insert(&l.arch, l.scores.clone());
         }
     }
