@@ -170,6 +170,28 @@ fn flag_counts_negative_or_too_large_and_fitness_of_another_space() {
     );
 }
 
+/// A lower-is-better fitness may follow `--fitness` as its own word (`--fitness -params`,
+/// not only `--fitness=-params`), and it is minimised: the best of the drawn cells has the
+/// fewest parameters.
+#[test]
+fn a_lower_is_better_fitness_needs_no_equals_sign() {
+    let run = |fitness: &[&str]| {
+        let (code, out, err) = zsnas(
+            &[&["search", "--strategy", "random", "--budget", "6", "--seed", "3", "--format", "json"][..], fitness]
+                .concat(),
+        );
+        assert_eq!(code, 0, "{fitness:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON summary");
+        (v["fitness"].clone(), v["best"].clone())
+    };
+    let spaced = run(&["--fitness", "-params"]);
+    assert_eq!(spaced, run(&["--fitness=-params"]), "the two spellings are one fitness");
+    let plus = run(&["--fitness", "params"]);
+    assert_eq!(spaced.0, "-params");
+    assert_ne!(spaced.1["index"], plus.1["index"], "-params and params pick different cells");
+    assert!(spaced.1["scores"]["params"].as_f64() < plus.1["scores"]["params"].as_f64());
+}
+
 #[test]
 fn bench_rejects_zero_repeats_and_unknown_proxies() {
     assert_error(&["bench", "--repeats", "0"], "--repeats");

@@ -86,7 +86,7 @@ impl Aggregate {
     /// Parses `logrank:a,b,...` or `meanrank:a,-b,c*0.5,...` (members as proxy names, `-`
     /// for lower-is-better, `*w` for a weight) or a named aggregate (`rank`, resolved for
     /// `space`). `Ok(None)` when `s` is not an aggregate. Errors: no member, an unknown
-    /// proxy, a weight that is not a positive finite number.
+    /// proxy, a member named twice, a weight that is not a positive finite number.
     pub fn parse(s: &str, space: SpaceKind) -> Result<Option<Aggregate>> {
         if let Some(a) = Aggregate::named(s, space) {
             return Ok(Some(a));
@@ -116,7 +116,15 @@ impl Aggregate {
                 Some(n) => (n, false),
                 None => (m.strip_prefix('+').unwrap_or(m), true),
             };
-            members.push((Proxy::from_name(name)?, higher));
+            let p = Proxy::from_name(name)?;
+            if members.iter().any(|(q, _)| *q == p) {
+                bail!(
+                    "aggregate '{s}': member '{}' appears twice (give it a weight instead, e.g. {}*2)",
+                    p.name(),
+                    p.name()
+                );
+            }
+            members.push((p, higher));
         }
         if members.is_empty() {
             bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
@@ -251,6 +259,10 @@ mod tests {
                 e.contains("is not a positive finite number from 1e-6 to 1e6") && e.contains("'synflow'"),
                 "{bad}: {e}"
             );
+        }
+        for bad in ["logrank:synflow,wrcor,synflow", "meanrank:synflow,-synflow*2"] {
+            let e = Aggregate::parse(bad, s).unwrap_err().to_string();
+            assert!(e.contains("member 'synflow' appears twice"), "{bad}: {e}");
         }
         let e = Aggregate::parse("logrank:*0.5,params", s).unwrap_err().to_string();
         assert!(e.contains("member '*0.5' has no proxy name"), "{e}");

@@ -15,7 +15,7 @@ pub struct SearchArgs {
     /// Fitness: a proxy (e.g. wrcor, synflow; '-name' for lower is better), a vote (sjw,
     /// spw, vote:p1,p2,...) or a rank aggregate (rank, logrank:p1,p2,..., meanrank:...).
     /// Default `rank`, zsnas's default ranker for the space (`zsnas proxies` defines it).
-    #[arg(long, default_value = "rank")]
+    #[arg(long, default_value = "rank", allow_hyphen_values = true)]
     pub fitness: String,
     /// Number of evaluations per run (repeated architectures count, but are not scored
     /// again).
