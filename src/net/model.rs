@@ -26,12 +26,16 @@ pub struct Model {
 
 impl Model {
     /// Builds a model on `device` with PyTorch default initialisation drawn from
-    /// libtorch's generator seeded with `seed` (as `torch.manual_seed(seed)` before the
-    /// PyTorch constructor).
+    /// libtorch's CPU generator seeded with `seed` (as `torch.manual_seed(seed)` before the
+    /// PyTorch constructor), then moves it to `device`: the same seed gives the same
+    /// weights on every device.
     pub fn new(builder: Builder, device: Device, seed: i64) -> Self {
         tch::manual_seed(seed);
-        let vs = VarStore::new(device);
+        let mut vs = VarStore::new(Device::Cpu);
         let net = builder(&vs.root());
+        if device != Device::Cpu {
+            vs.set_device(device);
+        }
         Model { vs, net, arch: None, num_classes: 0, builder }
     }
 

@@ -137,10 +137,25 @@ pub fn has_nan(t: &Tensor) -> bool {
     t.isnan().any().int64_value(&[]) != 0
 }
 
+/// [`has_nan`] of each tensor, read back in one copy (one device synchronisation for all).
+pub fn has_nan_many(ts: &[Tensor]) -> Vec<bool> {
+    if ts.is_empty() {
+        return Vec::new();
+    }
+    let flags: Vec<Tensor> = ts.iter().map(|t| t.isnan().any()).collect();
+    let flags = Tensor::stack(&flags, 0).to_kind(Kind::Int64).to_device(Device::Cpu);
+    Vec::<i64>::try_from(&flags)
+        .map(|v| v.into_iter().map(|x| x != 0).collect())
+        .unwrap_or_else(|_| ts.iter().map(has_nan).collect())
+}
+
 /// `log|det K|` of a square f64 matrix (the sign is discarded, as the reference code's
 /// `numpy.linalg.slogdet(K)[1]`). −inf for a singular matrix.
+/// A matrix on another device is copied to the CPU first (one N×N copy instead of a
+/// device solver's launch and synchronisation).
 pub fn logabsdet(k: &Tensor) -> f64 {
-    let (_sign, lad) = Tensor::linalg_slogdet(k);
+    let k = if k.device() == Device::Cpu { k.shallow_clone() } else { k.to_device(Device::Cpu) };
+    let (_sign, lad) = Tensor::linalg_slogdet(&k);
     lad.double_value(&[])
 }
 
@@ -227,5 +242,10 @@ mod tests {
         assert!(got.get(2).isnan().all().int64_value(&[]) == 1);
         assert!(got.get(0).get(2).double_value(&[]).is_nan());
         assert!(!got.get(0).get(1).double_value(&[]).is_nan());
+        // The one-copy NaN flags are the per-matrix ones.
+        let clean = corrcoef(&x.reshape([10, -1]));
+        assert_eq!(has_nan_many(&[got.shallow_clone(), clean.shallow_clone(), got]), [true, false, true]);
+        assert!(!has_nan(&clean));
+        assert!(has_nan_many(&[]).is_empty());
     }
 }

@@ -57,7 +57,9 @@ pub fn entry_value(y: &Tensor) -> f64 {
         // libtorch's degrees-of-freedom warning).
         return 0.0;
     }
-    let r = t.corrcoef().nan_to_num(0.0, 0.0, 0.0);
+    // The small matrix's eigenvalues on the CPU: libtorch's general `eig` on CUDA runs
+    // its iterations on the host anyway, with a synchronisation per call.
+    let r = t.corrcoef().nan_to_num(0.0, 0.0, 0.0).to_device(tch::Device::Cpu);
     let (eig, _) = r.linalg_eig();
     eig.real().min().double_value(&[])
 }

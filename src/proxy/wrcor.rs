@@ -16,7 +16,7 @@
 //! Matrices with a NaN (constant rows: zero-op outputs, zero gradients) are skipped; an
 //! empty or singular K scores −inf.
 
-use super::corr::{corrcoef_many, has_nan, KernelSum};
+use super::corr::{corrcoef_many, has_nan_many, KernelSum};
 use super::pass::Responses;
 use std::collections::HashMap;
 use tch::Tensor;
@@ -102,8 +102,9 @@ impl CorrCache {
             }
         }
         let refs: Vec<&Tensor> = todo.iter().map(|t| &t.1).collect();
-        for ((slot, _), c) in todo.iter().zip(corrcoef_many(&refs)) {
-            let nan = has_nan(&c);
+        let cs = corrcoef_many(&refs);
+        let nans = has_nan_many(&cs);
+        for (((slot, _), c), nan) in todo.iter().zip(cs).zip(nans) {
             self.insert(*slot, (c, nan));
         }
     }
