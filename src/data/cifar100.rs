@@ -7,13 +7,10 @@
 //! plain concatenation of records with no header. The CIFAR-10 binary format differs only by
 //! having one label byte (3,073-byte records); each reader recognises the other's files.
 
-use super::cifar10::{RawImages, CIFAR_PIXELS, CIFAR_RECORD, CIFAR_SIDE};
+use super::cifar10::{RawImages, CIFAR100_RECORD, CIFAR_PIXELS, CIFAR_RECORD, CIFAR_SIDE};
 use super::pickle::is_pickle;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-
-/// Bytes per record in the CIFAR-100 binary format (2 label bytes + 3,072 pixel bytes).
-pub const CIFAR100_RECORD: usize = 2 + CIFAR_PIXELS;
 
 /// The 100 fine class names, in label order 0..=99 (the `fine_label_names` of the
 /// official `meta` file / `fine_label_names.txt`).

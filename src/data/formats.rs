@@ -13,8 +13,8 @@
 //! ImageNet-style folders of photographs of any size are a separate, explicit mode:
 //! [`crate::data::imagenet_folder`].
 
-use super::cifar10::{read_cifar10_bytes, read_cifar10_path, RawImages, CIFAR_RECORD};
-use super::cifar100::{read_cifar100_bytes, read_cifar100_path, Cifar100Labels, CIFAR100_RECORD};
+use super::cifar10::{read_cifar10_bytes, read_cifar10_path, RawImages, CIFAR100_RECORD, CIFAR_RECORD};
+use super::cifar100::{read_cifar100_bytes, read_cifar100_path, Cifar100Labels};
 use super::cifar_python::{
     cifar100_from_pickle, cifar10_from_pickle, cifar_pickle_dir_files, pickle_dataset, read_cifar_pickle_dir,
 };
