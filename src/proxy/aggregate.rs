@@ -140,27 +140,20 @@ impl Aggregate {
     /// on nb101, where jacob_cov correlates negatively with accuracy, and on mbv2, logrank
     /// of `wrcor` and `synflow`, the two best single proxies on the NAS-Bench-101 sample.
     pub fn named(name: &str, space: SpaceKind) -> Option<Aggregate> {
-        let members: Vec<(Proxy, bool, f64)> = match (name, space) {
-            ("rank", SpaceKind::Nb201) => {
-                vec![(Proxy::JacobCov, true, 1.0), (Proxy::ParamsLive, true, 1.0), (Proxy::Meco, true, 1.0)]
-            }
-            ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => {
-                vec![(Proxy::Wrcor, true, 1.0), (Proxy::Synflow, true, 1.0)]
-            }
+        let members = match (name, space) {
+            ("rank", SpaceKind::Nb201) => vec![(Proxy::JacobCov, true), (Proxy::ParamsLive, true), (Proxy::Meco, true)],
+            ("rank", SpaceKind::Nb101 | SpaceKind::Mbv2) => vec![(Proxy::Wrcor, true), (Proxy::Synflow, true)],
             ("az_nas", _) => vec![
-                (Proxy::AzExpressivity, true, 1.0),
-                (Proxy::AzProgressivity, true, 1.0),
-                (Proxy::AzTrainability, true, 1.0),
-                (Proxy::AzComplexity, true, 1.0),
+                (Proxy::AzExpressivity, true),
+                (Proxy::AzProgressivity, true),
+                (Proxy::AzTrainability, true),
+                (Proxy::AzComplexity, true),
             ],
             _ => return None,
         };
-        Some(Aggregate {
-            name: name.to_string(),
-            kind: AggregateKind::LogRank,
-            weights: members.iter().map(|m| m.2).collect(),
-            members: members.into_iter().map(|(p, h, _)| (p, h)).collect(),
-        })
+        // The named aggregates are unweighted.
+        let weights = vec![1.0; members.len()];
+        Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members, weights })
     }
 
     /// The aggregate of each member of `population` ranked within the population (see the
