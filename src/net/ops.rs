@@ -157,14 +157,56 @@ impl ReluConvBn {
 }
 
 /// 3×3 average pool, stride 1, padding 1, padding not counted
-/// (`nn.AvgPool2d(3, 1, 1, count_include_pad=False)`), `x`: [N, C, H, W].
+/// (`nn.AvgPool2d(3, 1, 1, count_include_pad=False)`), `x`: [N, C, H, W] → [N, C, H, W].
 ///
-/// Computed with libtorch's channels-last kernel on a channels-last view of `x`: the
-/// same per-element summation order as the default (channels-first) kernel, so forward
-/// and backward are bit-identical to it (tested), while the channels-first
-/// `count_include_pad=False` kernel is about as slow as a 3×3 convolution on CPU. Measured
-/// fwd+bwd at [64,16,32,32] on 2 cores: 6.9 ms against 9.4 ms (`examples/poolbench.rs`).
+/// Computed with libtorch's channels-last kernels, forward and backward: they sum each
+/// window (forward) and scatter each output's gradient (backward) in the same order as
+/// the default channels-first kernels, so values and gradients are bit-identical to
+/// `x.avg_pool2d(...)` (test below), while the channels-first `count_include_pad=False`
+/// kernels are scalar loops about as slow as a 3×3 convolution on CPU.
+///
+/// The output is returned channels-first (so the convolutions and BatchNorms downstream
+/// see the layout, hence the arithmetic, they always saw). Its gradient reaches the pool
+/// channels-last through a reshape: the backward of `view` is a `reshape`, which copies
+/// a non-contiguous gradient into the [N, H, W, C] order; without it libtorch runs the
+/// scalar channels-first backward kernel (13 % of `wrcor`'s time on random NAS-Bench-201
+/// cells, `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
+    let s = x.size();
     let cl = x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
-    cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>).contiguous()
+    let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
+    // y is channels-last: as [N, H, W, C] it is contiguous, so both views are free.
+    y.permute([0, 2, 3, 1]).view([s[0], -1]).view([s[0], s[2], s[3], s[1]]).permute([0, 3, 1, 2]).contiguous()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::avg_pool_3x3;
+    use tch::{Device, Kind, Tensor};
+
+    /// Value and input gradient of `f` at `x` for the upstream gradient `g`.
+    fn value_and_grad(f: impl Fn(&Tensor) -> Tensor, x: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
+        let x = x.detach().set_requires_grad(true);
+        let y = f(&x);
+        let gx = Tensor::run_backward(&[(&y * g).sum(Kind::Float)], &[&x], false, false);
+        (y.detach(), gx[0].shallow_clone())
+    }
+
+    #[test]
+    fn the_fast_pool_is_bit_identical_to_libtorch_s_default_kernels() {
+        tch::manual_seed(7);
+        for shape in [[4i64, 16, 32, 32], [3, 32, 16, 16], [2, 64, 8, 8], [1, 5, 7, 3]] {
+            let x = Tensor::randn(shape, (Kind::Float, Device::Cpu)) * 3.0 + 0.5;
+            let g = Tensor::randn(shape, (Kind::Float, Device::Cpu));
+            let native = |t: &Tensor| t.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
+            let (y0, g0) = value_and_grad(native, &x, &g);
+            let (y1, g1) = value_and_grad(avg_pool_3x3, &x, &g);
+            assert!(y1.is_contiguous(), "{shape:?}: the output is channels-first");
+            assert!(y0.equal(&y1), "{shape:?}: forward differs");
+            assert!(g0.equal(&g1), "{shape:?}: backward differs");
+            // Not trivially equal: padding is not counted.
+            let with_pad = x.avg_pool2d([3, 3], [1, 1], [1, 1], false, true, None::<i64>);
+            assert!(!y0.equal(&with_pad));
+        }
+    }
 }
