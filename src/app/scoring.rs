@@ -75,14 +75,15 @@ fn score_one(
     batch: &Batch,
     device: tch::Device,
 ) -> Result<Scores> {
-    let exclusive = which.iter().any(|p| p.draws_randomness());
+    let opts = ProxyOptions::default();
+    let exclusive = which.iter().any(|p| p.draws_randomness(&opts));
     let lock = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let m = build_model(scored, builds.num_classes, device, arch_seed(builds.seed, key), builds.weights)?;
     if !exclusive {
         drop(lock);
-        return compute(&m, batch, which, &ProxyOptions::default());
+        return compute(&m, batch, which, &opts);
     }
-    let r = compute(&m, batch, which, &ProxyOptions::default());
+    let r = compute(&m, batch, which, &opts);
     drop(lock);
     r
 }

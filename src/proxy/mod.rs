@@ -183,23 +183,26 @@ impl Proxy {
         }
     }
 
-    /// Whether computing the proxy draws from libtorch's global random generator (a
-    /// re-initialisation, Gaussian input or noise, or a model copy whose constructor
-    /// initialises): such proxies must not run while another thread builds a network
-    /// (`score --jobs`), or the other network's seeded initialisation would change.
-    pub fn draws_randomness(self) -> bool {
-        matches!(
-            self,
-            Proxy::Synflow
-                | Proxy::LogSynflow
-                | Proxy::Zen
-                | Proxy::ZenNas
-                | Proxy::AzExpressivity
-                | Proxy::AzProgressivity
-                | Proxy::AzTrainability
-                | Proxy::Meco
-                | Proxy::Swap
-        )
+    /// Whether computing the proxy with `opts` draws from libtorch's global random
+    /// generator (a re-initialisation, Gaussian input or noise, or a model copy whose
+    /// constructor initialises): such proxies must not run while another thread builds a
+    /// network (`score --jobs`), or the other network's seeded initialisation would
+    /// change. MeCo draws only with Gaussian input (its default reads the real batch).
+    pub fn draws_randomness(self, opts: &ProxyOptions) -> bool {
+        match self {
+            Proxy::Meco => opts.meco.input == init::Input::Gaussian,
+            _ => matches!(
+                self,
+                Proxy::Synflow
+                    | Proxy::LogSynflow
+                    | Proxy::Zen
+                    | Proxy::ZenNas
+                    | Proxy::AzExpressivity
+                    | Proxy::AzProgressivity
+                    | Proxy::AzTrainability
+                    | Proxy::Swap
+            ),
+        }
     }
 
     /// The passes over the network the proxy needs, as `zsnas proxies` lists them: the
