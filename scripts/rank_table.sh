@@ -17,9 +17,17 @@ DOCS=results/search/rank
 mkdir -p "$OUT" "$DOCS"
 export ZSNAS_PROGRESS="${ZSNAS_PROGRESS:-off}"
 
+# SCORES: optional precomputed score files made with the search's scoring setup (e.g. the
+# whole space, results/ranker/nb201_all_rank.jsonl.gz, made by scripts/score_space.sh):
+# cells found there are looked up instead of scored (one is re-scored to check the setup).
+PRE=()
+if [ -n "${SCORES:-}" ]; then
+  read -r -a files <<< "$SCORES"
+  PRE=(--scores "${files[@]}")
+fi
 for s in random evolution; do
   $Z --threads 1 search --space nb201 --strategy "$s" --fitness rank --budget 1000 --runs 5 --seed 0 \
-    --history "$OUT/rank_$s.jsonl" --plot "$OUT/rank_$s" --format json > "$OUT/rank_$s.json" &
+    "${PRE[@]}" --history "$OUT/rank_$s.jsonl" --plot "$OUT/rank_$s" --format json > "$OUT/rank_$s.json" &
 done
 wait
 
