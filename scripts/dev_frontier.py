@@ -35,7 +35,8 @@ def log_ranks(rows):
     return {p: [math.log(r / m) for r in ranks([float(s.get(p, math.nan)) for s in rows])] for p in POOL}
 
 
-def main():
+def load_1000():
+    """(CIFAR-10 accuracy by index, scores by index of the shipped 1,000-cell files)."""
     acc = {int(r["index"]): float(r["test_acc_200ep"])
            for r in csv.DictReader(open(os.path.join(DATA, "nb201", "nb201_cifar10.csv")))}
     t = {}
@@ -43,6 +44,11 @@ def main():
         for line in open(os.path.join(ROOT, f)):
             d = json.loads(line)
             t.setdefault(d["index"], {}).update(d["scores"])
+    return acc, t
+
+
+def main():
+    acc, t = load_1000()
     t_idx = sorted(t)
     t_rows, t_acc = [t[i] for i in t_idx], [acc[i] for i in t_idx]
     members, scores = {}, {}

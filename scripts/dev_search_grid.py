@@ -16,17 +16,15 @@ the mean and worst CIFAR-10 test accuracy of the cells the runs return, best fir
 Standard library only; reads ../shared/data/nb201/nb201_cifar10.csv (or $ZSNAS_DATA).
 About 4 minutes on 2 cores.
 """
-import csv, itertools, json, math, os, statistics, subprocess
+import itertools, json, math, os, statistics, subprocess
 from concurrent.futures import ThreadPoolExecutor
 
+from dev_frontier import load_1000
 from dev_top1 import ranks, spearman
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-DATA = os.environ.get("ZSNAS_DATA", os.path.join(ROOT, "..", "shared", "data"))
 Z = os.path.join(ROOT, "target", "release", "zsnas")
 SPACE = os.path.join(ROOT, "results", "ranker", "nb201_all_rank.jsonl.gz")
-FILES_1000 = ["results/nb201_eval/scores_1000.jsonl", "results/ranker/live_1000.jsonl",
-              "results/sota/sota_1000.jsonl", "results/ranker/zen_nas_1000.jsonl"]
 POOL = ["jacob_cov", "params_live", "meco", "zen_nas", "synflow"]
 WEIGHTS = [0.0, 0.25, 0.5, 1.0]
 SEED, RUNS = 5, 10
@@ -40,13 +38,7 @@ def search(fitness, strategy):
 
 
 def main():
-    acc = {int(r["index"]): float(r["test_acc_200ep"])
-           for r in csv.DictReader(open(os.path.join(DATA, "nb201", "nb201_cifar10.csv")))}
-    t = {}
-    for f in FILES_1000:
-        for line in open(os.path.join(ROOT, f)):
-            d = json.loads(line)
-            t.setdefault(d["index"], {}).update(d["scores"])
+    acc, t = load_1000()
     idx = sorted(t)
     m = len(idx)
     num = lambda v: math.nan if v is None else float(v)
