@@ -172,11 +172,12 @@ impl ReluConvBn {
 /// scalar channels-first backward kernel (13 % of `wrcor`'s time on random NAS-Bench-201
 /// cells, `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
-    let s = x.size();
     let cl = x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
-    // y is channels-last: as [N, H, W, C] it is contiguous, so both views are free.
-    y.permute([0, 2, 3, 1]).view([s[0], -1]).view([s[0], s[2], s[3], s[1]]).permute([0, 3, 1, 2]).contiguous()
+    // y is channels-last: as [N, H, W, C] it is contiguous, so both views are free. No
+    // size is written out, so a TorchScript trace of the network takes any batch size.
+    let nhwc = y.permute([0, 2, 3, 1]);
+    nhwc.flatten(1, 3).reshape_as(&nhwc).permute([0, 3, 1, 2]).contiguous()
 }
 
 #[cfg(test)]
