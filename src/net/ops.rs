@@ -172,6 +172,12 @@ impl ReluConvBn {
 /// scalar channels-first backward kernel (13 % of `wrcor`'s time on random NAS-Bench-201
 /// cells, `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
+    // x goes through two free views (x is channels-first contiguous) whose backward is a
+    // `reshape` of the channels-last gradient to [N, C·H·W]: a copy into channels-first
+    // order, so the BatchNorm and ReLU backward kernels upstream get a contiguous gradient
+    // and run their contiguous fast paths (a channels-last gradient sends BatchNorm's
+    // backward to its slow TensorIterator loops).
+    let x = x.flatten(1, 3).reshape_as(x);
     let cl = x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     // y is channels-last: as [N, H, W, C] it is contiguous, so both views are free. No
@@ -203,6 +209,7 @@ mod tests {
             let (y0, g0) = value_and_grad(native, &x, &g);
             let (y1, g1) = value_and_grad(avg_pool_3x3, &x, &g);
             assert!(y1.is_contiguous(), "{shape:?}: the output is channels-first");
+            assert!(g1.is_contiguous(), "{shape:?}: the input gradient is channels-first");
             assert!(y0.equal(&y1), "{shape:?}: forward differs");
             assert!(g0.equal(&g1), "{shape:?}: backward differs");
             // Not trivially equal: padding is not counted.
