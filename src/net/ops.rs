@@ -166,24 +166,25 @@ impl ReluConvBn {
 /// kernels are scalar loops about as slow as a 3×3 convolution on CPU.
 ///
 /// The output is returned channels-first (so the convolutions and BatchNorms downstream
-/// see the layout, hence the arithmetic, they always saw). Its gradient reaches the pool
-/// channels-last through a reshape: the backward of `view` is a `reshape`, which copies
-/// a non-contiguous gradient into the [N, H, W, C] order; without it libtorch runs the
-/// scalar channels-first backward kernel (13 % of `wrcor`'s time on random NAS-Bench-201
-/// cells, `perf` on the 2-core Intel VM).
+/// see the layout, hence the arithmetic, they always saw). Both ends route the gradient
+/// through [`gradient_in_order`]: the output's gradient reaches the pool channels-last
+/// (without it libtorch runs the scalar channels-first backward kernel, 13 % of `wrcor`'s
+/// time on random NAS-Bench-201 cells), and the input's gradient leaves it channels-first
+/// (a channels-last one sends BatchNorm's backward upstream to its generic TensorIterator
+/// loops, 7.5 %; `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
-    // x goes through two free views (x is channels-first contiguous) whose backward is a
-    // `reshape` of the channels-last gradient to [N, C·H·W]: a copy into channels-first
-    // order, so the BatchNorm and ReLU backward kernels upstream get a contiguous gradient
-    // and run their contiguous fast paths (a channels-last gradient sends BatchNorm's
-    // backward to its slow TensorIterator loops).
-    let x = x.flatten(1, 3).reshape_as(x);
-    let cl = x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+    let cl = gradient_in_order(x).permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
-    // y is channels-last: as [N, H, W, C] it is contiguous, so both views are free. No
-    // size is written out, so a TorchScript trace of the network takes any batch size.
-    let nhwc = y.permute([0, 2, 3, 1]);
-    nhwc.flatten(1, 3).reshape_as(&nhwc).permute([0, 3, 1, 2]).contiguous()
+    // y is channels-last, i.e. contiguous as [N, H, W, C].
+    gradient_in_order(&y.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]).contiguous()
+}
+
+/// `t` [N, ...] (contiguous in its own dimension order) unchanged, through two free views
+/// whose backward copies the incoming gradient into `t`'s order: the backward of the
+/// `reshape_as` is a reshape to [N, rest], which copies a gradient laid out otherwise. No
+/// size is written out, so a TorchScript trace of the network takes any batch size.
+fn gradient_in_order(t: &Tensor) -> Tensor {
+    t.flatten(1, -1).reshape_as(t)
 }
 
 #[cfg(test)]
