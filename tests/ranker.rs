@@ -115,7 +115,7 @@ fn search_defaults_to_the_rank_aggregate() {
     let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(v["fitness"], "rank");
     let scores = v["best"]["scores"].as_object().unwrap();
-    assert!(["jacob_cov", "params_live", "meco"].iter().all(|k| scores.contains_key(*k)), "{v}");
+    assert!(["jacob_cov", "params_live", "meco", "zen_nas"].iter().all(|k| scores.contains_key(*k)), "{v}");
 }
 
 #[test]

@@ -263,7 +263,7 @@ pub fn evaluate_targets(
                 let members: Vec<&str> = match t {
                     Target::Proxy(p) => vec![p.name()],
                     Target::Vote(v) => v.members.iter().map(|(p, _)| p.name()).collect(),
-                    Target::Aggregate(a) => a.members.iter().map(|(p, _)| p.name()).collect(),
+                    Target::Aggregate(a) => a.all_members().iter().map(|(p, _)| p.name()).collect(),
                 };
                 let has = |s: &ScoreMap| members.iter().all(|m| s.contains_key(*m));
                 let present: Vec<usize> = (0..j.scores.len()).filter(|&k| has(&j.scores[k])).collect();

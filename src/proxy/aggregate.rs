@@ -12,6 +12,18 @@
 //! one architecture depends on the population it is ranked in: `correlate` ranks the whole
 //! scored set, a search ranks against every architecture it has evaluated so far.
 //!
+//! **Two stages.** A member list may hold one marker `topP%` (0 < P ≤ 100): the members
+//! before it rank the population as above; the best ⌈P·m/100⌉ architectures by that
+//! aggregate (at least one; ties at the cut kept in population order) are then ordered
+//! among themselves by the aggregate of the members after it, ranked within those k only,
+//! and placed above all others: their value is the first stage's maximum plus r/k, r their
+//! rank (1..k, ties averaged) in the second stage. Below the cut the first stage's values stand, so the order
+//! of the other m − k architectures, and Spearman ρ over them, is unchanged. Example:
+//! `logrank:jacob_cov,params_live,meco,top2%,zen_nas` (a filter-then-select ranker: a
+//! good global ranker keeps the top 2 %, a proxy that is poor globally but good at the
+//! top picks among them). In a search the cut is taken over every architecture evaluated
+//! so far.
+//!
 //! Named aggregates: `rank`, zsnas's default ranker, per space (see [`Aggregate::named`]).
 
 use super::{Proxy, ScoreMap};
@@ -38,6 +50,20 @@ pub struct Aggregate {
     pub members: Vec<(Proxy, bool)>,
     /// Each member's weight (positive, finite; 1 unless written `name*w`).
     pub weights: Vec<f64>,
+    /// The second stage (`topP%` in the member list), if any: see the module docs.
+    pub then: Option<Box<Refine>>,
+}
+
+/// The second stage of a two-stage aggregate (module docs): the best `percent` % by the
+/// first stage are re-ordered by the aggregate (same kind) of `members`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refine {
+    /// The share of the population kept by the first stage, in % (0 < P ≤ 100).
+    pub percent: f64,
+    /// Second-stage members and whether higher is better.
+    pub members: Vec<(Proxy, bool)>,
+    /// Their weights.
+    pub weights: Vec<f64>,
 }
 
 /// Member weights are limited to [1e-6, 1e6], so that no weighted sum of log-ranks (each
@@ -48,7 +74,7 @@ pub const MAX_WEIGHT: f64 = 1e6;
 
 /// The named aggregates: name and one-line definition (per space where they differ).
 pub const NAMED: [(&str, &str); 2] = [
-    ("rank", "the default ranker: nb201 logrank:jacob_cov,params_live,meco; nb101 and mbv2 logrank:wrcor,synflow"),
+    ("rank", "the default ranker: nb201 logrank:jacob_cov,params_live,meco,top5%,zen_nas; nb101 and mbv2 logrank:wrcor,synflow"),
     ("az_nas", "AZ-NAS: logrank:az_expressivity,az_progressivity,az_trainability,az_complexity (Lee & Ham 2024)"),
 ];
 
@@ -98,9 +124,19 @@ impl Aggregate {
         } else {
             return Ok(None);
         };
-        let mut members = Vec::new();
-        let mut weights = Vec::new();
+        // Stages: the members before a `topP%` marker, and those after it.
+        let mut stages: Vec<(Option<f64>, Vec<(Proxy, bool)>, Vec<f64>)> = vec![(None, Vec::new(), Vec::new())];
         for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+            if let Some(p) = top_marker(s, m)? {
+                if stages.len() > 1 {
+                    bail!("aggregate '{s}': '{m}' is a second 'top' marker (an aggregate has at most two stages)");
+                }
+                if stages[0].1.is_empty() {
+                    bail!("aggregate '{s}': '{m}' comes before any member (write e.g. logrank:jacob_cov,params_live,top2%,zen_nas)");
+                }
+                stages.push((Some(p), Vec::new(), Vec::new()));
+                continue;
+            }
             let (m, w) = match m.split_once('*') {
                 Some((n, _)) if n.trim().is_empty() => bail!("aggregate '{s}': member '{m}' has no proxy name"),
                 Some((n, w)) => match w.trim().parse::<f64>() {
@@ -111,12 +147,12 @@ impl Aggregate {
                 },
                 None => (m, 1.0),
             };
-            weights.push(w);
             let (name, higher) = match m.strip_prefix('-') {
                 Some(n) => (n, false),
                 None => (m.strip_prefix('+').unwrap_or(m), true),
             };
             let p = Proxy::from_name(name)?;
+            let (_, members, weights) = stages.last_mut().expect("one stage at least");
             if members.iter().any(|(q, _)| *q == p) {
                 bail!(
                     "aggregate '{s}': member '{}' appears twice (give it a weight instead, e.g. {}*2)",
@@ -124,12 +160,24 @@ impl Aggregate {
                     p.name()
                 );
             }
+            weights.push(w);
             members.push((p, higher));
         }
+        let mut stages = stages.into_iter();
+        let (_, members, weights) = stages.next().expect("one stage at least");
         if members.is_empty() {
             bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
         }
-        Ok(Some(Aggregate { name: s.to_string(), kind, members, weights }))
+        let then = match stages.next() {
+            Some((Some(percent), m2, w2)) => {
+                if m2.is_empty() {
+                    bail!("aggregate '{s}': no member after its 'top' marker (write e.g. logrank:jacob_cov,params_live,top2%,zen_nas)");
+                }
+                Some(Box::new(Refine { percent, members: m2, weights: w2 }))
+            }
+            _ => None,
+        };
+        Ok(Some(Aggregate { name: s.to_string(), kind, members, weights, then }))
     }
 
     /// The named aggregate `name` for `space`, if there is one. `rank`, the default ranker,
@@ -151,28 +199,83 @@ impl Aggregate {
             ],
             _ => return None,
         };
-        // The named aggregates are unweighted.
+        // The named aggregates are unweighted; `rank` on nb201 has a second stage.
         let weights = vec![1.0; members.len()];
-        Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members, weights })
+        let then = match (name, space) {
+            ("rank", SpaceKind::Nb201) => {
+                Some(Box::new(Refine { percent: 5.0, members: vec![(Proxy::ZenNas, true)], weights: vec![1.0] }))
+            }
+            _ => None,
+        };
+        Some(Aggregate { name: name.to_string(), kind: AggregateKind::LogRank, members, weights, then })
     }
 
-    /// The aggregate of each member of `population` ranked within the population (see the
-    /// module docs). An empty population gives an empty vector.
-    pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
-        let m = population.len() as f64;
-        let total: f64 = self.weights.iter().sum();
-        let mut out = vec![0.0; population.len()];
-        for ((p, higher), w) in self.members.iter().zip(&self.weights) {
-            let v: Vec<f64> = population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect();
-            for (o, r) in out.iter_mut().zip(ranks(&v, *higher)) {
-                *o += match self.kind {
-                    AggregateKind::LogRank => w * (r / m).ln(),
-                    AggregateKind::MeanRank => w * r / m / total,
-                };
+    /// Every member of both stages, each once (first mention), with whether higher is
+    /// better: the proxies to compute.
+    pub fn all_members(&self) -> Vec<(Proxy, bool)> {
+        let mut out = self.members.clone();
+        for m in self.then.iter().flat_map(|r| &r.members) {
+            if !out.iter().any(|(p, _)| *p == m.0) {
+                out.push(*m);
             }
         }
         out
     }
+
+    /// The aggregate of each member of `population` ranked within the population (see the
+    /// module docs; with a second stage, its top k valued above the rest). An empty
+    /// population gives an empty vector.
+    pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
+        let mut out = stage_values(self.kind, &self.members, &self.weights, population);
+        let Some(r) = &self.then else { return out };
+        if out.is_empty() {
+            return out;
+        }
+        let m = out.len();
+        // ⌈P·m/100⌉, computed so that e.g. 5 % of 1,000 is 50, not 51.
+        let k = ((r.percent * m as f64 / 100.0 - 1e-9).ceil() as usize).clamp(1, m);
+        let mut order: Vec<usize> = (0..m).collect();
+        // Stable: ties at the cut keep population order. First-stage values are finite.
+        order.sort_by(|&a, &b| out[b].total_cmp(&out[a]));
+        let top = &order[..k];
+        let sub: Vec<ScoreMap> = top.iter().map(|&i| population[i].clone()).collect();
+        let second = ranks(&stage_values(self.kind, &r.members, &r.weights, &sub), true);
+        let max = out[order[0]];
+        for (&i, r2) in top.iter().zip(second) {
+            out[i] = max + r2 / k as f64;
+        }
+        out
+    }
+}
+
+/// Parses a `topP%` stage marker: `Ok(None)` when `item` is not one (it does not start
+/// with `top` and a digit or `.`). Errors: no `%`, or P not a number in (0, 100].
+fn top_marker(agg: &str, item: &str) -> Result<Option<f64>> {
+    let Some(rest) = item.strip_prefix("top") else { return Ok(None) };
+    if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Ok(None);
+    }
+    match rest.strip_suffix('%').map(|p| p.trim().parse::<f64>()) {
+        Some(Ok(p)) if p > 0.0 && p <= 100.0 => Ok(Some(p)),
+        _ => bail!("aggregate '{agg}': stage marker '{item}' is not topP% with P a number above 0 and at most 100 (e.g. top2%)"),
+    }
+}
+
+/// One stage's aggregate of `members` over `population` (module docs): finite values.
+fn stage_values(kind: AggregateKind, members: &[(Proxy, bool)], weights: &[f64], population: &[ScoreMap]) -> Vec<f64> {
+    let m = population.len() as f64;
+    let total: f64 = weights.iter().sum();
+    let mut out = vec![0.0; population.len()];
+    for ((p, higher), w) in members.iter().zip(weights) {
+        let v: Vec<f64> = population.iter().map(|s| s.get(p.name()).copied().unwrap_or(f64::NAN)).collect();
+        for (o, r) in out.iter_mut().zip(ranks(&v, *higher)) {
+            *o += match kind {
+                AggregateKind::LogRank => w * (r / m).ln(),
+                AggregateKind::MeanRank => w * r / m / total,
+            };
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -272,12 +375,85 @@ mod tests {
         let r = Aggregate::parse("rank", s).unwrap().unwrap();
         assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true), (Proxy::Meco, true)]);
         assert_eq!(r.weights, [1.0, 1.0, 1.0]);
+        let then = r.then.as_deref().unwrap();
+        assert_eq!((then.percent, &then.members[..], &then.weights[..]), (5.0, &[(Proxy::ZenNas, true)][..], &[1.0][..]));
+        assert_eq!(r.all_members().last(), Some(&(Proxy::ZenNas, true)));
         // `rank` is the same aggregate as its written-out form.
-        let w = Aggregate::parse("logrank:jacob_cov,params_live,meco", s).unwrap().unwrap();
-        assert_eq!((w.members, w.weights), (r.members.clone(), r.weights.clone()));
+        let w = Aggregate::parse("logrank:jacob_cov,params_live,meco,top5%,zen_nas", s).unwrap().unwrap();
+        assert_eq!((w.members, w.weights, w.then), (r.members.clone(), r.weights.clone(), r.then.clone()));
         let az = Aggregate::parse("az_nas", s).unwrap().unwrap();
         assert_eq!(az.members.len(), 4);
         let r = Aggregate::parse("rank", SpaceKind::Nb101).unwrap().unwrap();
         assert_eq!(r.members, [(Proxy::Wrcor, true), (Proxy::Synflow, true)]);
+        assert!(r.then.is_none());
+    }
+
+    fn argmax(v: &[f64]) -> Option<usize> {
+        (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b]))
+    }
+
+    #[test]
+    fn two_stages_by_hand() {
+        let s = SpaceKind::Nb201;
+        // synflow ranks 1..5; the best 40 % (k = 2: rows 3 and 4) are re-ordered by wrcor.
+        let rows = pop(&[(1.0, 9.0), (2.0, 8.0), (3.0, 7.0), (4.0, 1.0), (5.0, 0.5)]);
+        let a = Aggregate::parse("logrank:synflow,top40%,wrcor", s).unwrap().unwrap();
+        assert_eq!(a.all_members(), [(Proxy::Synflow, true), (Proxy::Wrcor, true)]);
+        let v = a.values(&rows);
+        let l = |r: f64| (r / 5.0).ln();
+        // Below the cut: the first stage. In the top two: max (0) + wrcor rank / 2.
+        assert_eq!(&v[..3], &[l(1.0), l(2.0), l(3.0)]);
+        assert_eq!(&v[3..], &[1.0, 0.5]);
+        // The written order of the second stage is the ranking's: row 3 now beats row 4.
+        assert_eq!(argmax(&v), Some(3));
+        // A non-finite second-stage score ranks last among the top; the cut keeps at least
+        // one; ties at the cut keep population order (rows 2 and 3 tie on synflow).
+        let rows = pop(&[(1.0, 0.0), (2.0, 5.0), (3.0, 6.0), (3.0, 7.0), (4.0, f64::NAN)]);
+        let v = Aggregate::parse("logrank:synflow,top40%,wrcor", s).unwrap().unwrap().values(&rows);
+        let max = (5f64 / 5.0).ln();
+        assert_eq!(&v[3..], &[l(3.5), max + 0.5], "row 3 is cut, row 2 kept: {v:?}");
+        assert_eq!(v[2], max + 1.0);
+        let v = Aggregate::parse("logrank:synflow,top0.1%,-wrcor", s).unwrap().unwrap().values(&rows);
+        assert_eq!(v.iter().filter(|&&x| x > max).count(), 1);
+        // 5 % of 1,000 is 50 (no rounding up of 50.000000000000007), of 1,001 it is 51.
+        for (m, k) in [(1000, 50), (1001, 51), (19, 1), (20, 1), (21, 2)] {
+            let rows: Vec<ScoreMap> = (0..m)
+                .map(|i| [("synflow".to_string(), i as f64), ("wrcor".to_string(), -(i as f64))].into_iter().collect())
+                .collect();
+            let v = Aggregate::parse("logrank:synflow,top5%,wrcor", s).unwrap().unwrap().values(&rows);
+            assert_eq!(v.iter().filter(|&&x| x > 0.0).count(), k, "m = {m}");
+            // Within the top k the second stage (wrcor, reversed synflow) decides.
+            assert_eq!(argmax(&v), Some(m - k));
+        }
+        // meanrank stages: the same cut and ordering.
+        let v = Aggregate::parse("meanrank:synflow,top40%,wrcor", s).unwrap().unwrap().values(&pop(&[
+            (1.0, 9.0),
+            (2.0, 8.0),
+            (3.0, 7.0),
+            (4.0, 1.0),
+            (5.0, 0.5),
+        ]));
+        assert_eq!(v, [0.2, 0.4, 0.6, 2.0, 1.5]);
+        assert!(a.values(&[]).is_empty());
+    }
+
+    #[test]
+    fn two_stage_errors_name_the_input() {
+        let s = SpaceKind::Nb201;
+        for (bad, want) in [
+            ("logrank:top5%,zen_nas", "'top5%' comes before any member"),
+            ("logrank:meco,top5%", "no member after its 'top' marker"),
+            ("logrank:meco,top5%,zen_nas,top1%,synflow", "'top1%' is a second 'top' marker"),
+            ("logrank:meco,top5,zen_nas", "stage marker 'top5' is not topP%"),
+            ("logrank:meco,top0%,zen_nas", "stage marker 'top0%' is not topP%"),
+            ("logrank:meco,top101%,zen_nas", "stage marker 'top101%' is not topP%"),
+            ("logrank:meco,topx%,zen_nas", "unknown proxy 'topx%'"),
+            ("logrank:meco,top5%,zen_nas,zen_nas", "member 'zen_nas' appears twice"),
+        ] {
+            let e = Aggregate::parse(bad, s).unwrap_err().to_string();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+        // A proxy may sit in both stages.
+        assert!(Aggregate::parse("logrank:meco,zen_nas,top5%,zen_nas", s).unwrap().is_some());
     }
 }

@@ -39,7 +39,7 @@ impl Target {
         match self {
             Target::Proxy(p) => vec![(*p, true)],
             Target::Vote(v) => v.members.clone(),
-            Target::Aggregate(a) => a.members.clone(),
+            Target::Aggregate(a) => a.all_members(),
         }
     }
 

@@ -77,7 +77,7 @@ impl Fitness {
         match self {
             Fitness::Score { name, higher } => vec![(name.clone(), *higher)],
             Fitness::Vote(v) => v.members.iter().map(|(p, h)| (p.name().to_string(), *h)).collect(),
-            Fitness::Aggregate(a) => a.members.iter().map(|(p, h)| (p.name().to_string(), *h)).collect(),
+            Fitness::Aggregate(a) => a.all_members().iter().map(|(p, h)| (p.name().to_string(), *h)).collect(),
         }
     }
 
