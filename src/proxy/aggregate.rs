@@ -124,17 +124,18 @@ impl Aggregate {
         } else {
             return Ok(None);
         };
-        // Stages: the members before a `topP%` marker, and those after it.
-        let mut stages: Vec<(Option<f64>, Vec<(Proxy, bool)>, Vec<f64>)> = vec![(None, Vec::new(), Vec::new())];
+        // Stages: the members before a `topP%` marker, and those after it (`second`).
+        let mut first = Refine { percent: 100.0, members: Vec::new(), weights: Vec::new() };
+        let mut second: Option<Refine> = None;
         for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-            if let Some(p) = top_marker(s, m)? {
-                if stages.len() > 1 {
+            if let Some(percent) = top_marker(s, m)? {
+                if second.is_some() {
                     bail!("aggregate '{s}': '{m}' is a second 'top' marker (an aggregate has at most two stages)");
                 }
-                if stages[0].1.is_empty() {
+                if first.members.is_empty() {
                     bail!("aggregate '{s}': '{m}' comes before any member (write e.g. logrank:jacob_cov,params_live,top2%,zen_nas)");
                 }
-                stages.push((Some(p), Vec::new(), Vec::new()));
+                second = Some(Refine { percent, members: Vec::new(), weights: Vec::new() });
                 continue;
             }
             let (m, w) = match m.split_once('*') {
@@ -152,31 +153,24 @@ impl Aggregate {
                 None => (m.strip_prefix('+').unwrap_or(m), true),
             };
             let p = Proxy::from_name(name)?;
-            let (_, members, weights) = stages.last_mut().expect("one stage at least");
-            if members.iter().any(|(q, _)| *q == p) {
+            let stage = second.as_mut().unwrap_or(&mut first);
+            if stage.members.iter().any(|(q, _)| *q == p) {
                 bail!(
                     "aggregate '{s}': member '{}' appears twice (give it a weight instead, e.g. {}*2)",
                     p.name(),
                     p.name()
                 );
             }
-            weights.push(w);
-            members.push((p, higher));
+            stage.weights.push(w);
+            stage.members.push((p, higher));
         }
-        let mut stages = stages.into_iter();
-        let (_, members, weights) = stages.next().expect("one stage at least");
-        if members.is_empty() {
+        if first.members.is_empty() {
             bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
         }
-        let then = match stages.next() {
-            Some((Some(percent), m2, w2)) => {
-                if m2.is_empty() {
-                    bail!("aggregate '{s}': no member after its 'top' marker (write e.g. logrank:jacob_cov,params_live,top2%,zen_nas)");
-                }
-                Some(Box::new(Refine { percent, members: m2, weights: w2 }))
-            }
-            _ => None,
-        };
+        if second.as_ref().is_some_and(|r| r.members.is_empty()) {
+            bail!("aggregate '{s}': no member after its 'top' marker (write e.g. logrank:jacob_cov,params_live,top2%,zen_nas)");
+        }
+        let (members, weights, then) = (first.members, first.weights, second.map(Box::new));
         Ok(Some(Aggregate { name: s.to_string(), kind, members, weights, then }))
     }
 
@@ -376,7 +370,10 @@ mod tests {
         assert_eq!(r.members, [(Proxy::JacobCov, true), (Proxy::ParamsLive, true), (Proxy::Meco, true)]);
         assert_eq!(r.weights, [1.0, 1.0, 1.0]);
         let then = r.then.as_deref().unwrap();
-        assert_eq!((then.percent, &then.members[..], &then.weights[..]), (5.0, &[(Proxy::ZenNas, true)][..], &[1.0][..]));
+        assert_eq!(
+            (then.percent, &then.members[..], &then.weights[..]),
+            (5.0, &[(Proxy::ZenNas, true)][..], &[1.0][..])
+        );
         assert_eq!(r.all_members().last(), Some(&(Proxy::ZenNas, true)));
         // `rank` is the same aggregate as its written-out form.
         let w = Aggregate::parse("logrank:jacob_cov,params_live,meco,top5%,zen_nas", s).unwrap().unwrap();
