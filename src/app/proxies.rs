@@ -94,6 +94,11 @@ pub fn run() -> Result<()> {
         "Σ w·ln(rank/m) over the ranked set (AZ-NAS form; rank 1 = worst; member*w weights one, default 1), e.g. logrank:jacob_cov,params_live,zen_nas*0.25",
     ]);
     c.add_row(["meanrank:...", "aggregate", "mean of rank/m over the members, e.g. meanrank:synflow,-params"]);
+    c.add_row([
+        "...,topP%,...",
+        "aggregate",
+        "two stages: the best P % by the members before the marker, re-ordered by those after it and put first, e.g. logrank:jacob_cov,params_live,meco,top5%,zen_nas",
+    ]);
     o.push_str(&c.render());
     o.push_str(concat!("Votes and aggregates rank a population (the scored set, a search's evaluated set); their members are computed per architecture.", "\n"));
     stdout_line(o.trim_end_matches('\n'))?;
