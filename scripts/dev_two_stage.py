@@ -19,22 +19,13 @@ Standard library only. About 5 minutes on 2 cores.
 import json, os, statistics, subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-Z = os.path.join(ROOT, "target", "release", "zsnas")
-SPACE = os.path.join(ROOT, "results", "ranker", "nb201_all_rank.jsonl.gz")
-FILES_1000 = ["results/nb201_eval/scores_1000.jsonl", "results/ranker/live_1000.jsonl",
-              "results/sota/sota_1000.jsonl", "results/ranker/zen_nas_1000.jsonl"]
+from dev_frontier import FILES_1000, ROOT
+from dev_search_grid import Z, search  # the same search runs as the single-stage grid
+
 FIRST = "logrank:jacob_cov,params_live,meco"
 SECOND = ["zen_nas", "meco", "synflow", "zen_nas,params_live", "zen_nas,params_live*0.5", "meco,zen_nas*0.25"]
 PERCENTS = [1, 2, 5, 10]
 SEED, RUNS = 5, 40
-
-
-def search(fitness, strategy):
-    out = subprocess.run([Z, "--threads", "1", "search", "--space", "nb201", "--strategy", strategy,
-                          "--fitness", fitness, "--budget", "1000", "--runs", str(RUNS), "--seed", str(SEED),
-                          "--scores", SPACE, "--format", "json"], capture_output=True, text=True, check=True)
-    return [json.loads(l)["best"]["truth"] for l in out.stdout.splitlines() if l.strip()]
 
 
 def rho(fitness):
@@ -47,17 +38,20 @@ def main():
     cands = [FIRST] + [f"{FIRST},top{p}%,{s}" for s in SECOND for p in PERCENTS]
 
     def job(c):
-        e, r = search(c, "evolution"), search(c, "random")
+        e, r = search(c, "evolution", SEED, RUNS), search(c, "random", SEED, RUNS)
         low = lambda xs: sum(x < 93.3 for x in xs) / len(xs)
-        return rho(c), c, statistics.mean(e), min(e), low(e), statistics.mean(r), min(r), low(r)
+        return [rho(c), statistics.mean(e), min(e), low(e), statistics.mean(r), min(r), low(r)], c
 
+    cols = ["spearman_rho", "evo_mean_%", "evo_worst_%", "evo_below_93.3", "rand_mean_%", "rand_worst_%",
+            "rand_below_93.3"]
     with ThreadPoolExecutor(2) as ex:
         res = list(ex.map(job, cands))
     print(f"# CIFAR-10 only. {len(cands)} fitnesses; {RUNS} runs each of aging evolution and random search, "
           f"budget 1,000, seeds {SEED}-{SEED + RUNS - 1}; rho over the shipped 1,000 random cells")
-    print("spearman_rho  evo_mean_%  evo_worst_%  evo_below_93.3  rand_mean_%  rand_worst_%  rand_below_93.3  fitness")
-    for r in res:
-        print(f"{r[0]:12.4f}  {r[2]:10.2f}  {r[3]:11.2f}  {r[4]:14.2f}  {r[5]:11.2f}  {r[6]:12.2f}  {r[7]:15.2f}  {r[1]}")
+    print("  ".join(cols + ["fitness"]))
+    for values, fitness in res:
+        cells = [f"{v:{len(c)}.{4 if c == cols[0] else 2}f}" for c, v in zip(cols, values)]
+        print("  ".join(cells + [fitness]))
 
 
 if __name__ == "__main__":
