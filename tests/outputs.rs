@@ -100,6 +100,44 @@ fn shipped_1000_cell_file_converts_to_float_columns() {
     assert_error(&["score", "--from", "/nonexistent.jsonl"], "/nonexistent.jsonl");
 }
 
+/// `score --from` with files holding different proxies of the same cells merges them (one
+/// line per cell with the union of the proxies, as `correlate` does), so `rank`, whose
+/// members are spread over the shipped 1,000-cell files, converts: its top 5 % (50 cells)
+/// are the second stage's, valued above every first-stage value.
+#[test]
+fn score_from_merges_the_proxies_of_several_files() {
+    let f = |p: &str| format!("{}/results/{p}", env!("CARGO_MANIFEST_DIR"));
+    let files = [
+        f("nb201_eval/scores_1000.jsonl"),
+        f("ranker/live_1000.jsonl"),
+        f("sota/sota_1000.jsonl"),
+        f("ranker/zen_nas_1000.jsonl"),
+    ];
+    let mut args = vec!["score", "--from"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--format", "csv", "--proxies", "rank,logrank:jacob_cov,params_live,meco"]);
+    let (code, out, err) = zsnas(&args);
+    assert_eq!(code, 0, "{err}");
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1000);
+    let col = |p: &str| h.iter().position(|x| x == p).unwrap_or_else(|| panic!("no column {p} in {h:?}"));
+    for p in ["jacob_cov", "params_live", "meco", "zen_nas", "wrcor", "az_trainability"] {
+        let c = col(p);
+        assert!(rows.iter().all(|r| pandas_float(&r[c]) && !r[c].is_empty()), "{p}: a cell is not a float");
+    }
+    let values = |c: &str| -> Vec<f64> { rows.iter().map(|r| r[col(c)].parse().unwrap()).collect() };
+    let (rank, first) = (values("rank"), values("logrank:jacob_cov,params_live,meco"));
+    assert!(rank.iter().chain(&first).all(|v| v.is_finite()));
+    // Two stages: 50 cells (5 % of 1,000) re-valued above the first stage's maximum, the
+    // other 950 keep their first-stage value.
+    let max = first.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let moved: Vec<usize> = (0..1000).filter(|&i| rank[i] != first[i]).collect();
+    assert_eq!(moved.len(), 50);
+    assert!(moved.iter().all(|&i| rank[i] > max));
+}
+
 #[test]
 fn table_dumps_the_embedded_benchmark() {
     let (code, out, err) = zsnas(&["table", "--space", "nb201"]);

@@ -202,10 +202,24 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target
             if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
                 anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
             }
-            match seen.get(&l.arch).map(|&i| &lines[i]) {
-                // The same line twice (shards, a file given twice): kept once, as correlate
-                // merges them; different scores of one architecture are an error.
-                Some(x) if x.scores.iter().all(|(k, v)| l.scores.get(k).is_none_or(|w| same_score_of(k, *v, *w))) => {}
+            match seen.get(&l.arch).copied() {
+                // The same architecture again (shards, a file given twice, another file with
+                // other proxies): one line with the union of the proxies, as correlate merges
+                // them; different scores of one proxy are an error.
+                Some(i)
+                    if lines[i]
+                        .scores
+                        .iter()
+                        .all(|(k, v)| l.scores.get(k).is_none_or(|w| same_score_of(k, *v, *w))) =>
+                {
+                    let x = &mut lines[i];
+                    for (k, v) in l.scores {
+                        x.scores.entry(k).or_insert(v);
+                    }
+                    for (k, v) in l.seconds {
+                        x.seconds.entry(k).or_insert(v);
+                    }
+                }
                 Some(_) => anyhow::bail!("{origin}: {} is already in the files with other scores", l.arch),
                 None => {
                     seen.insert(l.arch.clone(), lines.len());
