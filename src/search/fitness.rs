@@ -81,6 +81,19 @@ impl Fitness {
         }
     }
 
+    /// The terms of a per-architecture reward (REINFORCE), each with whether higher is
+    /// better and its weight: the proxy (weight 1), every vote member (weight 1), or an
+    /// aggregate's first-stage members with their weights. A per-architecture reward has
+    /// no population to cut, so an aggregate's second stage (`topP%`) is not a term.
+    pub fn reward_terms(&self) -> Vec<(String, bool, f64)> {
+        match self {
+            Fitness::Aggregate(a) => {
+                a.members.iter().zip(&a.weights).map(|((p, h), w)| (p.name().to_string(), *h, *w)).collect()
+            }
+            f => f.terms().into_iter().map(|(n, h)| (n, h, 1.0)).collect(),
+        }
+    }
+
     /// The proxies to compute for this fitness. Errors when a term is not a proxy (a
     /// custom name only a custom scorer can produce).
     pub fn proxies(&self) -> Result<Vec<Proxy>> {

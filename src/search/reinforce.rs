@@ -7,12 +7,15 @@
 //!   generator when `init_std > 0`.
 //! * Rewards. First `warmup` uniformly random architectures are evaluated (100 by
 //!   default, at most half the budget and at least 1; they count as steps and can be the
-//!   answer). Each fitness term (the proxy, or every member of a vote with its sign) is
-//!   transformed, `ln x` for the proxies in [`LOG_SCALED`] (they span orders of magnitude,
+//!   answer). Each fitness term ([`Fitness::reward_terms`]: the proxy, every member of a
+//!   vote with its sign, or an aggregate's first-stage members with their sign and weight;
+//!   a second stage `topP%` needs a population and is not a reward term) is transformed, `ln x` for the proxies in [`LOG_SCALED`] (they span orders of magnitude,
 //!   e.g. synflow ~1e10..1e40; a non-positive value gives −inf or NaN) and `x` otherwise,
 //!   then standardised by the mean and (population) standard deviation of the finite
 //!   transformed warm-up values (std 1 when it is 0 or there are fewer than two finite
-//!   values). The reward is the sum over the terms of `sign × (t(x) − mean) / std`.
+//!   values). The reward is the sum over the terms of `w × sign × (t(x) − mean) / std`.
+//!   The answer is still the fitness's best over every architecture evaluated (for an
+//!   aggregate, both stages, as in the other strategies).
 //! * Invalid rewards: NaN or −inf is replaced by the worst reward seen so far (warm-up
 //!   included) minus 1; +inf by the best seen plus 1. A sampled decision vector that does
 //!   not decode to an architecture of the space (an invalid NAS-Bench-101 cell, an mbv2
@@ -220,6 +223,7 @@ impl Policy {
 struct TermStats {
     name: String,
     sign: f64,
+    weight: f64,
     log: bool,
     mean: f64,
     std: f64,
@@ -237,9 +241,9 @@ impl Standardiser {
     /// Fits the per-term mean and std on the warm-up scores.
     pub fn fit(fitness: &Fitness, warmup: &[ScoreMap]) -> Standardiser {
         let terms = fitness
-            .terms()
+            .reward_terms()
             .into_iter()
-            .map(|(name, higher)| {
+            .map(|(name, higher, weight)| {
                 let log = LOG_SCALED.contains(&name.as_str());
                 let xs: Vec<f64> = warmup
                     .iter()
@@ -256,7 +260,7 @@ impl Standardiser {
                     let sd = var.sqrt();
                     (mean, if xs.len() < 2 || sd.is_nan() || sd <= 0.0 || !sd.is_finite() { 1.0 } else { sd })
                 };
-                TermStats { name, sign: if higher { 1.0 } else { -1.0 }, log, mean, std }
+                TermStats { name, sign: if higher { 1.0 } else { -1.0 }, weight, log, mean, std }
             })
             .collect();
         Standardiser { terms, worst: None, best: None }
@@ -270,7 +274,7 @@ impl Standardiser {
             .map(|t| {
                 let x = scores.get(&t.name).copied().unwrap_or(f64::NAN);
                 let x = if t.log { x.ln() } else { x };
-                t.sign * (x - t.mean) / t.std
+                t.weight * t.sign * (x - t.mean) / t.std
             })
             .sum()
     }
@@ -426,6 +430,30 @@ mod tests {
         assert_eq!(s.reward(&nan), worst - 1.0);
         let zero: ScoreMap = [("synflow".to_string(), 0.0)].into_iter().collect();
         assert_eq!(s.reward(&zero), worst - 1.0);
+    }
+
+    #[test]
+    fn aggregate_rewards_weigh_first_stage_members() {
+        // meco standardised: values 1, 2, 3 → (−1.2247, 0, 1.2247); zen_nas likewise with
+        // 10, 20, 30. Weighted 0.5, and the second stage (zico) is not a reward term.
+        let w: Vec<ScoreMap> = [(1.0, 10.0, 5.0), (2.0, 20.0, 5.0), (3.0, 40.0, 9.0)]
+            .iter()
+            .map(|&(m, z, c)| {
+                [("meco".to_string(), m), ("zen_nas".to_string(), z), ("zico".to_string(), c)].into_iter().collect()
+            })
+            .collect();
+        let f = Fitness::parse("logrank:meco*0.5,-zen_nas,top50%,zico", crate::space::SpaceKind::Nb201).unwrap();
+        assert_eq!(f.reward_terms(), [("meco".to_string(), true, 0.5), ("zen_nas".to_string(), false, 1.0)]);
+        let s = Standardiser::fit(&f, &w);
+        let z = |x: f64, xs: [f64; 3]| {
+            let m = xs.iter().sum::<f64>() / 3.0;
+            let sd = (xs.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / 3.0).sqrt();
+            (x - m) / sd
+        };
+        for (i, row) in w.iter().enumerate() {
+            let want = 0.5 * z(row["meco"], [1.0, 2.0, 3.0]) - z(row["zen_nas"], [10.0, 20.0, 40.0]);
+            assert!((s.raw(row) - want).abs() < 1e-12, "row {i}: {} vs {want}", s.raw(row));
+        }
     }
 
     #[test]
