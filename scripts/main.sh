@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on real data: builds zsnas (release) and runs an aging-evolution search
-# with zsnas's default ranker (`rank` = logrank of jacob_cov, params_live and meco) on
+# with zsnas's default ranker (`rank` = logrank of jacob_cov, params_live and meco, its
+# best 5 % re-ordered by zen_nas) on
 # NAS-Bench-201, scoring every architecture on a batch of 64 real CIFAR-10 training images
 # (embedded), and prints the architecture found with its NAS-Bench-201 accuracy. Extra arguments go to
 # `zsnas search` (e.g. --budget 300 --runs 3; the default budget is 150).

@@ -3,7 +3,8 @@
 //! `scipy.stats.rankdata`), and an architecture's aggregate is
 //!
 //! * `logrank`: Σ_k ln(rank_k / m) (AZ-NAS's form; ≤ 0, higher is better), or
-//! * `meanrank`: (1/K) Σ_k rank_k / m (in (0, 1], higher is better).
+//! * `meanrank`: (1/K) Σ_k rank_k / m (in (0, 1], higher is better; a two-stage
+//!   aggregate's top k lie above its first stage's maximum, below).
 //!
 //! A member written `-name` is lower-is-better (its ranks are reversed); a member written
 //! `name*w` (w a positive number, default 1) is weighted: `logrank` sums w_k ln(rank_k/m),
@@ -248,12 +249,14 @@ impl Aggregate {
 /// with `top` followed by a digit or `.`, and does not end with `%`). Errors: no `%`, or P
 /// not a number in (0, 100].
 fn top_marker(agg: &str, item: &str) -> Result<Option<f64>> {
-    let Some(rest) = item.strip_prefix("top") else { return Ok(None) };
+    // A sign belongs to members, not to the marker: `-top5%` is a misplaced marker.
+    let signed = item.starts_with(['-', '+']);
+    let Some(rest) = item.trim_start_matches(['-', '+']).strip_prefix("top") else { return Ok(None) };
     if !rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') && !rest.ends_with('%') {
         return Ok(None);
     }
     match rest.strip_suffix('%').map(|p| p.trim().parse::<f64>()) {
-        Some(Ok(p)) if p > 0.0 && p <= 100.0 => Ok(Some(p)),
+        Some(Ok(p)) if !signed && p > 0.0 && p <= 100.0 => Ok(Some(p)),
         _ => bail!("aggregate '{agg}': stage marker '{item}' is not topP% with P a number above 0 and at most 100 (e.g. top2%)"),
     }
 }
@@ -452,6 +455,7 @@ mod tests {
             ("logrank:meco,topnan%,zen_nas", "stage marker 'topnan%' is not topP%"),
             ("logrank:meco,top1e999%,zen_nas", "stage marker 'top1e999%' is not topP%"),
             ("logrank:meco,topology,zen_nas", "unknown proxy 'topology'"),
+            ("logrank:meco,-top5%,zen_nas", "stage marker '-top5%' is not topP%"),
             ("logrank:meco,top5%,zen_nas,zen_nas", "member 'zen_nas' appears twice"),
         ] {
             let e = Aggregate::parse(bad, s).unwrap_err().to_string();

@@ -13,8 +13,9 @@ pub struct SearchArgs {
     #[arg(long)]
     pub strategy: String,
     /// Fitness: a proxy (e.g. wrcor, synflow; '-name' for lower is better), a vote (sjw,
-    /// spw, vote:p1,p2,...) or a rank aggregate (rank, logrank:p1,p2,..., meanrank:...).
-    /// Default `rank`, zsnas's default ranker for the space (`zsnas proxies` defines it).
+    /// spw, vote:p1,p2,...) or a rank aggregate (rank, logrank:p1,p2,..., meanrank:...;
+    /// `logrank:a,b,top5%,c`: the best 5 % by a and b re-ordered by c). Default `rank`,
+    /// zsnas's default ranker for the space (`zsnas proxies` defines it).
     #[arg(long, default_value = "rank", allow_hyphen_values = true)]
     pub fitness: String,
     /// Number of evaluations per run (repeated architectures count, but are not scored
