@@ -223,7 +223,8 @@ impl Aggregate {
     /// module docs; with a second stage, its top k valued above the rest). An empty
     /// population gives an empty vector.
     pub fn values(&self, population: &[ScoreMap]) -> Vec<f64> {
-        let mut out = stage_values(self.kind, &self.members, &self.weights, population);
+        let rows: Vec<&ScoreMap> = population.iter().collect();
+        let mut out = stage_values(self.kind, &self.members, &self.weights, &rows);
         let Some(r) = &self.then else { return out };
         if out.is_empty() {
             return out;
@@ -235,7 +236,7 @@ impl Aggregate {
         // Stable: ties at the cut keep population order. First-stage values are finite.
         order.sort_by(|&a, &b| out[b].total_cmp(&out[a]));
         let top = &order[..k];
-        let sub: Vec<ScoreMap> = top.iter().map(|&i| population[i].clone()).collect();
+        let sub: Vec<&ScoreMap> = top.iter().map(|&i| rows[i]).collect();
         let second = ranks(&stage_values(self.kind, &r.members, &r.weights, &sub), true);
         let max = out[order[0]];
         for (&i, r2) in top.iter().zip(second) {
@@ -262,7 +263,8 @@ fn top_marker(agg: &str, item: &str) -> Result<Option<f64>> {
 }
 
 /// One stage's aggregate of `members` over `population` (module docs): finite values.
-fn stage_values(kind: AggregateKind, members: &[(Proxy, bool)], weights: &[f64], population: &[ScoreMap]) -> Vec<f64> {
+/// Borrows the rows, so a second stage ranks its top k without copying their scores.
+fn stage_values(kind: AggregateKind, members: &[(Proxy, bool)], weights: &[f64], population: &[&ScoreMap]) -> Vec<f64> {
     let m = population.len() as f64;
     let total: f64 = weights.iter().sum();
     let mut out = vec![0.0; population.len()];
