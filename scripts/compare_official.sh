@@ -21,11 +21,11 @@ PYTHON="${PYTHON:-python3}"
 GOLDEN="${GOLDEN:-$ZSNAS_ROOT/../shared/golden/nb201}"
 export THREADS GOLDEN
 : "${OFFICIAL:?set OFFICIAL to a checkout of ZSNAS-WRCor}"
+"$PYTHON" scripts/compare_official.py check
 cargo build --release --quiet
 Z=./target/release/zsnas
 mkdir -p "$OUT"
 export ZSNAS_PROGRESS=off
-"$PYTHON" scripts/compare_official.py check
 # Cells: a warm-up cell (all nor_conv_1x1, not reported), the seeded sample, the all-conv cell.
 rm -f "$OUT/sample.jsonl"
 $Z --threads 1 score --sample 20 --seed 0 --proxies params --output "$OUT/sample.jsonl" >/dev/null

@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn aggregate_rewards_weigh_first_stage_members() {
         // meco standardised: values 1, 2, 3 → (−1.2247, 0, 1.2247); zen_nas likewise with
-        // 10, 20, 30. Weighted 0.5, and the second stage (zico) is not a reward term.
+        // 10, 20, 40. Weighted 0.5, and the second stage (zico) is not a reward term.
         let w: Vec<ScoreMap> = [(1.0, 10.0, 5.0), (2.0, 20.0, 5.0), (3.0, 40.0, 9.0)]
             .iter()
             .map(|&(m, z, c)| {
