@@ -1,6 +1,7 @@
 //! Networks on tch. Every network's forward takes a [`Recorder`] and routes its ReLUs and
 //! Conv/Linear outputs through it (see [`recorder`]).
 
+pub mod bn_channels_last;
 pub mod build;
 pub mod device;
 pub mod mbv2;
@@ -26,6 +27,13 @@ pub trait Network {
     fn records_module_outputs(&self) -> bool {
         false
     }
+    /// True when a channels-last input may run the whole forward channels-last on CPU
+    /// (every op keeps the layout; BatchNorm through [`bn_channels_last`]) with values that
+    /// stay within the golden tolerances and do not depend on the thread count. Measured
+    /// for NAS-Bench-201 only (`docs/performance.md`).
+    fn runs_channels_last(&self) -> bool {
+        false
+    }
     /// Logits [N, classes] for input `x` [N, 3, H, W].
     fn forward(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
         let f = self.features(x, rec);
@@ -35,6 +43,9 @@ pub trait Network {
 
 impl Network for nb201::Nb201Net {
     fn records_module_outputs(&self) -> bool {
+        true
+    }
+    fn runs_channels_last(&self) -> bool {
         true
     }
     fn features(&self, x: &Tensor, rec: &mut Recorder) -> Tensor {
