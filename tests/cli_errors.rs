@@ -117,6 +117,39 @@ fn same_seed_same_scores_whatever_the_thread_count() {
     assert_eq!(code, 0, "{err}");
 }
 
+/// A proxy's value does not depend on the proxies requested with it: the WRCor family and
+/// NASWOT share a channels-last pass of their own, proxies that need weight or input
+/// gradients a channels-first one (`proxy::pass::channels_last`).
+#[test]
+fn a_proxy_scores_the_same_whatever_is_requested_with_it() {
+    let scores = |proxies: &str| -> Vec<serde_json::Value> {
+        let (code, out, err) = zsnas(&[
+            "--threads",
+            "2",
+            "score",
+            "--sample",
+            "2",
+            "--seed",
+            "3",
+            "--batch-size",
+            "16",
+            "--proxies",
+            proxies,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["scores"].clone()).collect()
+    };
+    let together = scores("jacob_cov,wrcor,snip,naswot");
+    for p in ["wrcor", "naswot", "jacob_cov", "snip"] {
+        let alone = scores(p);
+        assert_eq!(alone.len(), 2);
+        for (a, t) in alone.iter().zip(&together) {
+            assert!(a[p].is_number(), "{p}: {a}");
+            assert_eq!(a[p], t[p], "{p} changes when requested with others");
+        }
+    }
+}
+
 /// `--jobs N` scores N architectures at once (one libtorch thread each, the network
 /// builds and the randomness-drawing proxies serialised): the same lines in the same
 /// order as one at a time with `--threads 1`, every score bit for bit, except the zen scores' last

@@ -1,6 +1,7 @@
 //! Shared building blocks on tch: BatchNorm, Conv2d (with PyTorch's default init), Linear,
 //! ReLU-Conv-BN and an exact fast 3×3 average pool.
 
+use crate::net::bn_channels_last;
 use crate::net::recorder::Recorder;
 use tch::{nn, nn::Init, Tensor};
 
@@ -48,9 +49,23 @@ impl BatchNorm {
     }
 
     /// Applies BN to `x` [N, C, H, W] (or [N, C]); identity when `rec.mode.bn` is false.
+    /// In training mode a channels-last float32 CPU `x` goes to
+    /// [`bn_channels_last::batch_norm`] (thread-count-invariant float64 reductions; the
+    /// output stays channels-last), anything else to libtorch's `batch_norm`.
     pub fn forward(&self, x: &Tensor, rec: &Recorder) -> Tensor {
         if !rec.mode.bn {
             return x.shallow_clone();
+        }
+        if rec.mode.train && bn_channels_last::applies_to(x) {
+            return bn_channels_last::batch_norm(
+                x,
+                &self.weight,
+                &self.bias,
+                &self.running_mean,
+                &self.running_var,
+                0.1,
+                self.eps,
+            );
         }
         x.batch_norm(
             Some(&self.weight),
@@ -165,7 +180,9 @@ impl ReluConvBn {
 /// `x.avg_pool2d(...)` (test below), while the channels-first `count_include_pad=False`
 /// kernels are scalar loops about as slow as a 3×3 convolution on CPU.
 ///
-/// The output is returned channels-first (so the convolutions and BatchNorms downstream
+/// A channels-last `x` (the layout of a whole channels-last pass, see `proxy::pass`) is
+/// pooled as it is and the output stays channels-last. Otherwise the output is returned
+/// channels-first (so the convolutions and BatchNorms downstream
 /// see the layout, hence the arithmetic, they always saw). Both ends route the gradient
 /// through [`gradient_in_order`]: the output's gradient reaches the pool channels-last
 /// (without it libtorch runs the scalar channels-first backward kernel, 13 % of `wrcor`'s
@@ -173,6 +190,9 @@ impl ReluConvBn {
 /// (a channels-last one sends BatchNorm's backward upstream to its generic TensorIterator
 /// loops, 7.5 %; `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
+    if bn_channels_last::is_channels_last(x) {
+        return x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
+    }
     let cl = gradient_in_order(x).permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     // y is channels-last, i.e. contiguous as [N, H, W, C].

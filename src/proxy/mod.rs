@@ -436,7 +436,6 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
     }
     let t_all = Instant::now();
     let mut out = Scores::default();
-    let needs = proxies.iter().fold(Needs::default(), |a, p| a.union(p.needs()));
     let s = batch.images.size();
     let hw = (s[2], s[3]);
     // Zen reads BN running statistics, which every training-mode forward updates: it runs
@@ -451,16 +450,22 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
         out.values.insert("zen_nas".into(), zen::score_zen_nas(model, &batch.images, opts.zen_seed)?);
         out.seconds.insert("zen_nas".into(), t.elapsed().as_secs_f64());
     }
-    if !needs.is_empty() {
+    // The shared pass, once per memory layout: proxies whose pass would run channels-last
+    // alone (`pass::channels_last`) share one, the others another, so a proxy's value never
+    // depends on which other proxies are requested with it.
+    let shared: Vec<Proxy> = proxies.iter().copied().filter(|p| !p.needs().is_empty()).collect();
+    let (cl, cf): (Vec<Proxy>, Vec<Proxy>) = shared.iter().partition(|p| pass::channels_last(model, batch, p.needs()));
+    for members in [cl, cf] {
+        if members.is_empty() {
+            continue;
+        }
+        let needs = members.iter().fold(Needs::default(), |a, p| a.union(p.needs()));
         let t0 = Instant::now();
         let r = pass::run(model, batch, needs);
         let t_pass = t0.elapsed().as_secs_f64();
         let mut cache = wrcor::CorrCache::default();
         let ws = if needs.weight_grads { model.weights() } else { Vec::new() };
-        for &p in proxies {
-            if p.needs().is_empty() {
-                continue;
-            }
+        for &p in &members {
             let t = Instant::now();
             let v = tch::no_grad(|| match p {
                 Proxy::Wrcor => wrcor::score(&r, wrcor::Variant::Wrcor, &mut cache),

@@ -5,7 +5,7 @@
 use crate::data::batch::Batch;
 use crate::net::model::Model;
 use crate::net::recorder::{Mode, RecordSpec, Recorder};
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 /// What the response-based proxies requested together need from the pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +42,12 @@ impl Needs {
         *self == Needs::default()
     }
 
+    /// True when the needs are ReLU responses only (inputs, their gradients, wrapper
+    /// conv-output gradients): the values of the WRCor family and NASWOT.
+    pub fn responses_only(&self) -> bool {
+        !(self.layer_grads || self.weight_grads || self.input_grad)
+    }
+
     fn loss_grads(&self) -> bool {
         self.relu_grads || self.wrapper_grads || self.layer_grads || self.weight_grads
     }
@@ -73,8 +79,24 @@ fn defined(t: Tensor) -> Option<Tensor> {
     }
 }
 
+/// True when [`run`] runs the pass channels-last: on CPU, float32, for a network that
+/// supports it ([`Network::runs_channels_last`]: NAS-Bench-201) and needs that are
+/// [`Needs::responses_only`]. Channels-last convolutions skip oneDNN's layout reorders
+/// (1.25× faster per NAS-Bench-201 cell for `wrcor`, `docs/performance.md`); passes that need
+/// weight, layer or input gradients keep channels-first, the reference code's layout
+/// (channels-last weight gradients move golden `fisher` by 2e-3 relative).
+///
+/// [`Network::runs_channels_last`]: crate::net::Network::runs_channels_last
+pub fn channels_last(model: &Model, batch: &Batch, needs: Needs) -> bool {
+    needs.responses_only()
+        && batch.images.device() == Device::Cpu
+        && batch.images.kind() == Kind::Float
+        && batch.images.dim() == 4
+        && model.net.runs_channels_last()
+}
+
 /// Runs the pass on `model` with `batch` (BN in training mode, mean cross-entropy
-/// against the batch labels).
+/// against the batch labels), channels-last when [`channels_last`] says so.
 pub fn run(model: &Model, batch: &Batch, needs: Needs) -> Responses {
     let spec = RecordSpec {
         relu_inputs: needs.relu_inputs,
@@ -85,6 +107,14 @@ pub fn run(model: &Model, batch: &Batch, needs: Needs) -> Responses {
     };
     let mut rec = Recorder::new(spec);
     rec.mode = Mode::default();
+    let cl_images;
+    let batch = if channels_last(model, batch, needs) {
+        let images = batch.images.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+        cl_images = Batch { images, labels: batch.labels.shallow_clone() };
+        &cl_images
+    } else {
+        batch
+    };
     let x = if needs.input_grad { batch.images.detach().set_requires_grad(true) } else { batch.images.shallow_clone() };
     let logits = model.net.forward(&x, &mut rec);
     let mut out = Responses {
