@@ -82,7 +82,7 @@ fn defined(t: Tensor) -> Option<Tensor> {
 /// True when [`run`] runs the pass channels-last: on CPU, float32, for a network that
 /// supports it ([`Network::runs_channels_last`]: NAS-Bench-201) and needs that are
 /// [`Needs::responses_only`]. Channels-last convolutions skip oneDNN's layout reorders
-/// (1.25× faster per NAS-Bench-201 cell for `wrcor`, `docs/performance.md`); passes that need
+/// (1.27× faster per NAS-Bench-201 cell for `wrcor`, `results/speed/round4/`); passes that need
 /// weight, layer or input gradients keep channels-first, the reference code's layout
 /// (channels-last weight gradients move golden `fisher` by 2e-3 relative).
 ///
