@@ -195,8 +195,8 @@ extern "C" {
 // Returns a new tensor (owned by the caller, as libtch's tensors are), or null on error
 // (message from zsnas_bn_channels_last_error).
 at::Tensor* zsnas_bn_channels_last(const at::Tensor* x, const at::Tensor* weight, const at::Tensor* bias,
-                                   const at::Tensor* running_mean, const at::Tensor* running_var, double momentum,
-                                      double eps) {
+                                   const at::Tensor* running_mean, const at::Tensor* running_var,
+                                   double momentum, double eps) {
   try {
     at::Tensor y =
         BatchNormChannelsLast::apply(*x, *weight, *bias, *running_mean, *running_var, momentum, eps);

@@ -35,6 +35,11 @@ pub fn is_channels_last(x: &Tensor) -> bool {
     x.dim() == 4 && !x.is_contiguous() && x.permute([0, 2, 3, 1]).is_contiguous()
 }
 
+/// `x` [N, C, H, W] with the same values laid out channels-last (a copy; differentiable).
+pub fn to_channels_last(x: &Tensor) -> Tensor {
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
 /// True when `x` is a channels-last ([`is_channels_last`]) float32 CPU tensor, i.e. what
 /// [`batch_norm`] takes.
 pub fn applies_to(x: &Tensor) -> bool {
@@ -87,12 +92,8 @@ pub fn batch_norm(
 
 #[cfg(test)]
 mod tests {
-    use super::{applies_to, batch_norm};
+    use super::{applies_to, batch_norm, to_channels_last as channels_last};
     use tch::{Device, Kind, Tensor};
-
-    fn channels_last(t: &Tensor) -> Tensor {
-        t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
-    }
 
     /// (y, dx, dweight, dbias, running_mean, running_var) of ours on float32 `x`.
     fn ours(x: &Tensor, w: &Tensor, b: &Tensor, g: &Tensor) -> [Tensor; 6] {

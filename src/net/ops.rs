@@ -193,7 +193,7 @@ pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
     if bn_channels_last::is_channels_last(x) {
         return x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     }
-    let cl = gradient_in_order(x).permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+    let cl = bn_channels_last::to_channels_last(&gradient_in_order(x));
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     // y is channels-last, i.e. contiguous as [N, H, W, C].
     gradient_in_order(&y.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]).contiguous()

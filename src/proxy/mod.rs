@@ -453,8 +453,8 @@ pub fn compute(model: &Model, batch: &Batch, proxies: &[Proxy], opts: &ProxyOpti
     // The shared pass, once per memory layout: proxies whose pass would run channels-last
     // alone (`pass::channels_last`) share one, the others another, so a proxy's value never
     // depends on which other proxies are requested with it.
-    let shared: Vec<Proxy> = proxies.iter().copied().filter(|p| !p.needs().is_empty()).collect();
-    let (cl, cf): (Vec<Proxy>, Vec<Proxy>) = shared.iter().partition(|p| pass::channels_last(model, batch, p.needs()));
+    let (cl, cf): (Vec<Proxy>, Vec<Proxy>) =
+        proxies.iter().filter(|p| !p.needs().is_empty()).partition(|p| pass::channels_last(model, batch, p.needs()));
     for members in [cl, cf] {
         if members.is_empty() {
             continue;

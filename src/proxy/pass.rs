@@ -3,6 +3,7 @@
 //! the tensors the requested proxies need.
 
 use crate::data::batch::Batch;
+use crate::net::bn_channels_last::to_channels_last;
 use crate::net::model::Model;
 use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use tch::{Device, Kind, Tensor};
@@ -109,8 +110,7 @@ pub fn run(model: &Model, batch: &Batch, needs: Needs) -> Responses {
     rec.mode = Mode::default();
     let cl_images;
     let batch = if channels_last(model, batch, needs) {
-        let images = batch.images.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
-        cl_images = Batch { images, labels: batch.labels.shallow_clone() };
+        cl_images = Batch { images: to_channels_last(&batch.images), labels: batch.labels.shallow_clone() };
         &cl_images
     } else {
         batch
