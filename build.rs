@@ -1,7 +1,7 @@
 //! Embeds an rpath to libtorch's lib folder (reported by torch-sys) so that the
 //! `zsnas` binary and the test binaries run without `LD_LIBRARY_PATH`, and compiles the
-//! one C++ source of zsnas (`src/net/bn_channels_last.cpp`, a libtorch autograd function)
-//! against the same libtorch headers.
+//! C++ sources of zsnas (`src/net/bn_channels_last.cpp`, `src/net/avg_pool_channels_last.cpp`:
+//! libtorch autograd functions) against the same libtorch headers.
 use std::path::PathBuf;
 
 fn main() {
@@ -12,14 +12,16 @@ fn main() {
             lib_dir = Some(PathBuf::from(dir));
         }
     }
-    let src = "src/net/bn_channels_last.cpp";
-    println!("cargo:rerun-if-changed={src}");
+    let srcs = ["src/net/bn_channels_last.cpp", "src/net/avg_pool_channels_last.cpp"];
+    for src in srcs {
+        println!("cargo:rerun-if-changed={src}");
+    }
     let lib_dir = lib_dir.expect("torch-sys did not report libtorch's lib folder (DEP_TORCH_SYS_LIBTORCH_LIB)");
     let root = lib_dir.parent().expect("libtorch's lib folder has a parent").to_path_buf();
     let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
     cc::Build::new()
         .cpp(true)
-        .file(src)
+        .files(srcs)
         .include(root.join("include"))
         .include(root.join("include/torch/csrc/api/include"))
         .flag("-std=c++17")
@@ -32,5 +34,5 @@ fn main() {
         .flag("-fopenmp")
         .flag_if_supported("-Wno-c++20-extensions")
         .warnings(false)
-        .compile("zsnas_bn_channels_last");
+        .compile("zsnas_libtorch_ops");
 }

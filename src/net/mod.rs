@@ -1,6 +1,7 @@
 //! Networks on tch. Every network's forward takes a [`Recorder`] and routes its ReLUs and
 //! Conv/Linear outputs through it (see [`recorder`]).
 
+pub mod avg_pool_channels_last;
 pub mod bn_channels_last;
 pub mod build;
 pub mod device;
