@@ -14,6 +14,7 @@
 // order, which is the order in which libtorch's backward accumulates them.
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 
 #include <string>
 #include <vector>
@@ -66,8 +67,11 @@ struct AvgPool3x3ChannelsLast : public torch::autograd::Function<AvgPool3x3Chann
     TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.device().is_cpu() &&
                     x.is_contiguous(at::MemoryFormat::ChannelsLast),
                 "avg_pool_channels_last: expected a channels-last float32 CPU [N, C, H, W] tensor");
+    TORCH_CHECK(!torch::jit::tracer::isTracing(),
+                "avg_pool_channels_last: a TorchScript trace cannot record this function");
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     at::Tensor y = at::empty({N, C, H, W}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    if (y.numel() == 0) return y;
     const float* xp = x.const_data_ptr<float>();
     float* yp = y.data_ptr<float>();
     at::parallel_for(0, N * H, 16, [&](int64_t r0, int64_t r1) {
@@ -86,6 +90,7 @@ struct AvgPool3x3ChannelsLast : public torch::autograd::Function<AvgPool3x3Chann
     at::Tensor g = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
     const int64_t N = g.size(0), C = g.size(1), H = g.size(2), W = g.size(3);
     at::Tensor gin = at::empty({N, C, H, W}, g.options().memory_format(at::MemoryFormat::ChannelsLast));
+    if (gin.numel() == 0) return {gin};
     const float* gp = g.const_data_ptr<float>();
     float* ip = gin.data_ptr<float>();
     at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {

@@ -32,9 +32,13 @@ pub fn applies_to(x: &Tensor) -> bool {
 /// for `x` [N, C, H, W] as [`applies_to`] accepts: output [N, C, H, W], channels-last,
 /// differentiable with respect to `x`; values and gradients bit-identical to libtorch's.
 ///
+/// Its backward is not itself differentiable (no double backward, `create_graph`): only
+/// the channels-last response passes use it, which take first derivatives only.
+///
 /// # Panics
-/// If `x` is not what [`applies_to`] accepts (a caller bug; libtorch's message is
-/// included).
+/// If `x` is not what [`applies_to`] accepts (a caller bug), or if libtorch reports an
+/// error inside the function (its message is included), e.g. when called during a
+/// TorchScript trace, which could not record it.
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
     assert!(applies_to(x), "avg_pool_channels_last: not a channels-last float32 CPU batch {:?}", x.size());
     // SAFETY: the pointer is a libtch tensor (`torch::Tensor*`) borrowed for the call; the
@@ -67,7 +71,16 @@ mod tests {
     fn bit_identical_to_libtorch_forward_and_backward_whatever_the_thread_count() {
         let before = tch::get_num_threads();
         tch::manual_seed(11);
-        let shapes = [[64i64, 16, 32, 32], [5, 32, 16, 16], [3, 64, 8, 8], [2, 5, 7, 3], [2, 3, 1, 6], [2, 3, 6, 2]];
+        let shapes = [
+            [64i64, 16, 32, 32],
+            [5, 32, 16, 16],
+            [3, 64, 8, 8],
+            [2, 5, 7, 3],
+            [2, 3, 1, 6],
+            [2, 3, 6, 2],
+            [2, 3, 5, 1],
+            [2, 3, 2, 5],
+        ];
         for shape in shapes {
             let x = to_channels_last(&(Tensor::randn(shape, (Kind::Float, Device::Cpu)) * 3.0 + 0.5));
             let g = to_channels_last(&Tensor::randn(shape, (Kind::Float, Device::Cpu)));
@@ -75,7 +88,7 @@ mod tests {
             let (y0, g0) = value_and_grad(native, &x, &g);
             // Not trivially equal: padding is not counted.
             assert!(!y0.equal(&x.avg_pool2d([3, 3], [1, 1], [1, 1], false, true, None::<i64>)));
-            for threads in [1, 2] {
+            for threads in [1, 2, 3] {
                 tch::set_num_threads(threads);
                 let (y1, g1) = value_and_grad(avg_pool_3x3, &x, &g);
                 assert!(applies_to(&y1), "{shape:?}: the output is channels-last");

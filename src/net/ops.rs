@@ -174,23 +174,28 @@ impl ReluConvBn {
 /// 3×3 average pool, stride 1, padding 1, padding not counted
 /// (`nn.AvgPool2d(3, 1, 1, count_include_pad=False)`), `x`: [N, C, H, W] → [N, C, H, W].
 ///
-/// Computed with libtorch's channels-last kernels, forward and backward: they sum each
-/// window (forward) and scatter each output's gradient (backward) in the same order as
-/// the default channels-first kernels, so values and gradients are bit-identical to
-/// `x.avg_pool2d(...)` (test below), while the channels-first `count_include_pad=False`
-/// kernels are scalar loops about as slow as a 3×3 convolution on CPU.
+/// Values and gradients are bit-identical to `x.avg_pool2d(...)` (tests below and in
+/// [`avg_pool_channels_last`]) on every path, while libtorch's channels-first
+/// `count_include_pad=False` kernels are scalar loops about as slow as a 3×3 convolution on
+/// CPU:
 ///
-/// A channels-last `x` (the layout of a whole channels-last pass, see `proxy::pass`) is
-/// pooled as it is and the output stays channels-last, by
-/// [`avg_pool_channels_last::avg_pool_3x3`] on a float32 CPU batch (bit-identical again,
-/// about 5× faster than libtorch's channels-last kernels at 16 channels). Otherwise the output is returned
-/// channels-first (so the convolutions and BatchNorms downstream
-/// see the layout, hence the arithmetic, they always saw). Both ends route the gradient
-/// through [`gradient_in_order`]: the output's gradient reaches the pool channels-last
-/// (without it libtorch runs the scalar channels-first backward kernel, 13 % of `wrcor`'s
-/// time on random NAS-Bench-201 cells), and the input's gradient leaves it channels-first
-/// (a channels-last one sends BatchNorm's backward upstream to its generic TensorIterator
-/// loops, 7.5 %; `perf` on the 2-core Intel VM).
+/// * a channels-last float32 CPU `x` (the layout of a whole channels-last pass, see
+///   `proxy::pass`) goes to [`avg_pool_channels_last::avg_pool_3x3`], zsnas's own kernel
+///   (forward + backward 1.8–2.3× faster than libtorch's channels-last one on
+///   NAS-Bench-201's three feature-map sizes, `cargo run --release --example poolbench`);
+///   the output stays channels-last;
+/// * another channels-last `x` (float64, CUDA) goes to libtorch's channels-last kernels as
+///   it is;
+/// * a channels-first `x` is pooled by libtorch's channels-last kernels, which sum each
+///   window (forward) and scatter each output's gradient (backward) in the same order as
+///   the channels-first ones, and the output is returned channels-first (so the
+///   convolutions and BatchNorms downstream see the layout, hence the arithmetic, they
+///   always saw; a TorchScript trace of the network records `aten::avg_pool2d`). Both
+///   ends route the gradient through [`gradient_in_order`]: the output's gradient reaches
+///   the pool channels-last (without it libtorch runs the scalar channels-first backward
+///   kernel, 13 % of `wrcor`'s time on random NAS-Bench-201 cells), and the input's
+///   gradient leaves it channels-first (a channels-last one sends BatchNorm's backward
+///   upstream to its generic TensorIterator loops, 7.5 %; `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
     if avg_pool_channels_last::applies_to(x) {
         return avg_pool_channels_last::avg_pool_3x3(x);
@@ -215,6 +220,7 @@ fn gradient_in_order(t: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::avg_pool_3x3;
+    use crate::net::bn_channels_last::{is_channels_last, to_channels_last};
     use tch::{Device, Kind, Tensor};
 
     /// Value and input gradient of `f` at `x` for the upstream gradient `g`.
@@ -241,6 +247,13 @@ mod tests {
             // Not trivially equal: padding is not counted.
             let with_pad = x.avg_pool2d([3, 3], [1, 1], [1, 1], false, true, None::<i64>);
             assert!(!y0.equal(&with_pad));
+            // A channels-last batch (zsnas's own kernel for float32 on the CPU) stays
+            // channels-last, with the same values and gradients.
+            let xc = to_channels_last(&x);
+            let (y2, g2) = value_and_grad(avg_pool_3x3, &xc, &to_channels_last(&g));
+            assert!(is_channels_last(&y2), "{shape:?}: the output stays channels-last");
+            assert!(y0.equal(&y2), "{shape:?}: channels-last forward differs");
+            assert!(g0.equal(&g2), "{shape:?}: channels-last backward differs");
         }
     }
 }
