@@ -45,6 +45,27 @@ fn main() {
             ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
             println!("c={c} hw={hw} {name}: median {:.2} ms (fwd+bwd)", ts[10]);
         }
+        // On a channels-last batch (the layout of zsnas's channels-last passes): libtorch's
+        // channels-last kernels against zsnas's (`src/net/avg_pool_channels_last.cpp`).
+        let xc = zsnas::net::bn_channels_last::to_channels_last(&x.detach()).set_requires_grad(true);
+        let gc =
+            zsnas::net::bn_channels_last::to_channels_last(&Tensor::randn([64, c, hw, hw], (Kind::Float, Device::Cpu)));
+        for name in ["libtorch channels-last", "zsnas channels-last"] {
+            let mut ts = vec![];
+            for _ in 0..20 {
+                let t = Instant::now();
+                let y = if name.starts_with("zsnas") {
+                    zsnas::net::avg_pool_channels_last::avg_pool_3x3(&xc)
+                } else {
+                    xc.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>)
+                };
+                let g = Tensor::run_backward(&[(&y * &gc).sum(Kind::Float)], &[&xc], false, false);
+                let _ = g[0].sum(Kind::Float).double_value(&[]);
+                ts.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!("c={c} hw={hw} {name}: median {:.2} ms (fwd+bwd)", ts[10]);
+        }
         // exactness
         let a = x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
         let b = {
