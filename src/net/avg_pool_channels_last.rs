@@ -53,19 +53,21 @@ pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
     }
 }
 
+/// (value, input gradient) of the pool `f` at `x` for the upstream gradient `g` (float32):
+/// what the pool tests here and in [`crate::net::ops`] compare bit for bit.
+#[cfg(test)]
+pub(crate) fn value_and_grad(f: impl Fn(&Tensor) -> Tensor, x: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
+    let x = x.detach().set_requires_grad(true);
+    let y = f(&x);
+    let gx = Tensor::run_backward(&[(&y * g).sum(tch::Kind::Float)], &[&x], false, false);
+    (y.detach(), gx[0].shallow_clone())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{applies_to, avg_pool_3x3};
+    use super::{applies_to, avg_pool_3x3, value_and_grad};
     use crate::net::bn_channels_last::to_channels_last;
     use tch::{Device, Kind, Tensor};
-
-    /// (value, input gradient) of `f` at `x` for the upstream gradient `g`.
-    fn value_and_grad(f: impl Fn(&Tensor) -> Tensor, x: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
-        let x = x.detach().set_requires_grad(true);
-        let y = f(&x);
-        let gx = Tensor::run_backward(&[(&y * g).sum(Kind::Float)], &[&x], false, false);
-        (y.detach(), gx[0].shallow_clone())
-    }
 
     #[test]
     fn bit_identical_to_libtorch_forward_and_backward_whatever_the_thread_count() {

@@ -220,16 +220,9 @@ fn gradient_in_order(t: &Tensor) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::avg_pool_3x3;
+    use crate::net::avg_pool_channels_last::value_and_grad;
     use crate::net::bn_channels_last::{is_channels_last, to_channels_last};
     use tch::{Device, Kind, Tensor};
-
-    /// Value and input gradient of `f` at `x` for the upstream gradient `g`.
-    fn value_and_grad(f: impl Fn(&Tensor) -> Tensor, x: &Tensor, g: &Tensor) -> (Tensor, Tensor) {
-        let x = x.detach().set_requires_grad(true);
-        let y = f(&x);
-        let gx = Tensor::run_backward(&[(&y * g).sum(Kind::Float)], &[&x], false, false);
-        (y.detach(), gx[0].shallow_clone())
-    }
 
     #[test]
     fn the_fast_pool_is_bit_identical_to_libtorch_s_default_kernels() {
