@@ -47,9 +47,9 @@ fn main() {
         }
         // On a channels-last batch (the layout of zsnas's channels-last passes): libtorch's
         // channels-last kernels against zsnas's (`src/net/avg_pool_channels_last.cpp`).
-        let xc = zsnas::net::bn_channels_last::to_channels_last(&x.detach()).set_requires_grad(true);
+        let xc = zsnas::net::channels_last::to_channels_last(&x.detach()).set_requires_grad(true);
         let gc =
-            zsnas::net::bn_channels_last::to_channels_last(&Tensor::randn([64, c, hw, hw], (Kind::Float, Device::Cpu)));
+            zsnas::net::channels_last::to_channels_last(&Tensor::randn([64, c, hw, hw], (Kind::Float, Device::Cpu)));
         for name in ["libtorch channels-last", "zsnas channels-last"] {
             let mut ts = vec![];
             for _ in 0..20 {

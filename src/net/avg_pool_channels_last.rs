@@ -11,7 +11,7 @@
 //! the sum, from 0 in (row, column) order of the outputs, of output gradient / count, the
 //! order in which libtorch's backward accumulates them.
 
-use crate::net::bn_channels_last::applies_to as channels_last_f32_cpu;
+use crate::net::channels_last::is_cpu_f32_channels_last;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use tch::Tensor;
@@ -22,25 +22,23 @@ extern "C" {
     fn zsnas_avg_pool_channels_last_error() -> *const c_char;
 }
 
-/// True when [`avg_pool_3x3`] takes `x`: a dense channels-last float32 CPU [N, C, H, W]
-/// tensor ([`crate::net::bn_channels_last::applies_to`]).
-pub fn applies_to(x: &Tensor) -> bool {
-    channels_last_f32_cpu(x)
-}
-
 /// `x.avg_pool2d([3, 3], [1, 1], [1, 1], ceil_mode = false, count_include_pad = false)`
-/// for `x` [N, C, H, W] as [`applies_to`] accepts: output [N, C, H, W], channels-last,
+/// for `x` [N, C, H, W] channels-last float32 on the CPU ([`is_cpu_f32_channels_last`]): output [N, C, H, W], channels-last,
 /// differentiable with respect to `x`; values and gradients bit-identical to libtorch's.
 ///
 /// Its backward is not itself differentiable (no double backward, `create_graph`): only
 /// the channels-last response passes use it, which take first derivatives only.
 ///
 /// # Panics
-/// If `x` is not what [`applies_to`] accepts (a caller bug), or if libtorch reports an
+/// If `x` is not what [`is_cpu_f32_channels_last`] accepts (a caller bug), or if libtorch reports an
 /// error inside the function (its message is included), e.g. when called during a
 /// TorchScript trace, which could not record it.
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
-    assert!(applies_to(x), "avg_pool_channels_last: not a channels-last float32 CPU batch {:?}", x.size());
+    assert!(
+        is_cpu_f32_channels_last(x),
+        "avg_pool_channels_last: not a channels-last float32 CPU batch {:?}",
+        x.size()
+    );
     // SAFETY: the pointer is a libtch tensor (`torch::Tensor*`) borrowed for the call; the
     // function returns a new one that we own, or null with its message kept.
     unsafe {
@@ -65,8 +63,8 @@ pub(crate) fn value_and_grad(f: impl Fn(&Tensor) -> Tensor, x: &Tensor, g: &Tens
 
 #[cfg(test)]
 mod tests {
-    use super::{applies_to, avg_pool_3x3, value_and_grad};
-    use crate::net::bn_channels_last::to_channels_last;
+    use super::{avg_pool_3x3, value_and_grad};
+    use crate::net::channels_last::{is_cpu_f32_channels_last, to_channels_last};
     use tch::{Device, Kind, Tensor};
 
     #[test]
@@ -93,7 +91,7 @@ mod tests {
             for threads in [1, 2, 3] {
                 tch::set_num_threads(threads);
                 let (y1, g1) = value_and_grad(avg_pool_3x3, &x, &g);
-                assert!(applies_to(&y1), "{shape:?}: the output is channels-last");
+                assert!(is_cpu_f32_channels_last(&y1), "{shape:?}: the output is channels-last");
                 assert!(y0.equal(&y1), "{shape:?}, {threads} thread(s): forward differs");
                 assert!(g0.equal(&g1), "{shape:?}, {threads} thread(s): backward differs");
             }

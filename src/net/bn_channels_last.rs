@@ -11,6 +11,7 @@
 //! ·invstd·γ, M = N·H·W), float32, with multiplications and additions rounded separately.
 //! Running statistics are updated as PyTorch does (momentum, unbiased variance).
 
+use crate::net::channels_last::is_cpu_f32_channels_last;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use tch::{Device, Kind, Tensor};
@@ -29,29 +30,13 @@ extern "C" {
     fn zsnas_bn_channels_last_error() -> *const c_char;
 }
 
-/// True when `x` [N, C, H, W] is dense channels-last (contiguous as [N, H, W, C]) and not
-/// also channels-first (which it is when C = 1 or H·W = 1).
-pub fn is_channels_last(x: &Tensor) -> bool {
-    x.dim() == 4 && !x.is_contiguous() && x.permute([0, 2, 3, 1]).is_contiguous()
-}
-
-/// `x` [N, C, H, W] with the same values laid out channels-last (a copy; differentiable).
-pub fn to_channels_last(x: &Tensor) -> Tensor {
-    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
-}
-
-/// True when `x` is a channels-last ([`is_channels_last`]) float32 CPU tensor, i.e. what
-/// [`batch_norm`] takes.
-pub fn applies_to(x: &Tensor) -> bool {
-    x.kind() == Kind::Float && x.device() == Device::Cpu && is_channels_last(x)
-}
-
-/// Training-mode BatchNorm of `x` [N, C, H, W] (see [`applies_to`]) with affine `weight`,
+/// Training-mode BatchNorm of `x` [N, C, H, W] (channels-last float32 on the CPU,
+/// [`is_cpu_f32_channels_last`]) with affine `weight`,
 /// `bias` [C] and the running statistics [C] updated in place; returns y [N, C, H, W],
 /// channels-last, differentiable with respect to `x`, `weight` and `bias`.
 ///
 /// # Panics
-/// If `x` is not what [`applies_to`] accepts or the parameters are not float32 [C] CPU
+/// If `x` is not what [`is_cpu_f32_channels_last`] accepts or the parameters are not float32 [C] CPU
 /// tensors (a caller bug; libtorch's message is included).
 pub fn batch_norm(
     x: &Tensor,
@@ -62,7 +47,7 @@ pub fn batch_norm(
     momentum: f64,
     eps: f64,
 ) -> Tensor {
-    assert!(applies_to(x), "bn_channels_last: not a channels-last float32 CPU batch {:?}", x.size());
+    assert!(is_cpu_f32_channels_last(x), "bn_channels_last: not a channels-last float32 CPU batch {:?}", x.size());
     let c = x.size()[1];
     for t in [weight, bias, running_mean, running_var] {
         assert!(
@@ -92,7 +77,8 @@ pub fn batch_norm(
 
 #[cfg(test)]
 mod tests {
-    use super::{applies_to, batch_norm, to_channels_last as channels_last};
+    use super::batch_norm;
+    use crate::net::channels_last::{is_cpu_f32_channels_last, to_channels_last as channels_last};
     use tch::{Device, Kind, Tensor};
 
     /// (y, dx, dweight, dbias, running_mean, running_var) of ours on float32 `x`.
@@ -104,7 +90,7 @@ mod tests {
             Tensor::ones([x.size()[1]], (Kind::Float, Device::Cpu)),
         );
         let y = batch_norm(&x, &w, &b, &rm, &rv, 0.1, 1e-5);
-        assert!(applies_to(&y), "the output stays channels-last");
+        assert!(is_cpu_f32_channels_last(&y), "the output stays channels-last");
         let gr = Tensor::run_backward(&[(&y * g).sum(Kind::Float)], &[&x, &w, &b], false, false);
         [y.detach(), gr[0].shallow_clone(), gr[1].shallow_clone(), gr[2].shallow_clone(), rm, rv]
     }
@@ -170,15 +156,5 @@ mod tests {
         for (a, bb) in one.iter().zip(two.iter()) {
             assert!(a.equal(bb));
         }
-    }
-
-    #[test]
-    fn takes_only_channels_last_float_cpu_batches() {
-        let x = Tensor::randn([2, 3, 4, 4], (Kind::Float, Device::Cpu));
-        assert!(!applies_to(&x));
-        assert!(applies_to(&channels_last(&x)));
-        assert!(!applies_to(&channels_last(&x.to_kind(Kind::Double))));
-        // One pixel per image: channels-last is also channels-first.
-        assert!(!applies_to(&channels_last(&Tensor::randn([2, 3, 1, 1], (Kind::Float, Device::Cpu)))));
     }
 }

@@ -4,6 +4,7 @@
 pub mod avg_pool_channels_last;
 pub mod bn_channels_last;
 pub mod build;
+pub mod channels_last;
 pub mod device;
 pub mod mbv2;
 pub mod model;

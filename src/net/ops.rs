@@ -1,6 +1,7 @@
 //! Shared building blocks on tch: BatchNorm, Conv2d (with PyTorch's default init), Linear,
 //! ReLU-Conv-BN and an exact fast 3×3 average pool.
 
+use crate::net::channels_last::{is_channels_last, is_cpu_f32_channels_last, to_channels_last};
 use crate::net::recorder::Recorder;
 use crate::net::{avg_pool_channels_last, bn_channels_last};
 use tch::{nn, nn::Init, Tensor};
@@ -56,7 +57,7 @@ impl BatchNorm {
         if !rec.mode.bn {
             return x.shallow_clone();
         }
-        if rec.mode.train && bn_channels_last::applies_to(x) {
+        if rec.mode.train && is_cpu_f32_channels_last(x) {
             return bn_channels_last::batch_norm(
                 x,
                 &self.weight,
@@ -197,13 +198,13 @@ impl ReluConvBn {
 ///   gradient leaves it channels-first (a channels-last one sends BatchNorm's backward
 ///   upstream to its generic TensorIterator loops, 7.5 %; `perf` on the 2-core Intel VM).
 pub fn avg_pool_3x3(x: &Tensor) -> Tensor {
-    if avg_pool_channels_last::applies_to(x) {
+    if is_cpu_f32_channels_last(x) {
         return avg_pool_channels_last::avg_pool_3x3(x);
     }
-    if bn_channels_last::is_channels_last(x) {
+    if is_channels_last(x) {
         return x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     }
-    let cl = bn_channels_last::to_channels_last(&gradient_in_order(x));
+    let cl = to_channels_last(&gradient_in_order(x));
     let y = cl.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
     // y is channels-last, i.e. contiguous as [N, H, W, C].
     gradient_in_order(&y.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]).contiguous()
@@ -221,7 +222,7 @@ fn gradient_in_order(t: &Tensor) -> Tensor {
 mod tests {
     use super::avg_pool_3x3;
     use crate::net::avg_pool_channels_last::value_and_grad;
-    use crate::net::bn_channels_last::{is_channels_last, to_channels_last};
+    use crate::net::channels_last::{is_channels_last, to_channels_last};
     use tch::{Device, Kind, Tensor};
 
     #[test]

@@ -3,7 +3,7 @@
 //! the tensors the requested proxies need.
 
 use crate::data::batch::Batch;
-use crate::net::bn_channels_last::to_channels_last;
+use crate::net::channels_last::to_channels_last;
 use crate::net::model::Model;
 use crate::net::recorder::{Mode, RecordSpec, Recorder};
 use tch::{Device, Kind, Tensor};
