@@ -362,3 +362,34 @@ fn flag_demo_proxy_and_sample() {
     assert_error(&["demo", "--proxy", "nope", "--sample", "2"], "unknown proxy 'nope'");
     assert_error(&["demo", "--proxy", "params", "--sample", "15626"], "--sample must be 1 to 15,625");
 }
+
+/// A prepared batch whose images NAS-Bench-201's network cannot take (sides not multiples
+/// of 4) is refused up front, naming `--data`, instead of failing inside libtorch.
+#[test]
+fn images_the_nas_bench_201_network_cannot_take() {
+    let dir = tempfile::tempdir().unwrap();
+    for side in [7i64, 2, 33] {
+        let p = dir.path().join(format!("b{side}.safetensors"));
+        tch::manual_seed(side);
+        let images = tch::Tensor::randn([4, 3, side, side], (tch::Kind::Float, tch::Device::Cpu));
+        let labels = tch::Tensor::from_slice(&[0i64, 1, 2, 3]);
+        tch::Tensor::write_safetensors(&[("images", &images), ("labels", &labels)], &p).unwrap();
+        let d = p.to_str().unwrap();
+        let msg = format!("{side}x{side} pixels do not fit the NAS-Bench-201 network");
+        assert_error(&["score", "--arch", A, "--proxies", "wrcor", "--data", d, "--batch-size", "4"], &msg);
+        let (code, _, err) = zsnas(&["score", "--arch", A, "--data", d, "--batch-size", "4"]);
+        assert_ne!(code, 0);
+        assert!(err.contains("--data") && err.lines().count() == 1, "{err}");
+    }
+}
+
+/// `export` parses `--arch` in its `--space` (mbv2 by default) and says so when it fails.
+#[test]
+fn export_names_the_space_it_parses_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    assert_error(
+        &["export", "--arch", A, "--output", out.to_str().unwrap()],
+        "--arch is not an architecture of --space mbv2 (export's default space is mbv2)",
+    );
+}

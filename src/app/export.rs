@@ -65,7 +65,12 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         f => bail!("unknown --format '{f}' (safetensors or torchscript)"),
     };
     let space = SpaceKind::parse(&a.space)?;
-    let mut arch = AnyArch::parse(space, &a.arch)?;
+    let mut arch = AnyArch::parse(space, &a.arch).map_err(|e| {
+        anyhow::anyhow!(
+            "--arch is not an architecture of --space {} (export's default space is mbv2): {e}",
+            space.name()
+        )
+    })?;
     if let Some(r) = a.resolution {
         match &mut arch {
             AnyArch::Mbv2(m) => {

@@ -360,5 +360,32 @@ fn unwind_to_error<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<
     {
         bail!("out of memory scoring {arch} at batch {}, resolution {r}: try a smaller --batch-size", batch.len());
     }
-    bail!("libtorch failed scoring {arch}: {}", cut(first, 300))
+    bail!("libtorch failed scoring {arch}: {}", cut(libtorch_message(first), 300))
+}
+
+/// The message of a libtorch error as tch's `unwrap` panics with it (`called
+/// Result::unwrap() on an Err value: Torch("<message>\nException raised from ...")`):
+/// `<message>` alone, without the wrapper, the C++ source location and the stack frames.
+/// Other text is returned as it is.
+fn libtorch_message(first_line: &str) -> &str {
+    let Some(start) = first_line.find("Torch(\"") else { return first_line };
+    let m = &first_line[start + "Torch(\"".len()..];
+    let end = [m.find("\\n"), m.find("Exception raised from"), m.rfind("\")")].into_iter().flatten().min();
+    end.map_or(m, |e| &m[..e]).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libtorch_message;
+
+    #[test]
+    fn libtorch_messages_lose_their_wrapper_and_stack() {
+        let raw = r#"called `Result::unwrap()` on an `Err` value: Torch("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 3\nException raised from infer_size_impl at /x/ExpandUtils.cpp:35 (most recent call first):\nframe #0: c10::Error::Error() + 0x9d")"#;
+        assert_eq!(
+            libtorch_message(raw),
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 3"
+        );
+        assert_eq!(libtorch_message(r#"x: Torch("short")"#), "short");
+        assert_eq!(libtorch_message("a plain panic"), "a plain panic");
+    }
 }

@@ -260,6 +260,13 @@ impl SetupArgs {
                     classes - 1
                 );
             }
+            if space == SpaceKind::Nb201 {
+                let size = b.images.size();
+                if let [_, _, h, w] = size[..] {
+                    crate::net::nb201::check_input_size(h, w)
+                        .map_err(|e| anyhow::anyhow!("--data {}: {e}", self.source().describe()))?;
+                }
+            }
             if !bool::try_from(b.images.isfinite().all())? {
                 bail!("--data {}: the batch holds NaN or infinite pixel values", self.source().describe());
             }

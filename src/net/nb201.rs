@@ -54,6 +54,20 @@ pub struct Nb201Net {
 /// Index of the final BN+ReLU in the WRCor layer list.
 pub const NB201_FINAL_LAYER: usize = 17;
 
+/// Checks that images of `h`×`w` pixels fit the network: it halves the maps twice
+/// (stride-2 convolutions beside 2×2 average pools, whose outputs are added), so both sides
+/// must be positive multiples of 4 (CIFAR's 32×32, ImageNet16-120's 16×16).
+///
+/// Errors: a side that is not a positive multiple of 4, naming both sides.
+pub fn check_input_size(h: i64, w: i64) -> anyhow::Result<()> {
+    if h < 4 || w < 4 || h % 4 != 0 || w % 4 != 0 {
+        anyhow::bail!(
+            "images of {h}x{w} pixels do not fit the NAS-Bench-201 network: it halves height and width twice, so both must be positive multiples of 4 (CIFAR: 32x32, ImageNet16-120: 16x16)"
+        );
+    }
+    Ok(())
+}
+
 impl Nb201Net {
     /// Builds the network under `p` with `c` = 16 initial channels, `n` = 5 cells per
     /// stage. Parameters are created in PyTorch's construction order, so after
