@@ -251,4 +251,16 @@ fn train_command_bad_input() {
         "unknown recipe 'cifar'",
     );
     common::assert_error(&["train", "--arch", SKIP, "--data", "x", "--output", "/tmp/x", "--epochs", "0"], "--epochs");
+    // A prepared batch for scoring is not a training set (it used to be read as a
+    // truncated CIFAR-10 file).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("batch.safetensors");
+    let images = tch::Tensor::zeros([2, 3, 4, 4], (tch::Kind::Float, tch::Device::Cpu));
+    let labels = tch::Tensor::from_slice(&[0i64, 1]);
+    tch::Tensor::write_safetensors(&[("images", &images), ("labels", &labels)], &p).unwrap();
+    let out = dir.path().join("out");
+    common::assert_error(
+        &["train", "--arch", SKIP, "--data", p.to_str().unwrap(), "--output", out.to_str().unwrap()],
+        "is a prepared .safetensors batch",
+    );
 }

@@ -65,10 +65,15 @@ pub fn read_raw(src: &DataSource) -> Result<RawImages> {
 
 /// [`read_raw`] with explicit [`ReadOptions`], also returning the format recognised.
 ///
-/// Errors: a missing path; any error of [`read_data_path`].
+/// Errors: a missing path; a prepared `.safetensors` batch (a fixed batch of tensors for
+/// scoring, not a data set of images); any error of [`read_data_path`].
 pub fn read_raw_with(src: &DataSource, opts: &ReadOptions) -> Result<(RawImages, DataFormat)> {
     match src {
         DataSource::Embedded => Ok((embedded_cifar10()?, DataFormat::Embedded)),
+        DataSource::Path(p) if is_safetensors(p) && p.is_file() => bail!(
+            "'{}' is a prepared .safetensors batch (fixed tensors for scoring), not a data set of images: give CIFAR or ImageNet16 files or an image folder",
+            p.display()
+        ),
         DataSource::Path(p) => read_data_path(p, opts),
     }
 }
