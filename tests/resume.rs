@@ -145,3 +145,26 @@ fn shards_partition_the_run_and_correlate_merges_them() {
         assert!(m["spearman"].as_f64().unwrap().is_finite());
     }
 }
+
+/// NUL bytes after the last record (a crash with delayed allocation) are dropped with a
+/// note, never silently; a file of NULs alone resumes as empty.
+#[test]
+fn nul_garbage_is_dropped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("nul.jsonl");
+    std::fs::write(&f, [0u8; 3]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(["score", "--arch", "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "params"])
+        .arg("--output")
+        .arg(&f)
+        .env_remove("ZSNAS_SHARD")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_ARRAY_TASK_COUNT")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("removed 3 bytes of NUL garbage after the last record"), "{err}");
+    assert_eq!(count_lines(&f), 1);
+}

@@ -207,6 +207,14 @@ impl JsonlLog {
                 // Ignore stderr write errors (eprintln! would panic on them).
                 let _ = writeln!(std::io::stderr().lock(), "{msg}");
                 repair = Some(r);
+            } else if removed > 0 {
+                // Trailing NUL bytes (left by a crash with delayed allocation) were dropped.
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "zsnas: {}: removed {removed} bytes of NUL garbage after the last record (probably from a crash); {} records kept",
+                    path.display(),
+                    scan.records.len()
+                );
             }
         }
         let log =
