@@ -311,9 +311,11 @@ impl Proxy {
     /// moved (zico 1.1e-4 ... synflow 1.3e-16). The tolerances leave a margin of 10–100×
     /// (`tests/cli_errors.rs` checks every proxy). A degenerate cell can still fall on
     /// either side of −inf (seen once: az_expressivity of index 13337).
-    /// The thread-invariant proxies get 1e-9 (the tolerance of any two equal scores). Two
-    /// corner cases of libtorch's convolutions are outside this (README, "Scores do not
-    /// depend on `--threads`"): batch size 3, and 4×4 NAS-Bench-201 images.
+    /// The thread-invariant proxies get 1e-9 (the tolerance of any two equal scores). All
+    /// of this is measured on NAS-Bench-201; outside it are two corner cases of libtorch's
+    /// convolutions there (batch size 3, 4×4 images) and the other spaces, whose
+    /// convolutions make every proxy thread-dependent (README, "On NAS-Bench-201, scores do
+    /// not depend on `--threads`").
     pub fn thread_rtol(self) -> f64 {
         self.thread_dependence().unwrap_or(1e-9)
     }
