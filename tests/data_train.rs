@@ -263,4 +263,20 @@ fn train_command_bad_input() {
         &["train", "--arch", SKIP, "--data", p.to_str().unwrap(), "--output", out.to_str().unwrap()],
         "is a prepared .safetensors batch",
     );
+    // Images the NAS-Bench-201 network cannot take (sides not multiples of 4) are refused
+    // before training, naming --data, instead of failing inside libtorch.
+    let folder = dir.path().join("odd");
+    for (c, class) in ["cat", "dog"].iter().enumerate() {
+        let d = folder.join(class);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..2u8 {
+            image::RgbImage::from_pixel(30, 30, image::Rgb([c as u8 * 100, i * 50, 7]))
+                .save(d.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    common::assert_error(
+        &["train", "--arch", SKIP, "--data", folder.to_str().unwrap(), "--output", out.to_str().unwrap()],
+        "images of 30x30 pixels do not fit the NAS-Bench-201 network",
+    );
 }

@@ -157,6 +157,10 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         AnyArch::Nb101(_) => "Nb101Net",
     };
     let input_size = (train_set.height as i64, train_set.width as i64);
+    if matches!(arch, AnyArch::Nb201(_)) {
+        crate::net::nb201::check_input_size(input_size.0, input_size.1)
+            .map_err(|e| anyhow::anyhow!("--data {}: {e}", a.data.display()))?;
+    }
     let text = arch.text();
     let index = match &arch {
         AnyArch::Nb201(c) => {
