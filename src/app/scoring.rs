@@ -326,7 +326,8 @@ pub fn score_batch(
 /// failure into an error. tch reports libtorch's C++ exceptions by panicking; the panic is
 /// caught (its default report silenced) and becomes "out of memory scoring ARCH at batch
 /// N, resolution R: try a smaller --batch-size" for an allocation failure, else "libtorch
-/// failed scoring ARCH: MESSAGE" (first line). Long architecture strings are cut.
+/// failed scoring ARCH: MESSAGE" (libtorch's message without tch's wrapper and the C++
+/// stack, [`libtorch_message`]). Long architecture strings are cut.
 pub fn guarded<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -371,7 +372,12 @@ fn libtorch_message(first_line: &str) -> &str {
     let Some(start) = first_line.find("Torch(\"") else { return first_line };
     let m = &first_line[start + "Torch(\"".len()..];
     let end = [m.find("\\n"), m.find("Exception raised from"), m.rfind("\")")].into_iter().flatten().min();
-    end.map_or(m, |e| &m[..e]).trim()
+    let message = end.map_or(m, |e| &m[..e]).trim();
+    if message.is_empty() {
+        first_line
+    } else {
+        message
+    }
 }
 
 #[cfg(test)]
@@ -387,5 +393,7 @@ mod tests {
         );
         assert_eq!(libtorch_message(r#"x: Torch("short")"#), "short");
         assert_eq!(libtorch_message("a plain panic"), "a plain panic");
+        // Nothing inside the wrapper: the line as it is.
+        assert_eq!(libtorch_message(r#"x: Torch("")"#), r#"x: Torch("")"#);
     }
 }
