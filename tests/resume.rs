@@ -165,6 +165,6 @@ fn nul_garbage_is_dropped_with_a_note() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("removed 3 bytes of NUL garbage after the last record"), "{err}");
+    assert!(err.contains("removed 3 trailing bytes holding NUL garbage"), "{err}");
     assert_eq!(count_lines(&f), 1);
 }

@@ -159,7 +159,8 @@ impl JsonlLog {
     /// printed to stderr and the details are available from
     /// [`JsonlLog::repair`].  A last line that is a complete JSON object or
     /// array but lacks the newline is kept and the newline is added.  Blank
-    /// lines are ignored.  An unparsable line before the last one is an error
+    /// lines are ignored; NUL bytes after the last record (left by a crash) are
+    /// removed with a note on stderr.  An unparsable line before the last one is an error
     /// that names its 1-based line number; the file is left untouched then.
     ///
     /// A path that exists but is not a regular file (a directory, a device such as
@@ -211,7 +212,7 @@ impl JsonlLog {
                 // Trailing NUL bytes (left by a crash with delayed allocation) were dropped.
                 let _ = writeln!(
                     std::io::stderr().lock(),
-                    "zsnas: {}: removed {removed} bytes of NUL garbage after the last record (probably from a crash); {} records kept",
+                    "zsnas: {}: removed {removed} trailing bytes holding NUL garbage (probably from a crash); {} records kept",
                     path.display(),
                     scan.records.len()
                 );
