@@ -313,9 +313,9 @@ impl Proxy {
     /// either side of −inf (seen once: az_expressivity of index 13337).
     /// The thread-invariant proxies get 1e-9 (the tolerance of any two equal scores). All
     /// of this is measured on NAS-Bench-201; outside it are two corner cases of libtorch's
-    /// convolutions there (batch size 3, 4×4 images) and the other spaces, whose
-    /// convolutions make every proxy thread-dependent (README, "On NAS-Bench-201, scores do
-    /// not depend on `--threads`").
+    /// kernels there (batch size 3, 4×4 images) and the other spaces, whose convolutions
+    /// make every proxy thread-dependent (README, "On NAS-Bench-201, scores do not depend
+    /// on `--threads`").
     pub fn thread_rtol(self) -> f64 {
         self.thread_dependence().unwrap_or(1e-9)
     }
