@@ -38,6 +38,9 @@ fn main() {
     let m = build_model(&AnyArch::Nb201(arch), 10, Device::Cpu, 0, None).expect("the network builds");
     let mut ratios = Vec::new();
     for round in 0..9 {
+        for mut v in m.vs.trainable_variables() {
+            v.zero_grad();
+        }
         let t = Instant::now();
         let logits = m.net.forward(&batch.images, &mut Recorder::plain(Mode::default()));
         logits.cross_entropy_for_logits(&batch.labels).backward();
