@@ -208,13 +208,33 @@ fn audit_findings_are_errors() {
         &["score", "--arch", A, "--batch-size", "4", "--data", ok.to_str().unwrap(), "--augment"],
         "--augment does not apply to a prepared .safetensors batch",
     );
-    // 1×1 images: libtorch's shape error, not "out of memory".
+    // 1×1 images: refused up front for NAS-Bench-201, whose network needs sides that are
+    // multiples of 4; NAS-Bench-101 runs into libtorch's shape error, reported by its
+    // message alone (not "out of memory", no C++ stack).
     let tiny = dir.path().join("tiny.safetensors");
     safetensors_batch(&tiny, 4, 1, |i| i as f32);
-    let (code, _, err) =
-        zsnas(&["score", "--arch", A, "--batch-size", "4", "--data", tiny.to_str().unwrap(), "--proxies", "wrcor"]);
+    assert_error(
+        &["score", "--arch", A, "--batch-size", "4", "--data", tiny.to_str().unwrap(), "--proxies", "wrcor"],
+        "images of 1x1 pixels do not fit the NAS-Bench-201 network",
+    );
+    let nb101 = "input,conv3x3-bn-relu,maxpool3x3,output|0110|0001|0001|0000";
+    let (code, _, err) = zsnas(&[
+        "score",
+        "--space",
+        "nb101",
+        "--arch",
+        nb101,
+        "--batch-size",
+        "4",
+        "--data",
+        tiny.to_str().unwrap(),
+        "--proxies",
+        "wrcor",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("libtorch failed scoring") && !err.contains("out of memory"), "{err}");
+    assert!(!err.contains("Exception raised from") && !err.contains("Torch(\""), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
     // Flags of another space are refused, not ignored.
     assert_error(&["score", "--arch", A, "--resolution", "64"], "--resolution only applies to --space mbv2");
     assert_error(&["score", "--arch", A, "--flops-limit", "10"], "--flops-limit only applies to --space mbv2");
