@@ -189,7 +189,9 @@ impl SetupArgs {
     /// `--photos`, an ImageNet-style folder at `resolution` (224 when `None`).
     ///
     /// Errors: batch size 0, an unknown device, unreadable or malformed data, data of
-    /// another data set than `--dataset`, a label outside the head's classes.
+    /// another data set than `--dataset`, a label outside the head's classes, NaN or
+    /// infinite pixels, a batch of identical images, and for NAS-Bench-201 images whose
+    /// sides are not multiples of 4 ([`crate::net::nb201::check_input_size`]).
     pub fn batch(&self, space: SpaceKind, seed: u64) -> Result<(Device, Batch)> {
         self.batch_at(space, seed, None)
     }
