@@ -79,7 +79,7 @@ pub struct CorrelateArgs {
     /// FILE as CSV (pandas reads every value column as floats).
     #[arg(long, value_name = "FILE")]
     pub per_arch: Option<PathBuf>,
-    /// Write a scatter plot per proxy/vote to DIR/<proxy>.png and .svg.
+    /// Write a scatter plot per proxy/vote to `DIR/<proxy>.png` and `.svg`.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
     /// Architectures to score on the fly (without --scores).

@@ -327,7 +327,7 @@ pub fn score_batch(
 /// caught (its default report silenced) and becomes "out of memory scoring ARCH at batch
 /// N, resolution R: try a smaller --batch-size" for an allocation failure, else "libtorch
 /// failed scoring ARCH: MESSAGE" (libtorch's message without tch's wrapper and the C++
-/// stack, [`libtorch_message`]). Long architecture strings are cut.
+/// stack). Long architecture strings are cut.
 pub fn guarded<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

@@ -342,7 +342,7 @@ impl ArchArgs {
 pub struct TruthArgs {
     /// Ground-truth table: a CSV file (plain or gzip), or for nb101 a JSON list like
     /// nb101_sample200.json. Default: nb201 the embedded NAS-Bench-201 table; nb101
-    /// <data dir>/nb101/nb101_sample200.json.
+    /// `<data dir>/nb101/nb101_sample200.json`.
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Truth column (default: test_acc_200ep for nb201, valid_acc_108ep for nb101).

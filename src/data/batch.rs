@@ -2,7 +2,7 @@
 
 use tch::Tensor;
 
-/// Images [N, 3, H, W] f32 (already normalised) and labels [N] i64.
+/// Images [N, 3, H, W] f32 (already normalised) and labels \[N\] i64.
 #[derive(Debug)]
 pub struct Batch {
     /// Normalised images, NCHW, f32.

@@ -260,7 +260,7 @@ impl ImageNetFolder {
 
     /// Decodes and transforms the drawn images only (see the module doc), in parallel
     /// threads, into a [`Batch`]: images f32 [B, 3, R, R] normalised with the ImageNet
-    /// mean/std, labels i64 [B] (class indices).
+    /// mean/std, labels i64 \[B\] (class indices).
     ///
     /// Errors: `resolution` 0; an image that cannot be opened or decoded (naming it).
     pub fn load(&self, drawn: &[Drawn], resolution: usize) -> Result<Batch> {
@@ -305,7 +305,7 @@ impl ImageNetFolder {
 /// draws `batch_size` of them seeded by `seed` (class-balanced or uniform, see
 /// [`ImageNetFolder::draw`]), decodes only those and applies the evaluation transform at
 /// `resolution` with the ImageNet mean/std. Returns the [`Batch`] (images f32
-/// [B, 3, R, R], labels i64 [B], the class's index among the sorted class folders) and the
+/// [B, 3, R, R], labels i64 \[B\], the class's index among the sorted class folders) and the
 /// drawn files in batch order, for the caller to record.
 ///
 /// Errors: as [`ImageNetFolder::open`], [`ImageNetFolder::draw`] and

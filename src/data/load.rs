@@ -94,7 +94,7 @@ pub struct LoadOptions {
 }
 
 /// Loads one batch with the default [`LoadOptions`]: a prepared safetensors batch as is
-/// (`images` f32 [N,3,H,W] already normalised, `labels` i64 [N]; its first `batch_size`
+/// (`images` f32 \[N,3,H,W\] already normalised, `labels` i64 \[N\]; its first `batch_size`
 /// samples), otherwise a seeded choice of `batch_size` images normalised with the mean/std
 /// of the data set the format implies (CIFAR-10 for the embedded set, CIFAR-10 files and
 /// image folders; CIFAR-100 and ImageNet16-120 for theirs).

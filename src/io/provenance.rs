@@ -6,7 +6,7 @@
 //! completing it, or reusing it as `search --scores` compares the setup of each line with
 //! the run's own ([`ScoringSetup::check_same`]); a difference is an error naming the field
 //! and both values. Scores of one architecture depend on exactly these fields (and on the
-//! thread count only within the per-proxy tolerances of [`crate::proxy::Proxy::rtol`]).
+//! thread count only within the per-proxy tolerances of [`crate::proxy::Proxy::thread_rtol`]).
 
 use crate::data::batch::Batch;
 use anyhow::{bail, Result};

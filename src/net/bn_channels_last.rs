@@ -32,11 +32,11 @@ extern "C" {
 
 /// Training-mode BatchNorm of `x` [N, C, H, W] (channels-last float32 on the CPU,
 /// [`is_cpu_f32_channels_last`]) with affine `weight`,
-/// `bias` [C] and the running statistics [C] updated in place; returns y [N, C, H, W],
+/// `bias` \[C\] and the running statistics \[C\] updated in place; returns y [N, C, H, W],
 /// channels-last, differentiable with respect to `x`, `weight` and `bias`.
 ///
 /// # Panics
-/// If `x` is not what [`is_cpu_f32_channels_last`] accepts or the parameters are not float32 [C] CPU
+/// If `x` is not what [`is_cpu_f32_channels_last`] accepts or the parameters are not float32 \[C\] CPU
 /// tensors (a caller bug; libtorch's message is included).
 pub fn batch_norm(
     x: &Tensor,

@@ -25,13 +25,13 @@ pub fn conv_weight(p: &nn::Path, out_c: i64, in_per_group: i64, k: i64) -> Tenso
 /// `running_mean`, `running_var`). eps configurable (1e-5 by default), momentum 0.1.
 #[derive(Debug)]
 pub struct BatchNorm {
-    /// γ [C].
+    /// γ \[C\].
     pub weight: Tensor,
-    /// β [C].
+    /// β \[C\].
     pub bias: Tensor,
-    /// Running mean [C] (updated in training mode).
+    /// Running mean \[C\] (updated in training mode).
     pub running_mean: Tensor,
-    /// Running variance [C] (unbiased batch variance, momentum 0.1).
+    /// Running variance \[C\] (unbiased batch variance, momentum 0.1).
     pub running_var: Tensor,
     /// ε added to the variance.
     pub eps: f64,
@@ -114,7 +114,7 @@ impl Conv {
 pub struct Linear {
     /// Weight [out, in].
     pub weight: Tensor,
-    /// Bias [out].
+    /// Bias \[out\].
     pub bias: Tensor,
 }
 
@@ -192,7 +192,7 @@ impl ReluConvBn {
 ///   the channels-first ones, and the output is returned channels-first (so the
 ///   convolutions and BatchNorms downstream see the layout, hence the arithmetic, they
 ///   always saw; a TorchScript trace of the network records `aten::avg_pool2d`). Both
-///   ends route the gradient through [`gradient_in_order`]: the output's gradient reaches
+///   ends route the gradient through `gradient_in_order`: the output's gradient reaches
 ///   the pool channels-last (without it libtorch runs the scalar channels-first backward
 ///   kernel, 13 % of `wrcor`'s time on random NAS-Bench-201 cells), and the input's
 ///   gradient leaves it channels-first (a channels-last one sends BatchNorm's backward

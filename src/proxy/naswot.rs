@@ -1,5 +1,5 @@
 //! NASWOT (Mellor et al., ICML 2021, "Neural Architecture Search without Training", v2):
-//! binary codes c = 1[ReLU input > 0] per site, K = Σ_sites c·cᵀ + (1−c)(1−c)ᵀ,
+//! binary codes c = 1\[ReLU input > 0\] per site, K = Σ_sites c·cᵀ + (1−c)(1−c)ᵀ,
 //! score = log|det K|.
 //!
 //! `naswot` uses the reference WRCor code's name-matched site set (each ReLU-Conv-BN
