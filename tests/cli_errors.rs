@@ -390,6 +390,10 @@ fn export_names_the_space_it_parses_in() {
     let out = dir.path().join("e");
     assert_error(
         &["export", "--arch", A, "--output", out.to_str().unwrap()],
-        "--arch is not an architecture of --space mbv2 (export's default space is mbv2)",
+        "--arch is not an architecture of --space mbv2 (export's default; give --space for another)",
     );
+    // Given explicitly, the space is named without the default's hint.
+    let (code, _, err) = zsnas(&["export", "--space", "nb101", "--arch", A, "--output", out.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--arch is not an architecture of --space nb101: ") && !err.contains("default"), "{err}");
 }

@@ -33,9 +33,9 @@ use std::path::{Path, PathBuf};
 /// Flags of `zsnas export`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ExportArgs {
-    /// Search space (mbv2, nb201 or nb101).
-    #[arg(long, default_value = "mbv2")]
-    pub space: String,
+    /// Search space: mbv2 (the default), nb201 or nb101.
+    #[arg(long)]
+    pub space: Option<String>,
     /// The architecture (canonical text form of the space).
     #[arg(long)]
     pub arch: String,
@@ -64,12 +64,10 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         "torchscript" => true,
         f => bail!("unknown --format '{f}' (safetensors or torchscript)"),
     };
-    let space = SpaceKind::parse(&a.space)?;
+    let space = SpaceKind::parse(a.space.as_deref().unwrap_or("mbv2"))?;
     let mut arch = AnyArch::parse(space, &a.arch).map_err(|e| {
-        anyhow::anyhow!(
-            "--arch is not an architecture of --space {} (export's default space is mbv2): {e}",
-            space.name()
-        )
+        let default = if a.space.is_none() { " (export's default; give --space for another)" } else { "" };
+        anyhow::anyhow!("--arch is not an architecture of --space {}{default}: {e}", space.name())
     })?;
     if let Some(r) = a.resolution {
         match &mut arch {
