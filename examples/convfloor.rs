@@ -7,6 +7,14 @@
 //! each of the network's convolutions and, except for the stem, its input gradient (a
 //! forward convolution with flipped weights for stride 1, a transposed convolution for
 //! stride 2, which is what libtorch computes). Prints seconds and their ratio per round.
+//!
+//! Each round then times the memory traffic that the element-wise work of such a pass
+//! cannot avoid, even fully fused, as libtorch float32 adds (two reads and a write each)
+//! over 60 rotating tensors per stage (about the pass's working set, beyond L2):
+//! [`FUSED_TENSOR_PASSES_PER_CELL`] whole-tensor reads or writes per cell of six
+//! `nor_conv_3x3` edges. The convolutions, that traffic and the correlations (the
+//! `correlations + log-det` stage of `zsnas bench`) add up to the floor of any exact
+//! implementation on the machine.
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 use zsnas::net::build::build_model;
@@ -28,6 +36,35 @@ const CONVS: [(i64, i64, i64, i64, i64, usize); 10] = [
     (32, 64, 1, 1, 8, 1),
     (64, 64, 3, 1, 8, 30),
 ];
+
+/// Whole-tensor reads and writes per cell of six `nor_conv_3x3` edges that a fully fused
+/// exact `wrcor` pass still needs, besides the convolutions and the correlations. Nodes 1, 2,
+/// 3 have k = 1, 2, 3 incoming edges. Forward: each edge's BatchNorm statistics read its
+/// convolution output (6); each node reads its k outputs and writes its value (the forward
+/// response and ReLU mask) and its ReLU (the next convolutions' input): 3 + 4 + 5 = 12.
+/// Backward, per node j with gradient g: one pass reading g and the k convolution outputs
+/// for the BatchNorm sums, one reading them again and writing the k input gradients:
+/// (1 + k) + (1 + 2k), 24 in all; per source node i with m outgoing edges, one pass reading
+/// its value (the ReLU mask) and the m convolution input gradients and writing the m
+/// backward responses and its own gradient: 2 + 2m, 18 in all. 6 + 12 + 24 + 18 = 60.
+const FUSED_TENSOR_PASSES_PER_CELL: usize = 60;
+
+/// Times `FUSED_TENSOR_PASSES_PER_CELL` tensor passes for the 5 cells of each stage, as adds
+/// over 60 rotating channels-last tensors of the stage's shape; returns seconds.
+fn elementwise_floor(o: (Kind, Device)) -> f64 {
+    let mut seconds = 0.0;
+    for (c, side) in [(16, 32), (32, 16), (64, 8)] {
+        let pool: Vec<Tensor> = (0..60).map(|_| to_channels_last(&Tensor::randn([64, c, side, side], o))).collect();
+        let adds = 5 * FUSED_TENSOR_PASSES_PER_CELL / 3;
+        let t = Instant::now();
+        for a in 0..adds {
+            let out = &pool[(3 * a) % 60];
+            let _ = pool[(3 * a + 1) % 60].add_out(out, &pool[(3 * a + 2) % 60]);
+        }
+        seconds += t.elapsed().as_secs_f64();
+    }
+    seconds
+}
 
 fn main() {
     tch::set_num_threads(2);
@@ -66,9 +103,21 @@ fn main() {
             }
             convs += t.elapsed().as_secs_f64();
         }
-        ratios.push(convs / bare);
-        println!("round {round}: bare pass {bare:.4} s, convolutions {convs:.4} s = {:.3} bare passes", convs / bare);
+        let streams = elementwise_floor(o);
+        ratios.push((convs / bare, streams / bare));
+        println!(
+            "round {round}: bare pass {bare:.4} s, convolutions {convs:.4} s = {:.3} bare passes, fused element-wise traffic {streams:.4} s = {:.3} bare passes",
+            convs / bare,
+            streams / bare
+        );
     }
-    ratios.sort_by(|a, b| a.total_cmp(b));
-    println!("median: {:.3} bare passes", ratios[ratios.len() / 2]);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!(
+        "median: convolutions {:.3} bare passes, fused element-wise traffic {:.3} bare passes",
+        median(ratios.iter().map(|r| r.0).collect()),
+        median(ratios.iter().map(|r| r.1).collect())
+    );
 }
