@@ -99,6 +99,16 @@ fn stop_and_resume_equals_straight_run(cell: &str, recipe: Recipe) {
     other.epochs += 1;
     let e = train(&spec, &other, &opts(b.path(), None)).unwrap_err().to_string();
     assert!(e.contains("'epochs'"), "{e}");
+    // Other images of the same count and size are refused too, training and test alike.
+    let raw = read_cifar10_bin(shared_data_file("cifar10/train_4000.bin")).unwrap();
+    let mut moved = self::spec(cell);
+    moved.train = subset(&raw, 20, 20);
+    let e = train(&moved, &recipe, &opts(b.path(), None)).unwrap_err().to_string();
+    assert!(e.contains("the train images are not the checkpoint's") && e.contains("--data"), "{e}");
+    let mut moved = self::spec(cell);
+    moved.test = Some(subset(&raw, 200, 12));
+    let e = train(&moved, &recipe, &opts(b.path(), None)).unwrap_err().to_string();
+    assert!(e.contains("the test images are not the checkpoint's") && e.contains("--test-data"), "{e}");
     let resumed = train(&spec, &recipe, &opts(b.path(), None)).unwrap();
     assert_eq!(resumed.resumed_from, 1);
     assert!(resumed.finished);

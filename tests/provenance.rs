@@ -150,3 +150,63 @@ fn search_history_resumed_with_another_setup_is_refused() {
     b.extend(["--batch-size", "16"]);
     assert_error(&b, "history line 1: scored with batch_size 8, but this run has batch_size 16");
 }
+
+#[test]
+fn weights_are_recorded_by_content_and_fit_one_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = |seed: &str, to: &Path| {
+        let (code, _, err) =
+            zsnas(&["export", "--space", "nb201", "--arch", A, "--seed", seed, "--output", to.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        to.join("weights.safetensors")
+    };
+    let w0 = export("0", &dir.path().join("e0"));
+    let w1 = export("1", &dir.path().join("e1"));
+    let w = dir.path().join("w.safetensors");
+    std::fs::copy(&w0, &w).unwrap();
+    let ws = w.to_str().unwrap();
+    let out = dir.path().join("s.jsonl");
+    let o = out.to_str().unwrap();
+    let args = |proxies: &'static str| {
+        ["--threads", "1", "score", "--arch", A, "--batch-size", "8", "--weights", ws, "--proxies", proxies, "--output", o]
+    };
+    let (code, _, err) = zsnas(&args("synflow"));
+    assert_eq!(code, 0, "{err}");
+    let md5 = lines(&out)[0]["setup"]["weights_md5"].as_str().unwrap().to_string();
+    assert_eq!(md5.len(), 32);
+    // Other weights at the same path: another setup, refused before anything is scored.
+    std::fs::copy(&w1, &w).unwrap();
+    let (code, _, err) = zsnas(&args("synflow,l2_norm"));
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("scored with weights_md5 {md5}, but this run has weights_md5")), "{err}");
+    assert_eq!(lines(&out).len(), 1);
+    assert!(lines(&out)[0]["scores"].get("l2_norm").is_none());
+    // The original bytes back: the line is completed.
+    std::fs::copy(&w0, &w).unwrap();
+    let (code, _, err) = zsnas(&args("synflow,l2_norm"));
+    assert_eq!(code, 0, "{err}");
+    assert!(lines(&out)[0]["scores"].get("l2_norm").is_some());
+    // One weights file, several architectures: refused up front, nothing written.
+    let many = dir.path().join("many.jsonl");
+    assert_error(
+        &["score", "--sample", "3", "--batch-size", "8", "--weights", ws, "--output", many.to_str().unwrap()],
+        "a weights file holds the weights of one architecture, but 3 architectures are selected",
+    );
+    assert!(!many.exists());
+}
+
+#[test]
+fn dataset_cifar10_is_the_default_setup_on_nas_bench_201() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.jsonl");
+    assert_eq!(score(&out, "naswot", &[]).0, 0);
+    let first = std::fs::read(&out).unwrap();
+    let (code, _, err) = score(&out, "naswot", &["--dataset", "cifar10"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 of this selection complete), 0 to complete, 0 to score"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+    // Another data set is another setup.
+    let c100 = dir.path().join("c100.jsonl");
+    assert_eq!(score(&c100, "naswot", &["--dataset", "cifar100"]).0, 0);
+    assert_eq!(lines(&c100)[0]["setup"]["dataset"], "cifar100");
+}

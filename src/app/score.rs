@@ -50,7 +50,8 @@ pub struct ScoreArgs {
     /// Run seed (batch choice, per-architecture initialisation).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// PyTorch state dict (safetensors) to load instead of a fresh initialisation.
+    /// PyTorch state dict (safetensors) to load instead of a fresh initialisation, for
+    /// one architecture (the one it belongs to); its path and md5 are recorded in `setup`.
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Data, batch size, augmentation, head, device.

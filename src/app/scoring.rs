@@ -93,8 +93,9 @@ fn score_one(
 /// (resumed, not recomputed) followed by the newly scored ones, each appended to the file
 /// as it is produced and passed to `on_new` right after.
 ///
-/// Errors: no proxy, `flops_reference` outside mbv2, an unreadable batch or output file,
-/// a network that fails to build or score.
+/// Errors: no proxy, `flops_reference` outside mbv2, `weights` with more than one
+/// architecture, an unreadable batch, weights or output file, a network that fails to
+/// build or score.
 pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()>) -> Result<Vec<ScoreLine>> {
     let space = job.space;
     if job.proxies.is_empty() {
@@ -103,10 +104,20 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     if job.proxies.contains(&Proxy::FlopsReference) && space != SpaceKind::Mbv2 {
         bail!("proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)");
     }
+    if let Some(w) = &job.weights {
+        let distinct: HashSet<String> = job.archs.iter().map(|x| x.text()).collect();
+        if distinct.len() > 1 {
+            bail!(
+                "--weights {}: a weights file holds the weights of one architecture, but {} architectures are selected; score it with one --arch",
+                w.display(),
+                distinct.len()
+            );
+        }
+    }
     let table = Nb201Table::embedded()?;
     let (device, batch, drawn) = job.setup.batch_with_files(space, job.seed, job.photo_resolution)?;
     check_batch_size(&job.proxies, batch.len())?;
-    let setup = job.setup.scoring_setup(space, job.seed, &batch, job.weights.as_deref());
+    let setup = job.setup.scoring_setup(space, job.seed, &batch, job.weights.as_deref())?;
     let mut file = match &job.output {
         Some(p) => Some(ScoreFile::open(p, space, &setup, job.canonical)?),
         None => None,

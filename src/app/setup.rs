@@ -12,7 +12,7 @@ pub use crate::report::cut;
 use crate::search::Strategy;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -161,26 +161,43 @@ impl SetupArgs {
     }
 
     /// The provenance record of scores made with these flags on `batch` (drawn with
-    /// `seed`) and optional `weights`: what [`crate::io::provenance`] compares on resume.
-    pub fn scoring_setup(&self, space: SpaceKind, seed: u64, batch: &Batch, weights: Option<&Path>) -> ScoringSetup {
+    /// `seed`) and optional `weights` (path and md5 of its bytes): what
+    /// [`crate::io::provenance`] compares on resume. `dataset` is recorded when it is not
+    /// the space's default data set (CIFAR-10 for NAS-Bench-201 and NAS-Bench-101), so
+    /// `--dataset cifar10` there is the same setup as no `--dataset`.
+    ///
+    /// Errors: the weights file cannot be read (`--weights PATH: ...`).
+    pub fn scoring_setup(
+        &self,
+        space: SpaceKind,
+        seed: u64,
+        batch: &Batch,
+        weights: Option<&Path>,
+    ) -> Result<ScoringSetup> {
         let data = if self.random_data(space) {
             "random".to_string()
         } else {
             self.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "embedded".to_string())
         };
         let device = if self.device.starts_with("cuda") { "cuda" } else { "cpu" };
-        ScoringSetup {
+        let weights_md5 = match weights {
+            Some(p) => Some(ScoringSetup::file_md5(p).map_err(|e| anyhow!("--weights {e}"))?),
+            None => None,
+        };
+        let dataset = self.dataset.filter(|d| space == SpaceKind::Mbv2 || *d != Dataset::Cifar10);
+        Ok(ScoringSetup {
             augment: self.augment,
             batch_md5: ScoringSetup::batch_md5(batch),
             batch_size: batch.len(),
             data,
-            dataset: self.dataset.map(|d| d.name().to_string()),
+            dataset: dataset.map(|d| d.name().to_string()),
             device: device.to_string(),
             num_classes: self.num_classes(space),
             resolution: batch.images.size().last().copied().unwrap_or(0) as u64,
             seed,
             weights: weights.map(|p| p.display().to_string()),
-        }
+            weights_md5,
+        })
     }
 
     /// The device and the scoring batch on it, drawn with `seed`: `--data` (or the

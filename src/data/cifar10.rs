@@ -50,6 +50,16 @@ impl RawImages {
         3 * self.height * self.width
     }
 
+    /// md5 (32 hex digits) of the images' content: the pixel bytes then the label bytes,
+    /// as held (after any class subsetting or reading order of the source).
+    pub fn md5(&self) -> String {
+        use md5::{Digest, Md5};
+        let mut h = Md5::new();
+        h.update(&self.pixels);
+        h.update(&self.labels);
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The CHW bytes of image `i` (length 3·H·W), or `None` if `i >= n`.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
         let len = self.image_len();

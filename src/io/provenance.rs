@@ -48,6 +48,10 @@ pub struct ScoringSetup {
     /// The safetensors weights loaded instead of a fresh initialisation, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
+    /// md5 (32 hex digits) of the weights file's bytes, with `weights`: other weights
+    /// written to the same path are another setup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_md5: Option<String>,
 }
 
 impl ScoringSetup {
@@ -64,6 +68,12 @@ impl ScoringSetup {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// md5 (32 hex digits) of a file's bytes. Errors: the file cannot be read.
+    pub fn file_md5(path: &std::path::Path) -> Result<String> {
+        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// A fixed setup for unit tests (CIFAR-10 embedded batch of 64, seed 0).
     #[cfg(test)]
     pub(crate) fn example() -> ScoringSetup {
@@ -78,6 +88,7 @@ impl ScoringSetup {
             resolution: 32,
             seed: 0,
             weights: None,
+            weights_md5: None,
         }
     }
 

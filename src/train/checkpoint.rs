@@ -79,11 +79,17 @@ pub struct CheckpointMeta {
 
 impl CheckpointMeta {
     /// Errors naming the first setting whose value differs between this checkpoint and
-    /// `current` (or that only one of them has).
+    /// `current` (or that only one of them has); a differing `train_md5`/`test_md5` is
+    /// named as other training/test images.
     pub fn check_settings(&self, current: &BTreeMap<String, serde_json::Value>) -> Result<()> {
         for (k, v) in current {
             match self.settings.get(k) {
                 None => bail!("the checkpoint was made without setting '{k}' (now {v}); use another --output folder"),
+                Some(old) if old != v && k.ends_with("_md5") => bail!(
+                    "cannot resume: the {} images are not the checkpoint's (md5 {v} now, {old} then); give the original {} or use another --output folder",
+                    k.trim_end_matches("_md5"),
+                    if k.starts_with("test") { "--test-data" } else { "--data" }
+                ),
                 Some(old) if old != v => bail!(
                     "cannot resume: setting '{k}' is {v} now but was {old} in the checkpoint; run with the original value or use another --output folder"
                 ),

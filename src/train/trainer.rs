@@ -112,7 +112,9 @@ pub struct TrainOutcome {
 }
 
 /// The settings a resumed run must match: the recipe's fields plus `space`, `arch`,
-/// `num_classes`, the number and size of the training and test images.
+/// `num_classes`, the number and size of the training and test images and an md5 of each
+/// set's content ([`RawImages::md5`]), so that other images of the same count and size
+/// are refused too.
 pub fn settings(spec: &TrainSpec, recipe: &Recipe) -> BTreeMap<String, Value> {
     let mut s: BTreeMap<String, Value> = recipe.fields().into_iter().collect();
     s.insert("space".into(), json!(spec.space));
@@ -121,6 +123,8 @@ pub fn settings(spec: &TrainSpec, recipe: &Recipe) -> BTreeMap<String, Value> {
     s.insert("train_images".into(), json!(spec.train.n));
     s.insert("image_size".into(), json!(format!("{}x{}", spec.train.height, spec.train.width)));
     s.insert("test_images".into(), json!(spec.test.as_ref().map(|t| t.n)));
+    s.insert("train_md5".into(), json!(spec.train.md5()));
+    s.insert("test_md5".into(), json!(spec.test.as_ref().map(|t| t.md5())));
     s
 }
 

@@ -99,7 +99,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let num_classes = a.setup.num_classes(kind);
     let (device, batch) = a.setup.batch(kind, a.score_seed)?;
     check_batch_size(&proxies, batch.len())?;
-    let setup = a.setup.scoring_setup(kind, a.score_seed, &batch, None);
+    let setup = a.setup.scoring_setup(kind, a.score_seed, &batch, None)?;
     // History: prefill the cache, remember each run's recorded steps.
     let (mut log, mut replay) = match &a.history {
         Some(p) => {
