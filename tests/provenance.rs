@@ -208,3 +208,34 @@ fn dataset_cifar10_is_the_default_setup_on_nas_bench_201() {
     // Recorded as the default: no `dataset` key (another data set is recorded by name).
     assert!(lines(&out)[0]["setup"].get("dataset").is_none());
 }
+
+#[test]
+fn search_history_resumed_against_another_truth_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.jsonl");
+    let hs = h.to_str().unwrap();
+    let base = ["search", "--strategy", "random", "--fitness", "params_live", "--history", hs];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
+    };
+    let (code, _, err) = zsnas(&run(&["--budget", "4"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let of = &lines(&h)[0]["best_so_far"]["truth_of"];
+    assert_eq!(of["column"], "test_acc_200ep");
+    assert_eq!(of["source"], "embedded NAS-Bench-201 table");
+    let refused = |extra: &[&str], now: &str| {
+        let a = run(extra);
+        assert_error(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &format!("history line 1 reports truth column test_acc_200ep of embedded NAS-Bench-201 table, but this search reports {now}"),
+        );
+    };
+    refused(&["--budget", "6", "--truth-column", "test_acc_12ep"], "column test_acc_12ep of embedded NAS-Bench-201 table");
+    refused(&["--budget", "6", "--no-truth"], "no truth");
+    assert_eq!(lines(&h).len(), 4, "refusals leave the file alone");
+    let (code, _, err) = zsnas(&run(&["--budget", "6"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&h).len(), 6);
+}

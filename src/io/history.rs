@@ -3,7 +3,7 @@
 //! ([`read_history`]); or any history file for plotting ([`read_history_file`]).
 
 use super::provenance::ScoringSetup;
-use super::record::HistoryLine;
+use super::record::{HistoryLine, TruthOf};
 use crate::proxy::ScoreMap;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
@@ -38,6 +38,8 @@ pub struct SearchId<'a> {
     pub setup: &'a ScoringSetup,
     /// Whether this search scores canonical cells (`false`: `--raw`).
     pub canonical: bool,
+    /// The truth this search reports its best architectures against (`None`: no truth).
+    pub truth_of: Option<&'a TruthOf>,
 }
 
 /// Reads history records (the JSON values of [`super::jsonl::JsonlLog::open`]) into
@@ -47,7 +49,8 @@ pub struct SearchId<'a> {
 /// space/strategy/fitness or seed, a step outside `1..=budget`, a step recorded twice, a
 /// gap in a run's steps, an architecture not of the space; a line without a recorded
 /// scoring setup (written before zsnas 0.2) or with another one (naming the field and both
-/// values); a cell with dead edges scored in the other form (raw vs canonical).
+/// values); a cell with dead edges scored in the other form (raw vs canonical); a line
+/// whose best-so-far truth came from another truth source or column.
 pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usize, Vec<Step>>> {
     let mut by_run: BTreeMap<usize, BTreeMap<usize, Step>> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -84,6 +87,19 @@ pub fn read_history(records: &[Value], id: SearchId<'_>) -> Result<BTreeMap<usiz
             bail!("history line {line} records no scoring setup (written before zsnas 0.2), so resuming cannot check it; use another --history file");
         };
         id.setup.check_same(setup, &format!("history line {line}"), remedy)?;
+        if let Some(was) = &h.best_so_far.truth_of {
+            if id.truth_of != Some(was) {
+                let now = match id.truth_of {
+                    Some(t) => format!("column {} of {}", t.column, t.source),
+                    None => "no truth".to_string(),
+                };
+                bail!(
+                    "history line {line} reports truth column {} of {}, but this search reports {now}: use the same --truth, --truth-column and --dataset, or another --history file",
+                    was.column,
+                    was.source
+                );
+            }
+        }
         let arch = AnyArch::parse(id.space, &h.arch).with_context(|| format!("history line {line}"))?;
         if arch.canonical() != arch && h.canonical.is_some() != id.canonical {
             let (was, now) =

@@ -125,6 +125,20 @@ pub struct BestSoFar {
     /// Its benchmark accuracy (%), `null` when unknown.
     #[serde(default, with = "opt_score_serde")]
     pub truth: Option<f64>,
+    /// Where `truth` comes from, when the search had a truth: the truth's source (a file
+    /// path or the embedded NAS-Bench-201 table) and its column, e.g. `test_acc_200ep`.
+    /// Absent in searches without truth and in lines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth_of: Option<TruthOf>,
+}
+
+/// The truth a history line's `best_so_far.truth` was looked up in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruthOf {
+    /// The truth's source: a file path as given or `embedded NAS-Bench-201 table`.
+    pub source: String,
+    /// The truth's column, e.g. `test_acc_200ep` or `valid_acc_108ep`.
+    pub column: String,
 }
 
 /// One step of a search: a line of `zsnas search --history`.
@@ -196,7 +210,7 @@ mod tests {
     fn history_line_keys_are_alphabetical() {
         let h = HistoryLine {
             arch: "a".into(),
-            best_so_far: BestSoFar { arch: "b".into(), truth: Some(93.5) },
+            best_so_far: BestSoFar { arch: "b".into(), truth: Some(93.5), truth_of: None },
             canonical: None,
             fitness: Some("sjw".into()),
             index: None,

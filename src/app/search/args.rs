@@ -47,8 +47,9 @@ pub struct SearchArgs {
     /// `zsnas score --output` files or earlier `--history` files made with this search's
     /// scoring setup (score `--seed` = `--score-seed`, same --data, --batch-size,
     /// --augment). Architectures with all the fitness's proxies there are not scored
-    /// again; missing proxies are computed. One architecture is re-scored to check the
-    /// setup.
+    /// again; missing proxies are computed. Each line's recorded setup must equal this
+    /// search's; in files of zsnas 0.1, which record none, one architecture is re-scored
+    /// to check it. The scores themselves are trusted: an edited score is not detected.
     #[arg(long = "scores", num_args = 1..)]
     pub scores: Vec<PathBuf>,
     /// Score up to N architectures at once, each on one libtorch thread (ignores

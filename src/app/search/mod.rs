@@ -8,7 +8,7 @@
 //! cache is shared by the runs and a history file can be replayed.
 //!
 //! `--history FILE.jsonl` streams every step as one JSON line
-//! `{"run","seed","step","arch","index","repeat","scores","best_so_far":{"arch","truth"},...}`
+//! `{"run","seed","step","arch","index","repeat","scores","best_so_far":{"arch","truth","truth_of"},...}`
 //! and resumes a killed search: the scores in the file prefill the cache and each run is
 //! replayed from its first step; since strategies are deterministic given the seed and
 //! the scores, the replay retraces the recorded steps (checked step by step) without
@@ -29,7 +29,7 @@ use crate::io::history::{read_history, SearchId};
 use crate::io::jsonl::JsonlLog;
 use crate::io::precomputed::Precomputed;
 use crate::io::provenance::VERSION;
-use crate::io::record::{BestSoFar, HistoryLine};
+use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
 use crate::report::progress::Progress;
@@ -100,6 +100,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let (device, batch) = a.setup.batch(kind, a.score_seed)?;
     check_batch_size(&proxies, batch.len())?;
     let setup = a.setup.scoring_setup(kind, a.score_seed, &batch, None)?;
+    let truth_of = truth.as_ref().map(|t| TruthOf { source: t.source.clone(), column: t.column.clone() });
     // History: prefill the cache, remember each run's recorded steps.
     let (mut log, mut replay) = match &a.history {
         Some(p) => {
@@ -112,6 +113,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
                 budget: a.budget,
                 setup: &setup,
                 canonical: !a.raw,
+                truth_of: truth_of.as_ref(),
             };
             let h = read_history(&recs, id).with_context(|| format!("resuming from {}", p.display()))?;
             (Some(log), h)
@@ -206,6 +208,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
             });
         let mut log_ref = log.as_mut();
         let truth_ref = truth.as_ref();
+        let truth_of_ref = truth_of.as_ref();
         let setup_ref = &setup;
         let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
         let progress_ref = &progress;
@@ -228,6 +231,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
                     best_so_far: BestSoFar {
                         arch: v.best_arch.text(),
                         truth: truth_ref.and_then(|t| t.value(v.best_arch, index_ref(v.best_arch))),
+                        truth_of: truth_of_ref.cloned(),
                     },
                     canonical: (!raw).then(|| v.arch.canonical().text()).filter(|c| *c != v.arch.text()),
                     fitness: Some(fitness_name.clone()),
