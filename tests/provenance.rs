@@ -168,7 +168,21 @@ fn weights_are_recorded_by_content_and_fit_one_architecture() {
     let out = dir.path().join("s.jsonl");
     let o = out.to_str().unwrap();
     let args = |proxies: &'static str| {
-        ["--threads", "1", "score", "--arch", A, "--batch-size", "8", "--weights", ws, "--proxies", proxies, "--output", o]
+        [
+            "--threads",
+            "1",
+            "score",
+            "--arch",
+            A,
+            "--batch-size",
+            "8",
+            "--weights",
+            ws,
+            "--proxies",
+            proxies,
+            "--output",
+            o,
+        ]
     };
     let (code, _, err) = zsnas(&args("synflow"));
     assert_eq!(code, 0, "{err}");
@@ -232,7 +246,10 @@ fn search_history_resumed_against_another_truth_is_refused() {
             &format!("history line 1 reports truth column test_acc_200ep of embedded NAS-Bench-201 table, but this search reports {now}"),
         );
     };
-    refused(&["--budget", "6", "--truth-column", "test_acc_12ep"], "column test_acc_12ep of embedded NAS-Bench-201 table");
+    refused(
+        &["--budget", "6", "--truth-column", "test_acc_12ep"],
+        "column test_acc_12ep of embedded NAS-Bench-201 table",
+    );
     refused(&["--budget", "6", "--no-truth"], "no truth");
     assert_eq!(lines(&h).len(), 4, "refusals leave the file alone");
     let (code, _, err) = zsnas(&run(&["--budget", "6"]).iter().map(String::as_str).collect::<Vec<_>>());

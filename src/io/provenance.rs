@@ -98,19 +98,28 @@ impl ScoringSetup {
     /// naming it and both values, e.g. `f.jsonl:3: scored with batch_size 8, but this run
     /// has batch_size 16: use the same flags, or another output file`.
     pub fn check_same(&self, old: &ScoringSetup, origin: &str, remedy: &str) -> Result<()> {
-        let (a, b) = (serde_json::to_value(old)?, serde_json::to_value(self)?);
-        let (Value::Object(a), Value::Object(b)) = (a, b) else { unreachable!("a struct serialises to an object") };
+        match old.first_difference(self) {
+            Some((k, x, y)) => bail!("{origin}: scored with {k} {x}, but this run has {k} {y}: {remedy}"),
+            None => Ok(()),
+        }
+    }
+
+    /// The first field in which `self` and `other` differ, as `(field, value in self, value
+    /// in other)` for messages (absent values as "(none)"), in [`ScoringSetup::check_same`]'s
+    /// order; `None` when they are equal.
+    pub fn first_difference(&self, other: &ScoringSetup) -> Option<(String, String, String)> {
+        let (Ok(Value::Object(a)), Ok(Value::Object(b))) = (serde_json::to_value(self), serde_json::to_value(other))
+        else {
+            unreachable!("a struct of strings and numbers serialises to an object")
+        };
         let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
         // The flags first, the batch hash (which every flag changes) last.
         keys.sort_by_key(|k| (k.as_str() == "batch_md5", k.as_str()));
         keys.dedup();
-        for k in keys {
+        keys.into_iter().find_map(|k| {
             let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
-            if x != y {
-                bail!("{origin}: scored with {k} {}, but this run has {k} {}: {remedy}", show(x), show(y));
-            }
-        }
-        Ok(())
+            (x != y).then(|| (k.clone(), show(x), show(y)))
+        })
     }
 }
 

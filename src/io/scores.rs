@@ -136,13 +136,42 @@ fn same_within(a: f64, b: f64, rtol: f64) -> bool {
 
 /// Merges score records: records of the same architecture are merged (the union of
 /// their proxies); the same proxy with different values (beyond [`same_score_of`]) is an
-/// error naming both lines.
+/// error naming both lines. One proxy's scores must share one scoring setup (lines of
+/// zsnas 0.1, which record none, aside): a proxy scored with two setups (another batch,
+/// seed, data, ...) is an error naming a line of each and the first field that differs,
+/// since one ranking cannot mix them. Different proxies may come from different setups,
+/// and the shape counts from any ([`Proxy::depends_on_batch_or_seed`]).
 pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<ScoreSet> {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut archs: Vec<ScoredArch> = Vec::new();
     let mut duplicates = 0;
     let mut merged = 0;
+    // Proxy name -> index of the first record that scored it with a recorded setup.
+    let mut setup_of: HashMap<String, usize> = HashMap::new();
+    let mut with_setup: Vec<(ScoringSetup, String)> = Vec::new();
     for r in records {
+        if let Some(setup) = &r.setup {
+            let mine = match with_setup.iter().position(|(s, _)| s == setup) {
+                Some(i) => i,
+                None => {
+                    with_setup.push((setup.clone(), r.origin.clone()));
+                    with_setup.len() - 1
+                }
+            };
+            let checked =
+                r.scores.keys().filter(|p| Proxy::from_name(p).map_or(true, |x| x.depends_on_batch_or_seed()));
+            for p in checked {
+                let first = *setup_of.entry(p.clone()).or_insert(mine);
+                if first != mine {
+                    let (old, origin) = &with_setup[first];
+                    let (k, x, y) = old.first_difference(setup).unwrap_or_default();
+                    bail!(
+                        "'{p}' is scored with two setups, which one ranking cannot mix: {origin} has {k} {x}, {} has {k} {y}; give files of one setup per proxy",
+                        r.origin
+                    );
+                }
+            }
+        }
         let key = r.dedup_key(space);
         match by_key.get(&key) {
             None => {
@@ -295,5 +324,40 @@ mod tests {
         let err =
             merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")]).unwrap_err();
         assert!(format!("{err}").contains("b:7"), "{err}");
+    }
+
+    #[test]
+    fn one_proxy_from_two_setups_is_refused_but_shape_counts_and_other_proxies_merge() {
+        let with = |proxy: &str, arch: &str, batch_size: usize, origin: &str| ScoredArch {
+            arch: arch.into(),
+            setup: Some(ScoringSetup { batch_size, ..ScoringSetup::example() }),
+            ..rec(proxy, 1.0, origin)
+        };
+        let (a, b) = (
+            "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        );
+        let err =
+            merge_records(SpaceKind::Nb201, vec![with("meco", a, 64, "m.jsonl:1"), with("meco", b, 8, "n.jsonl:3")])
+                .unwrap_err()
+                .to_string();
+        assert_eq!(
+            err,
+            "'meco' is scored with two setups, which one ranking cannot mix: m.jsonl:1 has batch_size 64, n.jsonl:3 has batch_size 8; give files of one setup per proxy"
+        );
+        // Other proxies per setup, shape counts from any setup, lines without a setup.
+        let set = merge_records(
+            SpaceKind::Nb201,
+            vec![
+                with("meco", a, 64, "m:1"),
+                with("meco", b, 64, "m:2"),
+                with("zico", a, 8, "z:1"),
+                with("params_live", a, 64, "m:1"),
+                with("params_live", b, 8, "z:2"),
+                rec("meco", 1.0, "old:1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(set.archs.len(), 3);
     }
 }

@@ -205,6 +205,22 @@ impl Proxy {
         }
     }
 
+    /// Whether the proxy's value depends on the scoring batch or the initialisation seed.
+    /// The shape counts (`params`, `flops`, `flops_reference`, `params_live`,
+    /// `flops_live`, `az_complexity`) depend only on the architecture, its head and the
+    /// input resolution, so score files of different setups may share them.
+    pub fn depends_on_batch_or_seed(self) -> bool {
+        !matches!(
+            self,
+            Proxy::Params
+                | Proxy::Flops
+                | Proxy::FlopsReference
+                | Proxy::ParamsLive
+                | Proxy::FlopsLive
+                | Proxy::AzComplexity
+        )
+    }
+
     /// The passes over the network the proxy needs, as `zsnas proxies` lists them: the
     /// shared forward (+ cross-entropy backward) pass is computed once for every proxy
     /// that needs it; "own" passes are the proxy's alone (shared only with its family).
