@@ -397,3 +397,17 @@ fn export_names_the_space_it_parses_in() {
     assert_ne!(code, 0);
     assert!(err.contains("--arch is not an architecture of --space nb101: ") && !err.contains("default"), "{err}");
 }
+
+#[test]
+fn a_wrong_zsnas_data_is_an_error_not_a_search_without_truth() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(["search", "--space", "nb101", "--strategy", "random", "--budget", "2", "--fitness", "params"])
+        .args(["--batch-size", "4"])
+        .env("ZSNAS_PROGRESS", "off")
+        .env("ZSNAS_DATA", "/nonexistent-zsnas-data")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("ZSNAS_DATA: /nonexistent-zsnas-data/nb101/nb101_sample200.json does not exist"), "{err}");
+}

@@ -331,12 +331,17 @@ impl Truth {
 
 /// The truth a search reports by default: the embedded NAS-Bench-201 CIFAR-10 table, the
 /// NAS-Bench-101 sample records when `../shared` (or `$ZSNAS_DATA`) has them, none for
-/// mbv2.
+/// mbv2. Errors: `$ZSNAS_DATA` is set but holds no NAS-Bench-101 sample (a wrong setting
+/// is not taken for "no truth").
 pub fn default_truth(space: SpaceKind) -> Result<Option<Truth>> {
     match space {
         SpaceKind::Nb201 => load_truth(space, None, None, None).map(Some),
         SpaceKind::Nb101 => match crate::data::data_dir().map(|d| d.join("nb101/nb101_sample200.json")) {
             Some(p) if p.exists() => load_truth(space, Some(&p), None, None).map(Some),
+            Some(p) if std::env::var_os("ZSNAS_DATA").is_some_and(|v| !v.is_empty()) => bail!(
+                "ZSNAS_DATA: {} does not exist, so there is no NAS-Bench-101 truth; fix or unset ZSNAS_DATA, or give --truth FILE or --no-truth",
+                p.display()
+            ),
             _ => Ok(None),
         },
         SpaceKind::Mbv2 => Ok(None),
