@@ -94,9 +94,11 @@ pub fn split_list(s: &str) -> Vec<String> {
 
 /// Parses one item: a vote ([`Vote::parse`]), an aggregate ([`Aggregate::parse`], named
 /// ones resolved for `space`) or a proxy ([`Proxy::from_name`]). Errors: an empty vote or
-/// aggregate, an unknown proxy (the message lists the known ones).
+/// aggregate, an unknown proxy (the message lists the known ones), an empty member (two
+/// commas in a row).
 pub fn parse_target(item: &str, space: SpaceKind) -> Result<Target> {
     let item = item.trim();
+    check_no_empty_item(item, "the list")?;
     if item == "vote:" {
         bail!("vote 'vote:' has no proxies (write e.g. vote:synflow,jacob_cov,wrcor)");
     }
@@ -109,10 +111,23 @@ pub fn parse_target(item: &str, space: SpaceKind) -> Result<Target> {
     Ok(Target::Proxy(Proxy::from_name(item)?))
 }
 
+/// Errors when the comma-separated `s` has an empty item, naming `what` and the item's
+/// 1-based position: a doubled comma or a comma at either end is more likely a name left
+/// out than a separator to ignore.
+fn check_no_empty_item(s: &str, what: &str) -> Result<()> {
+    match s.split(',').position(|x| x.trim().is_empty()) {
+        Some(i) => bail!("{what} '{s}': item {} is empty (two commas in a row, or a comma at an end)", i + 1),
+        None => Ok(()),
+    }
+}
+
 /// Parses a whole list (see the module docs) for `space`, dropping repeated items. `what`
-/// names the flag in errors (e.g. `--proxies`). Errors: an empty list, any item
-/// [`parse_target`] rejects.
+/// names the flag in errors (e.g. `--proxies`). Errors: an empty list, an empty item (two
+/// commas in a row, or a comma at either end), any item [`parse_target`] rejects.
 pub fn parse_list(s: &str, what: &str, space: SpaceKind) -> Result<Vec<Target>> {
+    if s.split(',').any(|x| !x.trim().is_empty()) {
+        check_no_empty_item(s, what)?;
+    }
     let mut out: Vec<Target> = Vec::new();
     for item in split_list(s) {
         let t = parse_target(&item, space)?;
@@ -198,6 +213,14 @@ mod tests {
         assert!(parse_list("magic", "--proxies", NB).unwrap_err().to_string().contains("unknown proxy 'magic'"));
         assert!(parse_list("vote:", "--proxies", NB).unwrap_err().to_string().contains("has no proxies"));
         assert!(parse_list("vote:nope", "--proxies", NB).unwrap_err().to_string().contains("unknown proxy 'nope'"));
+        let e = parse_list("params_live,,flops_live", "--proxies", NB).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--proxies 'params_live,,flops_live': item 2 is empty (two commas in a row, or a comma at an end)"
+        );
+        assert!(parse_list("wrcor,", "--proxies", NB).unwrap_err().to_string().contains("item 2 is empty"));
+        let e = parse_target("logrank:params_live,,flops_live", NB).unwrap_err().to_string();
+        assert!(e.contains("'logrank:params_live,,flops_live': item 2 is empty"), "{e}");
     }
 
     #[test]

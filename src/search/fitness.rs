@@ -39,6 +39,9 @@ impl Fitness {
         if t.is_empty() {
             bail!("--fitness is empty (give a proxy such as wrcor, a vote such as sjw, or an aggregate such as rank)");
         }
+        if let Some(i) = t.split(',').position(|x| x.trim().is_empty()) {
+            bail!("--fitness '{s}': item {} is empty (two commas in a row, or a comma at an end)", i + 1);
+        }
         let (item, higher) = match t.strip_prefix('-') {
             Some(n) => (n, false),
             None => (t.strip_prefix('+').unwrap_or(t), true),
@@ -189,6 +192,11 @@ mod tests {
         assert!(matches!(Fitness::parse("vote:synflow,wrcor", NB).unwrap(), Fitness::Vote(_)));
         let e = Fitness::parse("magic", NB).unwrap_err().to_string();
         assert!(e.contains("unknown fitness 'magic'"), "{e}");
+        let e = Fitness::parse("logrank:params_live,,flops_live", SpaceKind::Nb201).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--fitness 'logrank:params_live,,flops_live': item 2 is empty (two commas in a row, or a comma at an end)"
+        );
         let e = Fitness::parse("vote:nope", NB).unwrap_err().to_string();
         assert!(e.contains("unknown fitness"), "{e}");
         assert_eq!(
