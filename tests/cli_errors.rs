@@ -411,3 +411,23 @@ fn a_wrong_zsnas_data_is_an_error_not_a_search_without_truth() {
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("ZSNAS_DATA: /nonexistent-zsnas-data/nb101/nb101_sample200.json does not exist"), "{err}");
 }
+
+#[test]
+fn archs_files_with_a_byte_order_mark_or_without_architectures() {
+    let dir = tempfile::tempdir().unwrap();
+    let bom = dir.path().join("bom.txt");
+    std::fs::write(&bom, format!("\u{feff}{A}\r\n")).unwrap();
+    let (code, out, err) = zsnas(&["score", "--archs-file", bom.to_str().unwrap(), "--proxies", "params"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"index\":"), "{out}");
+    for (name, text) in [("empty.txt", ""), ("comments.txt", "# a comment\n\n   \n")] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        assert_error(
+            &["score", "--archs-file", f.to_str().unwrap()],
+            &format!("archs file '{}' holds no architecture", f.display()),
+        );
+    }
+    // --all is every architecture in index order: not combined with another selection.
+    assert_error(&["score", "--all", "--sample", "3", "--proxies", "params"], "'--all' cannot be used with");
+}

@@ -319,8 +319,9 @@ pub struct ArchArgs {
     /// A seeded uniform sample of K distinct architectures (seed: --seed).
     #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = count)]
     pub sample: Option<usize>,
-    /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order).
-    #[arg(long)]
+    /// Every architecture of the space (NAS-Bench-201: all 15,625 in index order); not
+    /// combined with the other selections.
+    #[arg(long, conflicts_with_all = ["arch", "archs_file", "sample"])]
     pub all: bool,
 }
 

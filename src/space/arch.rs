@@ -109,13 +109,19 @@ impl AnyArch {
     }
 
     /// Reads architectures from a file: one text form per line (blank lines and `#`
-    /// comments skipped).
+    /// comments skipped, a leading UTF-8 byte-order mark ignored). Errors: an unreadable
+    /// file, a malformed line (naming `file:line`), a file without any architecture.
     pub fn read_file(space: SpaceKind, path: &Path) -> Result<Vec<AnyArch>> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
+        // A byte-order mark (editors on Windows write one) is not part of the first line.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if space == SpaceKind::Nb101 && text.trim_start().starts_with('[') {
             let v: Vec<super::nb101::Nb101SpecJson> = serde_json::from_str(&text)
                 .with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
+            if v.is_empty() {
+                bail!("archs file '{}' holds an empty JSON list", path.display());
+            }
             return v
                 .into_iter()
                 .enumerate()
@@ -131,6 +137,9 @@ impl AnyArch {
                 continue;
             }
             out.push(AnyArch::parse(space, l).with_context(|| format!("{}:{}", path.display(), i + 1))?);
+        }
+        if out.is_empty() {
+            bail!("archs file '{}' holds no architecture (only blank or '#' lines)", path.display());
         }
         Ok(out)
     }
