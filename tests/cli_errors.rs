@@ -361,6 +361,11 @@ fn flag_demo_proxy_and_sample() {
     assert_error(&["demo", "--proxy", "sjw", "--sample", "2"], "--proxy takes one proxy; 'sjw' is a vote");
     assert_error(&["demo", "--proxy", "nope", "--sample", "2"], "unknown proxy 'nope'");
     assert_error(&["demo", "--proxy", "params", "--sample", "15626"], "--sample must be 1 to 15,625");
+    // Refused before anything is printed.
+    let (code, out, err) = zsnas(&["demo", "--proxy", "flops_reference", "--sample", "2"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("--proxy flops_reference is only defined for the mbv2 space"), "{err}");
 }
 
 /// A prepared batch whose images NAS-Bench-201's network cannot take (sides not multiples

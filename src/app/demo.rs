@@ -119,6 +119,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
             _ => return Err(e),
         },
     };
+    if p == Proxy::FlopsReference {
+        anyhow::bail!("--proxy flops_reference is only defined for the mbv2 space; the demo scores NAS-Bench-201");
+    }
     let (dev, batch) = a.data.batch().context("loading the batch")?;
     score_and_print(&a, &batch, p, dev)
 }
