@@ -207,6 +207,20 @@ fn cli_errors() {
         "only applies to --space mbv2",
     );
     assert_error(&with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--jobs", "0"]), "--jobs");
+    // A strategy's flag given with another strategy is refused, not ignored.
+    for (strategy, flag, value, wanted) in [
+        ("random", "--population", "8", "evolution"),
+        ("random", "--tournament", "3", "evolution"),
+        ("random", "--warmup", "3", "reinforce"),
+        ("evolution", "--warmup", "3", "reinforce"),
+        ("reinforce", "--population", "8", "evolution"),
+        ("reinforce", "--tournament", "3", "evolution"),
+    ] {
+        assert_error(
+            &with(&["--strategy", strategy, "--fitness", "params", "--budget", "5", flag, value]),
+            &format!("{flag} applies to --strategy {wanted}, not to --strategy {strategy}"),
+        );
+    }
 }
 
 /// `--jobs 2` scores random search's draws, evolution's initial population and

@@ -431,39 +431,68 @@ impl Nb201SetupArgs {
     }
 }
 
-/// The strategy settings of `search`.
+/// The strategy settings of `search`. Each applies to one strategy; giving it with another
+/// strategy is an error rather than a flag silently ignored.
 #[derive(clap::Args, Clone, Debug)]
 pub struct StrategyArgs {
-    /// Evolution: population size.
-    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = count)]
-    pub population: usize,
-    /// Evolution: tournament size (drawn without replacement).
-    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = count)]
-    pub tournament: usize,
+    /// Evolution: population size [default: 64].
+    #[arg(long, allow_negative_numbers = true, value_parser = count)]
+    pub population: Option<usize>,
+    /// Evolution: tournament size (drawn without replacement) [default: 10].
+    #[arg(long, allow_negative_numbers = true, value_parser = count)]
+    pub tournament: Option<usize>,
     /// REINFORCE: random architectures scored first to standardise rewards (at most half
-    /// the budget).
-    #[arg(long, default_value_t = 100, allow_negative_numbers = true, value_parser = count)]
-    pub warmup: usize,
+    /// the budget) [default: 100].
+    #[arg(long, allow_negative_numbers = true, value_parser = count)]
+    pub warmup: Option<usize>,
 }
 
 impl StrategyArgs {
-    /// Sets the strategy's settings from the flags. Errors: an evolution population or
-    /// tournament the strategy rejects, a zero REINFORCE warm-up.
+    /// Sets the strategy's settings from the flags given (the others keep the strategy's
+    /// defaults). Errors: an evolution population or tournament the strategy rejects, a
+    /// zero REINFORCE warm-up, a flag of another strategy.
     pub fn apply(&self, strategy: &mut Strategy) -> Result<()> {
+        let not_for = |flag: &str, strategy: &str, wanted: &str| {
+            anyhow!("{flag} applies to --strategy {wanted}, not to --strategy {strategy}")
+        };
         match strategy {
             Strategy::Evolution(c) => {
-                c.population = self.population;
-                c.tournament = self.tournament;
+                if self.warmup.is_some() {
+                    return Err(not_for("--warmup", "evolution", "reinforce"));
+                }
+                c.population = self.population.unwrap_or(c.population);
+                c.tournament = self.tournament.unwrap_or(c.tournament);
                 c.validate()?;
             }
             Strategy::Reinforce(c) => {
-                if self.warmup == 0 {
+                if let Some(flag) = self.evolution_flag() {
+                    return Err(not_for(flag, "reinforce", "evolution"));
+                }
+                if self.warmup == Some(0) {
                     bail!("--warmup must be at least 1");
                 }
-                c.warmup = self.warmup;
+                c.warmup = self.warmup.unwrap_or(c.warmup);
             }
-            Strategy::Random => {}
+            Strategy::Random => {
+                if let Some(flag) = self.evolution_flag() {
+                    return Err(not_for(flag, "random", "evolution"));
+                }
+                if self.warmup.is_some() {
+                    return Err(not_for("--warmup", "random", "reinforce"));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The first evolution flag given, if any.
+    fn evolution_flag(&self) -> Option<&'static str> {
+        if self.population.is_some() {
+            Some("--population")
+        } else if self.tournament.is_some() {
+            Some("--tournament")
+        } else {
+            None
+        }
     }
 }
