@@ -117,7 +117,7 @@ impl AnyArch {
         // A byte-order mark (editors on Windows write one) is not part of the first line.
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if space == SpaceKind::Nb101 && text.trim_start().starts_with('[') {
-            let v: Vec<super::nb101::Nb101SpecJson> = serde_json::from_str(&text)
+            let v: Vec<super::nb101::Nb101SpecJson> = serde_json::from_str(text)
                 .with_context(|| format!("'{}': expected a JSON list of {{ops, adjacency}}", path.display()))?;
             if v.is_empty() {
                 bail!("archs file '{}' holds an empty JSON list", path.display());
