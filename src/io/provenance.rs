@@ -68,9 +68,13 @@ impl ScoringSetup {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// md5 (32 hex digits) of a file's bytes. Errors: the file cannot be read.
+    /// md5 (32 hex digits) of a file's bytes. Errors: the file does not exist or cannot be
+    /// read (naming the path).
     pub fn file_md5(path: &std::path::Path) -> Result<String> {
-        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow::anyhow!("{} does not exist", path.display()),
+            _ => anyhow::anyhow!("{}: cannot read it: {e}", path.display()),
+        })?;
         Ok(Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
     }
 
