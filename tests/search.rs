@@ -207,6 +207,14 @@ fn cli_errors() {
         "only applies to --space mbv2",
     );
     assert_error(&with(&["--strategy", "random", "--fitness", "wrcor", "--budget", "5", "--jobs", "0"]), "--jobs");
+    // A warm-up above half the budget is used as half the budget, and said so.
+    let (code, _, err) =
+        zsnas(&with(&["--strategy", "reinforce", "--fitness", "params", "--budget", "8", "--warmup", "50"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: the REINFORCE warm-up is at most half the budget: 4 random architectures, not --warmup 50"),
+        "{err}"
+    );
     // A strategy's flag given with another strategy is refused, not ignored.
     for (strategy, flag, value, wanted) in [
         ("random", "--population", "8", "evolution"),

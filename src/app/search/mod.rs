@@ -68,13 +68,17 @@ pub fn run(a: SearchArgs) -> Result<()> {
         (Some(_), _) => bail!("--flops-limit only applies to --space mbv2"),
     };
     a.strategy_args.apply(&mut strategy)?;
-    if let Strategy::Evolution(c) = &strategy {
-        if a.budget <= c.population {
-            eprintln!(
-                "note: --budget {} is not above --population {}: aging evolution only fills its random initial population, so this run is a random search",
-                a.budget, c.population
-            );
-        }
+    match &strategy {
+        Strategy::Evolution(c) if a.budget <= c.population => eprintln!(
+            "note: --budget {} is not above --population {}: aging evolution only fills its random initial population, so this run is a random search",
+            a.budget, c.population
+        ),
+        Strategy::Reinforce(c) if a.strategy_args.warmup.is_some() && c.effective_warmup(a.budget) < c.warmup => eprintln!(
+            "note: the REINFORCE warm-up is at most half the budget: {} random architectures, not --warmup {}",
+            c.effective_warmup(a.budget),
+            c.warmup
+        ),
+        _ => {}
     }
     if a.jobs > 1 {
         // Every architecture on one thread, the same scores whatever --jobs.
