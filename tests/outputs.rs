@@ -138,6 +138,43 @@ fn score_from_merges_the_proxies_of_several_files() {
     assert!(moved.iter().all(|&i| rank[i] > max));
 }
 
+/// `score --from` over files of different setups: other proxies merge into lines that
+/// record no setup (a note says so), one proxy from two setups is refused.
+#[test]
+fn score_from_does_not_give_merged_lines_one_of_two_setups() {
+    let dir = tempfile::tempdir().unwrap();
+    let scored = |name: &str, proxy: &str, batch: &str| {
+        let out = dir.path().join(name);
+        let (code, _, err) = zsnas(&[
+            "--threads",
+            "1",
+            "score",
+            "--sample",
+            "3",
+            "--batch-size",
+            batch,
+            "--proxies",
+            proxy,
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.to_str().unwrap().to_string()
+    };
+    let (a, b, c) =
+        (scored("a.jsonl", "naswot", "8"), scored("b.jsonl", "synflow", "16"), scored("c.jsonl", "naswot", "16"));
+    let (code, out, err) = zsnas(&["score", "--from", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: 3 architectures merge lines of different scoring setups"), "{err}");
+    assert!(err.contains("a.jsonl:1 has batch_size 8") && err.contains("b.jsonl:1 has batch_size 16"), "{err}");
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v.get("setup").is_none(), "{l}");
+        assert!(v["scores"].get("naswot").is_some() && v["scores"].get("synflow").is_some(), "{l}");
+    }
+    assert_error(&["score", "--from", &a, &c], "'naswot' is scored with two setups");
+}
+
 #[test]
 fn table_dumps_the_embedded_benchmark() {
     let (code, out, err) = zsnas(&["table", "--space", "nb201"]);

@@ -8,7 +8,7 @@ use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs};
 use crate::io::flat::{write_score_csv, TruthColumn};
 use crate::io::record::{to_line, ScoreLine};
-use crate::io::scores::{read_score_file, same_score_of};
+use crate::io::scores::{read_score_file, records_to_set, same_score_of};
 use crate::io::shard::Shard;
 use crate::proxy::spec::{parse_list, proxies_needed, Target};
 use crate::proxy::Proxy;
@@ -191,43 +191,71 @@ pub fn run(a: ScoreArgs) -> Result<()> {
 /// `score --from`: reads the score lines of `files` (in order) and writes them to stdout in
 /// `format`, with every proxy present as a column (in `zsnas proxies` order, unknown names
 /// after, sorted) and the `combos` computed over all lines; an architecture found twice
-/// with the same scores is kept once (as `correlate` merges them). Errors: unreadable files, a
-/// line that is not a score line (named by file:line).
+/// with the same scores is kept once (as `correlate` merges them), its proxies united; when
+/// its lines record different setups the merged line records none (a note on stderr says
+/// so). Errors: unreadable files, a line that is not a score line (named by file:line), the
+/// checks of `correlate` (one proxy with two scores of one architecture or with two setups).
 fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target]) -> Result<()> {
-    let mut lines: Vec<ScoreLine> = Vec::new();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut raw: Vec<(String, serde_json::Value)> = Vec::new();
     for f in files {
-        for (origin, v) in read_score_file(f)? {
-            let l: ScoreLine =
-                serde_json::from_value(v).map_err(|e| anyhow::anyhow!("{origin}: not a score line: {e}"))?;
-            if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
-                anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
+        raw.extend(read_score_file(f)?);
+    }
+    // The checks of `correlate`: one score per proxy and architecture, one setup per proxy.
+    records_to_set(raw.clone(), Some(space))?;
+    let mut lines: Vec<ScoreLine> = Vec::new();
+    let mut seen: std::collections::HashMap<String, (usize, String)> = std::collections::HashMap::new();
+    let mut mixed: Option<String> = None;
+    let mut mixed_count = 0;
+    for (origin, v) in raw {
+        let l: ScoreLine = serde_json::from_value(v).map_err(|e| anyhow::anyhow!("{origin}: not a score line: {e}"))?;
+        if let Some(s) = l.space.as_deref().filter(|s| *s != space.name()) {
+            anyhow::bail!("{origin}: a {s} line, but --space is {} (give --space {s})", space.name());
+        }
+        match seen.get(&l.arch).cloned() {
+            // The same architecture again (shards, a file given twice, another file with
+            // other proxies): one line with the union of the proxies, as correlate merges
+            // them. A line records one setup, so lines of different setups merge into one
+            // that records none (and cannot be resumed).
+            Some((i, first)) => {
+                let x = &mut lines[i];
+                if let Some((k, v, w)) = x.scores.iter().find_map(|(k, v)| {
+                    l.scores.get(k).filter(|w| !same_score_of(k, *v, **w)).map(|w| (k.clone(), *v, *w))
+                }) {
+                    anyhow::bail!(
+                        "{origin}: {} is also in {first} with another '{k}' score ({v} there, {w} here)",
+                        l.arch
+                    );
+                }
+                if x.setup.is_some() && x.setup != l.setup {
+                    mixed_count += 1;
+                    if mixed.is_none() {
+                        mixed = Some(match (&x.setup, &l.setup) {
+                            (Some(a), Some(b)) => match a.first_difference(b) {
+                                Some((k, va, vb)) => format!("{first} has {k} {va}, {origin} has {k} {vb}"),
+                                None => format!("{first} and {origin}"),
+                            },
+                            _ => format!("{first} records a setup, {origin} none"),
+                        });
+                    }
+                    x.setup = None;
+                }
+                for (k, v) in l.scores {
+                    x.scores.entry(k).or_insert(v);
+                }
+                for (k, v) in l.seconds {
+                    x.seconds.entry(k).or_insert(v);
+                }
             }
-            match seen.get(&l.arch).copied() {
-                // The same architecture again (shards, a file given twice, another file with
-                // other proxies): one line with the union of the proxies, as correlate merges
-                // them; different scores of one proxy are an error.
-                Some(i)
-                    if lines[i]
-                        .scores
-                        .iter()
-                        .all(|(k, v)| l.scores.get(k).is_none_or(|w| same_score_of(k, *v, *w))) =>
-                {
-                    let x = &mut lines[i];
-                    for (k, v) in l.scores {
-                        x.scores.entry(k).or_insert(v);
-                    }
-                    for (k, v) in l.seconds {
-                        x.seconds.entry(k).or_insert(v);
-                    }
-                }
-                Some(_) => anyhow::bail!("{origin}: {} is already in the files with other scores", l.arch),
-                None => {
-                    seen.insert(l.arch.clone(), lines.len());
-                    lines.push(l);
-                }
+            None => {
+                seen.insert(l.arch.clone(), (lines.len(), origin));
+                lines.push(l);
             }
         }
+    }
+    if let Some(m) = mixed {
+        stderr_line(&format!(
+            "note: {mixed_count} architectures merge lines of different scoring setups (e.g. {m}); their lines record no setup"
+        ));
     }
     if format == Format::Jsonl {
         for l in &lines {

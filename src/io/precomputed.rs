@@ -11,12 +11,12 @@
 //! re-scores one of them to catch files written with another setup.
 
 use super::provenance::ScoringSetup;
-use super::scores::{load_scores, same_score_of};
+use super::scores::{read_score_file, records_to_set, same_score_of, ScoredArch};
 use crate::proxy::ScoreMap;
 use crate::search::Cache;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// One architecture's precomputed scores, restricted to the proxies the search needs.
@@ -70,21 +70,38 @@ impl Precomputed {
         if paths.is_empty() {
             return Ok(out);
         }
-        let set = load_scores(paths, Some(space))?;
+        let mut lines = Vec::new();
+        for p in paths {
+            lines.extend(read_score_file(p)?);
+        }
+        // Every line's setup, before lines of one architecture are merged (a merged record
+        // keeps its first line's setup only). Lines without one (zsnas 0.1) are checked by
+        // re-scoring ([`Precomputed::check`]).
+        let mut unrecorded: HashSet<String> = HashSet::new();
+        for (origin, v) in &lines {
+            let r = ScoredArch::from_json(v, origin)?;
+            match &r.setup {
+                Some(s) => setup.check_same(
+                    s,
+                    &format!("--scores {origin}"),
+                    "use the same --score-seed, --data, --batch-size, --augment, --num-classes and --dataset, or leave --scores out",
+                )?,
+                None => {
+                    unrecorded.insert(r.dedup_key(space));
+                }
+            }
+        }
+        let set = records_to_set(lines, Some(space))?;
         out.lines = set.archs.len() + set.duplicates + set.merged;
         for r in set.archs {
+            let legacy = unrecorded.contains(&r.dedup_key(space));
             let scores: ScoreMap = r.scores.into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
             if scores.is_empty() {
                 continue;
             }
             let arch = AnyArch::parse(space, &r.arch).map_err(|e| anyhow!("{}: {e:#}", r.origin))?;
-            match &r.setup {
-                Some(s) => setup.check_same(
-                    s,
-                    &format!("--scores {}", r.origin),
-                    "use the same --score-seed, --data, --batch-size, --augment, --num-classes and --dataset, or leave --scores out",
-                )?,
-                None => out.legacy.push(arch.key()),
+            if legacy {
+                out.legacy.push(arch.key());
             }
             let dead_edges = arch.canonical() != arch;
             if dead_edges && (canonical != r.canonical.is_some()) {
@@ -303,6 +320,27 @@ mod tests {
         let f4 = write(&dir, "d.jsonl", "{\"arch\":\"|nor_conv_3x3~0|\",\"scores\":{\"wrcor\":1.0}}\n");
         let e = Precomputed::load(&[f4], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap_err();
         assert!(format!("{e:#}").contains("d.jsonl:1"), "{e:#}");
+
+        // Every line's setup is checked, also a line merged into an earlier line of the same
+        // architecture from another file (it adds a proxy, so the merge keeps the first
+        // line's setup).
+        let ours = serde_json::to_string(&ScoringSetup::example()).unwrap();
+        let other = serde_json::to_string(&ScoringSetup { batch_size: 16, ..ScoringSetup::example() }).unwrap();
+        let f5 =
+            write(&dir, "s8.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"synflow\":1.0}},\"setup\":{ours}}}\n"));
+        let f6 = write(
+            &dir,
+            "s16.jsonl",
+            &format!("{{\"arch\":\"{a}\",\"scores\":{{\"naswot\":2.0}},\"setup\":{other}}}\n"),
+        );
+        let e = Precomputed::load(&[f5, f6], SpaceKind::Nb201, &["naswot"], false, &ScoringSetup::example())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--scores")
+                && e.contains("s16.jsonl:1: scored with batch_size 16, but this run has batch_size 64"),
+            "{e}"
+        );
 
         // check(): a scorer that disagrees is an error naming the file line.
         let p = Precomputed::load(&[f1], SpaceKind::Nb201, &["wrcor"], false, &ScoringSetup::example()).unwrap();
