@@ -144,7 +144,14 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
     let device = parse_device(&a.device)?;
     let train_set = read_raw(&DataSource::Path(a.data.clone())).context("reading --data")?;
     let test_set = match &a.test_data {
-        Some(p) => Some(read_raw(&DataSource::Path(p.clone())).context("reading --test-data")?),
+        Some(p) => {
+            let mut t = read_raw(&DataSource::Path(p.clone())).context("reading --test-data")?;
+            // Labels are indices into each set's own class list: test labels must mean the
+            // training classes of the same name.
+            t.relabel_like(&train_set.class_names)
+                .map_err(|e| anyhow::anyhow!("--test-data {}: {e} of --data {}", p.display(), a.data.display()))?;
+            Some(t)
+        }
         None => None,
     };
     let classes = a.num_classes.unwrap_or(train_set.class_names.len() as i64);

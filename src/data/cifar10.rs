@@ -60,6 +60,27 @@ impl RawImages {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Renumbers the labels by class name so that they index `classes` (a training set's
+    /// class names), as a test set must be labelled for the network trained on that set.
+    /// Errors: a class of these images is not in `classes`, naming it.
+    pub fn relabel_like(&mut self, classes: &[String]) -> Result<()> {
+        if self.class_names == classes {
+            return Ok(());
+        }
+        let mut to = Vec::with_capacity(self.class_names.len());
+        for name in &self.class_names {
+            match classes.iter().position(|c| c == name) {
+                Some(i) if i <= u8::MAX as usize => to.push(i as u8),
+                _ => bail!("class '{name}' is not among the {} training classes", classes.len()),
+            }
+        }
+        for y in &mut self.labels {
+            *y = to[*y as usize];
+        }
+        self.class_names = classes.to_vec();
+        Ok(())
+    }
+
     /// The CHW bytes of image `i` (length 3·H·W), or `None` if `i >= n`.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
         let len = self.image_len();
@@ -231,6 +252,26 @@ pub fn read_cifar10_path(path: impl AsRef<Path>) -> Result<RawImages> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relabel_like_maps_labels_by_class_name() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+        let mut t = RawImages {
+            n: 3,
+            height: 1,
+            width: 1,
+            pixels: vec![0; 9],
+            labels: vec![0, 1, 1],
+            class_names: names(&["cat", "dog"]),
+        };
+        t.relabel_like(&names(&["airplane", "cat", "dog"])).unwrap();
+        assert_eq!(t.labels, [1, 2, 2]);
+        assert_eq!(t.class_names, names(&["airplane", "cat", "dog"]));
+        let mut z = RawImages { class_names: names(&["cat", "zebra"]), ..t.clone() };
+        z.labels = vec![0, 1, 1];
+        let e = z.relabel_like(&names(&["airplane", "cat", "dog"])).unwrap_err().to_string();
+        assert_eq!(e, "class 'zebra' is not among the 3 training classes");
+    }
 
     fn record(label: u8, fill: u8) -> Vec<u8> {
         let mut r = vec![label];

@@ -95,7 +95,8 @@ pub fn resolve_class_root(root: impl AsRef<Path>) -> Result<PathBuf> {
 /// Lists the class names and, per class, the image files in reading order
 /// (natural order of file names), after [`resolve_class_root`].
 ///
-/// Errors: root missing, or no class sub-folders.
+/// Errors: root missing, no class sub-folders, more than 256, a class sub-folder without
+/// images (as torchvision's `ImageFolder` refuses it).
 pub fn list_image_folder(root: impl AsRef<Path>) -> Result<(Vec<String>, Vec<Vec<PathBuf>>)> {
     let root = root.as_ref();
     let class_root = resolve_class_root(root)?;
@@ -123,6 +124,12 @@ pub fn list_image_folder(root: impl AsRef<Path>) -> Result<(Vec<String>, Vec<Vec
             .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p))
             .collect();
         f.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
+        if f.is_empty() {
+            bail!(
+                "class folder {} holds no .png/.jpg/.jpeg images; every sub-folder is a class, so remove it or add images",
+                dir.display()
+            );
+        }
         names.push(name);
         files.push(f.into_iter().map(|(_, p)| p).collect());
     }
@@ -279,6 +286,10 @@ mod tests {
         std::fs::create_dir_all(root.join("b")).unwrap();
         let e = read_image_folder(&root, None).unwrap_err().to_string();
         assert!(e.contains("no .png/.jpg/.jpeg images"), "{e}");
+        // One class with images, one without: the empty one is named, not counted.
+        solid(4, 4, [1, 2, 3]).save(root.join("b").join("x.png")).unwrap();
+        let e = read_image_folder(&root, None).unwrap_err().to_string();
+        assert!(e.contains(&format!("class folder {} holds no", root.join("a").display())), "{e}");
         let _ = std::fs::remove_dir_all(&root);
     }
 
