@@ -267,3 +267,25 @@ fn json_lines_and_the_bar_do_not_interleave_in_a_terminal() {
     assert_eq!(json, 8, "{raw}");
     assert!(bar_seen, "the bar (with its arch/s rate) was never drawn: {raw}");
 }
+
+/// The README's example score line is what `zsnas score` writes for that architecture
+/// (all but the seconds, which depend on the machine).
+#[test]
+fn the_readme_example_score_line_is_real() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let line = readme.lines().find(|l| l.starts_with("{\"arch\":")).expect("an example score line in the README");
+    let mut want: serde_json::Value = serde_json::from_str(line).unwrap();
+    let arch = want["arch"].as_str().unwrap().to_string();
+    let (code, out, err) = zsnas(&["score", "--arch", &arch, "--proxies", "wrcor"]);
+    assert_eq!(code, 0, "{err}");
+    let mut got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // The score within 1e-9 relative (other CPUs take other oneDNN kernels), the rest exactly.
+    let (w, g) = (want["scores"]["wrcor"].as_f64().unwrap(), got["scores"]["wrcor"].as_f64().unwrap());
+    assert!((w - g).abs() <= 1e-9 * w.abs(), "wrcor {g}, the README says {w}");
+    for v in [&mut want, &mut got] {
+        let o = v.as_object_mut().unwrap();
+        o.remove("seconds");
+        o.remove("scores");
+    }
+    assert_eq!(got, want);
+}
