@@ -123,13 +123,14 @@ pub fn run(a: ScoreArgs) -> Result<()> {
         return convert(&a.from, space, a.format, &combos);
     }
     let mut archs = a.archs.select(space, a.seed)?;
-    for x in archs.iter_mut() {
+    for (i, x) in archs.iter_mut().enumerate() {
         if let (AnyArch::Mbv2(m), Some(r)) = (&mut *x, a.resolution) {
             m.resolution = r;
             m.validate()?;
         }
         if let (AnyArch::Mbv2(m), Some(l)) = (&*x, a.flops_limit) {
-            m.check_flops(l as u64)?;
+            m.check_flops(l as u64)
+                .map_err(|e| anyhow::anyhow!("--flops-limit: selected architecture {} ({m}): {e}", i + 1))?;
         }
     }
     let shard = match (&a.shard, a.shard_count) {
