@@ -109,3 +109,38 @@ fn rejects_bad_input_with_one_line_naming_it() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!Path::new(&format!("{out}.png")).exists());
 }
+
+/// Without truth flags a history is plotted against the truth it recorded
+/// (`best_so_far.truth_of`); histories that recorded different truths are refused unless
+/// a flag settles it; a stem that names a folder is refused.
+#[test]
+fn plots_against_the_recorded_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = |name: &str, extra: &[&str]| {
+        let h = dir.path().join(name);
+        let mut a = vec!["search", "--strategy", "random", "--budget", "5", "--fitness", "params_live"];
+        a.extend_from_slice(extra);
+        let hs = h.to_str().unwrap().to_string();
+        a.extend(["--history", &hs]);
+        let (code, _, err) = zsnas(&a);
+        assert_eq!(code, 0, "{err}");
+        hs
+    };
+    let c100 = search("c100.jsonl", &["--truth-column", "cifar100_test_200"]);
+    let c10 = search("c10.jsonl", &[]);
+    let svg = dir.path().join("p.svg");
+    let stem = dir.path().join("p");
+    let (code, _, err) = zsnas(&["plot", &c100, "--output", stem.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("CIFAR-100"), "the axis names the recorded truth");
+    assert_error(
+        &["plot", &c100, &c10, "--output", stem.to_str().unwrap()],
+        "records truth column cifar100_test_200 of embedded NAS-Bench-201 table",
+    );
+    let (code, _, err) =
+        zsnas(&["plot", &c100, &c10, "--output", stem.to_str().unwrap(), "--truth-column", "test_acc_200ep"]);
+    assert_eq!(code, 0, "{err}");
+    let folder = format!("{}/", dir.path().display());
+    assert_error(&["plot", &c10, "--output", &folder], "names a folder, not a file stem");
+}

@@ -4,12 +4,14 @@
 //! of the fitness-best architecture, each with a ±1 std band over runs, as step lines.
 //!
 //! The accuracy of every evaluated architecture comes from the ground truth (default: the
-//! space's benchmark table, as for `search`); the fitness-best architecture's from the
-//! same truth, or the value the history recorded when the truth has no entry for it.
+//! truth the histories recorded, `best_so_far.truth_of`, else the space's benchmark table,
+//! as for `search`); the fitness-best architecture's from the same truth, or the value the
+//! history recorded when the truth has no entry for it.
 
 use super::setup::TruthArgs;
-use crate::eval::truth::{axis_label, Truth};
+use crate::eval::truth::{axis_label, Truth, EMBEDDED_SOURCE};
 use crate::io::history::{read_history_file, HistoryFile};
+use crate::io::record::TruthOf;
 use crate::report::curves::{accuracy_curves, Curves, RunAccuracy};
 use crate::report::plot::{step_plot, StepPanel};
 use crate::space::{AnyArch, SpaceKind};
@@ -33,7 +35,8 @@ pub struct PlotArgs {
     /// Which accuracy curves to draw (default: both for one file, best-so-far for several).
     #[arg(long, value_enum)]
     pub curves: Option<Curves>,
-    /// The ground truth (default: the space's benchmark table).
+    /// The ground truth (default: the truth the histories recorded, else the space's
+    /// benchmark table).
     #[command(flatten)]
     pub truth: TruthArgs,
 }
@@ -68,6 +71,43 @@ fn run_accuracies(h: &HistoryFile, space: SpaceKind, truth: Option<&Truth>) -> R
     Ok(runs)
 }
 
+/// The truth flags to plot with: the given ones when any is given; else the truth the
+/// histories recorded their best-so-far accuracies against (`best_so_far.truth_of`), so a
+/// search reported against CIFAR-100 is plotted against CIFAR-100. Errors: histories that
+/// recorded different truths (without flags to settle it).
+fn recorded_truth(a: &PlotArgs, files: &[HistoryFile]) -> Result<TruthArgs> {
+    let t = &a.truth;
+    if t.truth.is_some() || t.truth_column.is_some() || t.truth_key.is_some() {
+        return Ok(t.clone());
+    }
+    let mut seen: Vec<(&TruthOf, &PathBuf)> = Vec::new();
+    for (f, p) in files.iter().zip(&a.histories) {
+        let recorded = f.runs.iter().flatten().find_map(|l| l.best_so_far.truth_of.as_ref());
+        if let Some(r) = recorded {
+            if let Some((first, q)) = seen.iter().find(|(x, _)| *x != r) {
+                bail!(
+                    "{} records truth column {} of {}, {} column {} of {}; plot one truth per figure, or give --truth/--truth-column",
+                    q.display(),
+                    first.column,
+                    first.source,
+                    p.display(),
+                    r.column,
+                    r.source
+                );
+            }
+            seen.push((r, p));
+        }
+    }
+    Ok(match seen.first() {
+        Some((r, _)) => TruthArgs {
+            truth: (r.source != EMBEDDED_SOURCE).then(|| PathBuf::from(&r.source)),
+            truth_column: Some(r.column.clone()),
+            truth_key: None,
+        },
+        None => t.clone(),
+    })
+}
+
 /// Runs `zsnas plot`.
 pub fn run(a: PlotArgs) -> Result<()> {
     if let Some(l) = &a.labels {
@@ -88,7 +128,7 @@ pub fn run(a: PlotArgs) -> Result<()> {
         }
     }
     let space = SpaceKind::parse(&space_name)?;
-    let truth = a.truth.load_optional(space, None, false)?;
+    let truth = recorded_truth(&a, &files)?.load_optional(space, None, false)?;
     let which = a.curves.unwrap_or(if files.len() == 1 { Curves::Both } else { Curves::BestSoFar });
     if truth.is_none() && which == Curves::BestSoFar {
         bail!("{space_name} has no ground truth here: give --truth FILE (or --curves fitness-best for the recorded accuracies)");
@@ -121,16 +161,17 @@ pub fn run(a: PlotArgs) -> Result<()> {
     } else {
         format!("{}–{} runs", nruns.iter().min().unwrap_or(&0), nruns.iter().max().unwrap_or(&0))
     };
-    let budget = files.iter().map(HistoryFile::budget).max().unwrap_or(0);
+    let (low, high) = files.iter().map(HistoryFile::budget).fold((usize::MAX, 0), |(l, h), b| (l.min(b), h.max(b)));
+    let budget = if low == high { format!("budget {high}") } else { format!("budgets {low}–{high}") };
     let title = if files.len() == 1 {
         let f = &files[0];
         format!(
-            "{} search on {space_name} with fitness {}, budget {budget}",
+            "{} search on {space_name} with fitness {}, {budget}",
             f.strategy.as_deref().unwrap_or("a"),
             f.fitness.as_deref().unwrap_or("unknown")
         )
     } else {
-        format!("{} searches on {space_name} (strategy, fitness), budget {budget}", files.len())
+        format!("{} searches on {space_name} (strategy, fitness), {budget}", files.len())
     };
     let mut notes = vec![if nruns.iter().all(|&n| n == 1) { runs_text } else { format!("mean over {runs_text}") }];
     if nruns.iter().any(|&n| n > 1) {

@@ -166,6 +166,9 @@ pub struct Truth {
     pub map: HashMap<String, f64>,
 }
 
+/// [`Truth::source`] of the embedded NAS-Bench-201 table.
+pub const EMBEDDED_SOURCE: &str = "embedded NAS-Bench-201 table";
+
 /// Columns of a NAS-Bench-101 records JSON usable as truth.
 const NB101_COLUMNS: [&str; 4] = ["valid_acc_108ep", "valid_acc_12ep", "trainable_parameters", "train_time_s"];
 
@@ -217,7 +220,7 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
                 map.insert(k, v);
             }
         }
-        return Ok(Truth { source: "embedded NAS-Bench-201 table".into(), column, key, map });
+        return Ok(Truth { source: EMBEDDED_SOURCE.into(), column, key, map });
     };
     let is_json = path.extension().is_some_and(|e| e == "json")
         || std::fs::read(&path).ok().is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));

@@ -107,6 +107,16 @@ fn prepare_paths(stem: &Path) -> Result<(PathBuf, PathBuf)> {
     if stem.as_os_str().is_empty() {
         return Err(anyhow!("plot path stem is empty"));
     }
+    // `plots/` or `plots/.` would write `plots/.png`: a hidden file, or an image format the
+    // plotting library cannot guess.
+    let name = stem.to_string_lossy();
+    let last = name.rsplit(['/', std::path::MAIN_SEPARATOR]).next().unwrap_or("");
+    if matches!(last, "" | "." | "..") {
+        return Err(anyhow!(
+            "plot path stem '{name}' names a folder, not a file stem: give e.g. {}curve (writes curve.png and curve.svg there)",
+            if name.ends_with('/') { name.to_string() } else { format!("{name}/") }
+        ));
+    }
     if let Some(parent) = stem.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating directory {}", parent.display()))?;
