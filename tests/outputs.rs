@@ -173,6 +173,14 @@ fn score_from_does_not_give_merged_lines_one_of_two_setups() {
         assert!(v["scores"].get("naswot").is_some() && v["scores"].get("synflow").is_some(), "{l}");
     }
     assert_error(&["score", "--from", &a, &c], "'naswot' is scored with two setups");
+    // Scoring flags do not apply to a conversion, and an asked proxy must be in the files.
+    assert_error(&["score", "--from", &a, "--batch-size", "16"], "cannot be used with '--batch-size");
+    assert_error(
+        &["score", "--from", &a, "--proxies", "wrcor"],
+        "--proxies wrcor: it is in none of the --from files (they hold naswot)",
+    );
+    let (code, _, err) = zsnas(&["score", "--from", &a, "--proxies", "naswot"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]

@@ -44,9 +44,10 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub archs: ArchArgs,
     /// Comma-separated proxies and votes (`zsnas proxies` lists them); a vote's members
-    /// are computed.
-    #[arg(long, default_value = "wrcor")]
-    pub proxies: String,
+    /// are computed [default: wrcor]. With --from: the proxies must be in the files, and
+    /// votes and aggregates become columns.
+    #[arg(long)]
+    pub proxies: Option<String>,
     /// Run seed (batch choice, per-architecture initialisation).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -67,7 +68,7 @@ pub struct ScoreArgs {
     /// Convert existing score files (`score --output`, any zsnas version, plain or gzip)
     /// to --format instead of scoring: every line, in file order; votes and aggregates of
     /// --proxies become columns. Example: `--from scores.jsonl --format csv > scores.csv`.
-    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["arch", "archs_file", "sample", "all", "output", "weights", "shard"])]
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["arch", "archs_file", "sample", "all", "output", "weights", "shard", "shard_count", "seed", "data", "batch_size", "augment", "num_classes", "device", "photos", "balanced", "jobs", "raw", "resolution", "flops_limit"])]
     pub from: Vec<PathBuf>,
     /// Score only slice I of N (0-based), e.g. 3/8; default from SLURM_ARRAY_TASK_ID /
     /// JOB_COMPLETION_INDEX with --shard-count.
@@ -116,11 +117,17 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             }
         }
     }
-    let targets = parse_list(&a.proxies, "--proxies", space)?;
+    let targets = parse_list(a.proxies.as_deref().unwrap_or("wrcor"), "--proxies", space)?;
     let proxies = proxies_needed(&targets);
     let combos: Vec<Target> = targets.iter().filter(|t| t.is_combination()).cloned().collect();
     if !a.from.is_empty() {
-        return convert(&a.from, space, a.format, &combos);
+        // With --proxies, its plain proxies must be in the files (every proxy there is a
+        // column anyway); without it, nothing is asked for.
+        let asked: Vec<String> = match &a.proxies {
+            Some(_) => targets.iter().filter(|t| !t.is_combination()).map(Target::name).collect(),
+            None => Vec::new(),
+        };
+        return convert(&a.from, space, a.format, &asked, &combos);
     }
     let mut archs = a.archs.select(space, a.seed)?;
     for (i, x) in archs.iter_mut().enumerate() {
@@ -195,8 +202,9 @@ pub fn run(a: ScoreArgs) -> Result<()> {
 /// with the same scores is kept once (as `correlate` merges them), its proxies united; when
 /// its lines record different setups the merged line records none (a note on stderr says
 /// so). Errors: unreadable files, a line that is not a score line (named by file:line), the
-/// checks of `correlate` (one proxy with two scores of one architecture or with two setups).
-fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target]) -> Result<()> {
+/// checks of `correlate` (one proxy with two scores of one architecture or with two setups),
+/// a proxy of `asked` or a member of `combos` in none of the files.
+fn convert(files: &[PathBuf], space: SpaceKind, format: Format, asked: &[String], combos: &[Target]) -> Result<()> {
     let mut raw: Vec<(String, serde_json::Value)> = Vec::new();
     for f in files {
         raw.extend(read_score_file(f)?);
@@ -258,17 +266,14 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target
             "note: {mixed_count} architectures merge lines of different scoring setups (e.g. {m}); their lines record no setup"
         ));
     }
-    if format == Format::Jsonl {
-        for l in &lines {
-            stdout_line(&to_line(l))?;
-        }
-        return Ok(());
-    }
     let present: std::collections::BTreeSet<&str> =
         lines.iter().flat_map(|l| l.scores.keys().map(String::as_str)).collect();
-    let mut names: Vec<String> =
-        Proxy::ALL.iter().map(|p| p.name()).filter(|n| present.contains(n)).map(String::from).collect();
-    names.extend(present.iter().filter(|n| Proxy::from_name(n).is_err()).map(|n| n.to_string()));
+    if let Some(p) = asked.iter().find(|p| !present.contains(p.as_str())) {
+        anyhow::bail!(
+            "--proxies {p}: it is in none of the --from files (they hold {})",
+            present.iter().copied().collect::<Vec<_>>().join(", ")
+        );
+    }
     for t in combos {
         for (p, _) in t.members() {
             if !present.contains(p.name()) {
@@ -276,6 +281,15 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, combos: &[Target
             }
         }
     }
+    if format == Format::Jsonl {
+        for l in &lines {
+            stdout_line(&to_line(l))?;
+        }
+        return Ok(());
+    }
+    let mut names: Vec<String> =
+        Proxy::ALL.iter().map(|p| p.name()).filter(|n| present.contains(n)).map(String::from).collect();
+    names.extend(present.iter().filter(|n| Proxy::from_name(n).is_err()).map(|n| n.to_string()));
     write_csv(space, &lines, &names, combos)
 }
 

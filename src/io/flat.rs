@@ -37,7 +37,7 @@ pub struct TruthColumn {
 
 /// Writes `lines` as CSV to `out`: `arch`, `canonical`, `index`, `space`, the setup's
 /// fields (`augment`, `batch_md5`, `batch_size`, `data`, `dataset`, `device`,
-/// `num_classes`, `resolution`, `seed`, `weights`), `version`, then one column per
+/// `num_classes`, `resolution`, `seed`, `weights`, `weights_md5`), `version`, then one column per
 /// proxy of `proxies` (its score in each line), one per vote/aggregate of `combos`
 /// (computed over all `lines` together, [`Target::values`]; NaN when fewer than 2 lines,
 /// which give no ranking) and one per truth column.
@@ -49,7 +49,7 @@ pub fn write_score_csv(
     combos: &[Target],
     truth: &[TruthColumn],
 ) -> Result<()> {
-    const SETUP: [&str; 10] = [
+    const SETUP: [&str; 11] = [
         "augment",
         "batch_md5",
         "batch_size",
@@ -60,6 +60,7 @@ pub fn write_score_csv(
         "resolution",
         "seed",
         "weights",
+        "weights_md5",
     ];
     let mut w = csv::Writer::from_writer(out);
     let mut head: Vec<String> = ["arch", "canonical", "index", "space"].iter().map(|s| s.to_string()).collect();
@@ -142,16 +143,16 @@ mod tests {
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(
             rows[0],
-            "arch,canonical,index,space,augment,batch_md5,batch_size,data,dataset,device,num_classes,resolution,seed,weights,version,wrcor,synflow,\"logrank:wrcor,synflow\",test_acc_200ep"
+            "arch,canonical,index,space,augment,batch_md5,batch_size,data,dataset,device,num_classes,resolution,seed,weights,weights_md5,version,wrcor,synflow,\"logrank:wrcor,synflow\",test_acc_200ep"
         );
         let cells: Vec<Vec<&str>> = rows[1..].iter().map(|r| r.split(',').collect()).collect();
-        assert_eq!(&cells[0][15..], ["-inf", "1", cells[0][17], "90.5"]);
-        assert_eq!(cells[1][16], "nan");
-        assert_eq!(cells[1][18], "");
+        assert_eq!(&cells[0][16..], ["-inf", "1", cells[0][18], "90.5"]);
+        assert_eq!(cells[1][17], "nan");
+        assert_eq!(cells[1][19], "");
         // logrank (rank 1 = worst, ln(rank/3)): c is best on both members → 0.
-        assert_eq!(cells[2][17], "0");
+        assert_eq!(cells[2][18], "0");
         for c in &cells {
-            for v in &c[15..18] {
+            for v in &c[16..19] {
                 assert!(v.parse::<f64>().is_ok(), "{v} is not a float");
             }
         }
