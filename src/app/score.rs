@@ -8,7 +8,7 @@ use super::scoring::{score_all, ScoreJob};
 use super::setup::{ArchArgs, SetupArgs};
 use crate::io::flat::{write_score_csv, TruthColumn};
 use crate::io::record::{to_line, ScoreLine};
-use crate::io::scores::{read_score_file, records_to_set, same_score_of};
+use crate::io::scores::{read_score_file, records_to_set};
 use crate::io::shard::Shard;
 use crate::proxy::spec::{parse_list, proxies_needed, Target};
 use crate::proxy::Proxy;
@@ -226,15 +226,8 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, asked: &[String]
             // them. A line records one setup, so lines of different setups merge into one
             // that records none (and cannot be resumed).
             Some((i, first)) => {
+                // (Different scores of one proxy were refused by `records_to_set` above.)
                 let x = &mut lines[i];
-                if let Some((k, v, w)) = x.scores.iter().find_map(|(k, v)| {
-                    l.scores.get(k).filter(|w| !same_score_of(k, *v, **w)).map(|w| (k.clone(), *v, *w))
-                }) {
-                    anyhow::bail!(
-                        "{origin}: {} is also in {first} with another '{k}' score ({v} there, {w} here)",
-                        l.arch
-                    );
-                }
                 if x.setup.is_some() && x.setup != l.setup {
                     mixed_count += 1;
                     if mixed.is_none() {

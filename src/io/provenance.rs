@@ -65,7 +65,7 @@ impl ScoringSetup {
         let ys: Vec<i64> = Vec::<i64>::try_from(&labels).unwrap_or_default();
         h.update(xs.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
         h.update(ys.iter().flat_map(|y| y.to_le_bytes()).collect::<Vec<u8>>());
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        hex(&h.finalize())
     }
 
     /// md5 (32 hex digits) of a file's bytes. Errors: the file does not exist or cannot be
@@ -75,7 +75,7 @@ impl ScoringSetup {
             std::io::ErrorKind::NotFound => anyhow::anyhow!("{} does not exist", path.display()),
             _ => anyhow::anyhow!("{}: cannot read it: {e}", path.display()),
         })?;
-        Ok(Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+        Ok(hex(&Md5::digest(&bytes)))
     }
 
     /// A fixed setup for unit tests (CIFAR-10 embedded batch of 64, seed 0).
@@ -125,6 +125,11 @@ impl ScoringSetup {
             (x != y).then(|| (k.clone(), show(x), show(y)))
         })
     }
+}
+
+/// Lower-case hex digits of `bytes` (an md5 digest: 32 digits).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A setup value for messages: strings unquoted, absent as "(none)".

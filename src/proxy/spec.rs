@@ -114,7 +114,7 @@ pub fn parse_target(item: &str, space: SpaceKind) -> Result<Target> {
 /// Errors when the comma-separated `s` has an empty item, naming `what` and the item's
 /// 1-based position: a doubled comma or a comma at either end is more likely a name left
 /// out than a separator to ignore.
-fn check_no_empty_item(s: &str, what: &str) -> Result<()> {
+pub fn check_no_empty_item(s: &str, what: &str) -> Result<()> {
     match s.split(',').position(|x| x.trim().is_empty()) {
         Some(i) => bail!("{what} '{s}': item {} is empty (two commas in a row, or a comma at an end)", i + 1),
         None => Ok(()),

@@ -2,7 +2,7 @@
 //! rank [`Aggregate`].
 
 use crate::proxy::aggregate::Aggregate;
-use crate::proxy::spec::{parse_target, Target};
+use crate::proxy::spec::{check_no_empty_item, parse_target, Target};
 use crate::proxy::vote::Vote;
 use crate::proxy::{Proxy, ScoreMap};
 use crate::space::SpaceKind;
@@ -39,9 +39,7 @@ impl Fitness {
         if t.is_empty() {
             bail!("--fitness is empty (give a proxy such as wrcor, a vote such as sjw, or an aggregate such as rank)");
         }
-        if let Some(i) = t.split(',').position(|x| x.trim().is_empty()) {
-            bail!("--fitness '{s}': item {} is empty (two commas in a row, or a comma at an end)", i + 1);
-        }
+        check_no_empty_item(t, "--fitness")?;
         let (item, higher) = match t.strip_prefix('-') {
             Some(n) => (n, false),
             None => (t.strip_prefix('+').unwrap_or(t), true),
