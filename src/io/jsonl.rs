@@ -91,6 +91,12 @@ fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0))
 }
 
+/// Whether `line` begins, after blanks, with `{` or `[`: how every record zsnas writes
+/// begins, and so every torn prefix of one.
+fn begins_like_a_record(line: &[u8]) -> bool {
+    line.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r')).is_some_and(|b| matches!(b, b'{' | b'['))
+}
+
 /// Pure parser behind [`JsonlLog::open`]: decides which records are valid and
 /// where the file has to be cut.
 fn scan(content: &[u8]) -> Result<Scan> {
@@ -130,7 +136,23 @@ fn scan(content: &[u8]) -> Result<Scan> {
     }
 
     let (s, e, terminated) = segments[last];
-    let parsed = serde_json::from_slice::<Value>(&content[s..e]).ok();
+    let parsed = serde_json::from_slice::<Value>(&content[s..e]);
+    let parsed = match parsed {
+        Ok(v) if terminated || v.is_object() || v.is_array() => Some(v),
+        // zsnas writes each record and its newline in one write, so a killed run leaves a
+        // prefix of a record without the newline. A complete bad line, or an unterminated
+        // one that does not begin like a record, is another file's text or corruption:
+        // refused, the file left as it is.
+        Err(err) if terminated => bail!(
+            "corrupt JSON on line {} (a complete line, so not a torn write; fix or remove it by hand): {err}",
+            last + 1
+        ),
+        _ if !begins_like_a_record(&content[s..e]) => bail!(
+            "line {} is not JSON lines (it does not begin with '{{'): not a file zsnas wrote, or corrupt; give another file",
+            last + 1
+        ),
+        _ => None,
+    };
     let scan = match parsed {
         Some(v) if terminated => {
             records.push(v);
@@ -154,14 +176,20 @@ impl JsonlLog {
     /// Opens (creating it and its parent directories if needed) a JSON-lines
     /// file for appending and returns the records already in it.
     ///
-    /// A torn last line (no trailing newline, or not valid JSON) is removed by
-    /// truncating the file to the end of the last valid line; a message is
-    /// printed to stderr and the details are available from
-    /// [`JsonlLog::repair`].  A last line that is a complete JSON object or
+    /// A torn last line (no trailing newline, not valid JSON, and beginning with `{` or
+    /// `[` as a prefix of a record does) is removed by truncating the file to the end of
+    /// the last valid line; a message is printed to stderr and the details are available
+    /// from [`JsonlLog::repair`]. A complete (newline-terminated) invalid last line, or an
+    /// unterminated one that does not begin like a record, is an error and the file is
+    /// left untouched: zsnas writes each record with its newline in one write, so such a
+    /// line is not from a killed run (another file given by mistake, or corruption).  A last line that is a complete JSON object or
     /// array but lacks the newline is kept and the newline is added.  Blank
     /// lines are ignored; NUL bytes after the last record (left by a crash) are
     /// removed with a note on stderr.  An unparsable line before the last one is an error
     /// that names its 1-based line number; the file is left untouched then.
+    ///
+    /// A gzip-compressed file is refused (it cannot be appended to; readers such as
+    /// [`crate::io::scores`] read it transparently).
     ///
     /// A path that exists but is not a regular file (a directory, a device such as
     /// `/dev/full` or `/dev/zero`, a FIFO) is refused: such a file cannot be resumed and
@@ -182,6 +210,12 @@ impl JsonlLog {
             .with_context(|| format!("opening {}", path.display()))?;
         let mut content = Vec::new();
         file.read_to_end(&mut content).with_context(|| format!("reading {}", path.display()))?;
+        if content.starts_with(&[0x1f, 0x8b]) {
+            bail!(
+                "{} is gzip-compressed: zsnas appends to plain JSON lines; decompress it (gunzip) or give another file",
+                path.display()
+            );
+        }
         let scan = scan(&content).with_context(|| format!("in {}", path.display()))?;
 
         let mut repair = None;
@@ -368,13 +402,46 @@ mod tests {
     }
 
     #[test]
-    fn unparsable_terminated_last_line_is_repaired() {
+    fn unparsable_terminated_last_line_is_an_error_and_the_file_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log.jsonl");
-        std::fs::write(&p, "{\"a\":1}\n{\"a\":\n").unwrap();
+        for text in ["{\"a\":1}\n{\"a\":\n", "{\"a\":1}\n# my comment\n", "my important notes\n"] {
+            std::fs::write(&p, text).unwrap();
+            let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+            let line = text.lines().count();
+            assert!(msg.contains(&format!("corrupt JSON on line {line} (a complete line")), "{msg}");
+            assert_eq!(read(&p), text);
+        }
+    }
+
+    #[test]
+    fn unterminated_last_line_that_is_no_record_prefix_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        for text in ["my important notes", "{\"a\":1}\n12", "{\"a\":1}\nnotes"] {
+            std::fs::write(&p, text).unwrap();
+            let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+            assert!(msg.contains("is not JSON lines (it does not begin with '{')"), "{msg}");
+            assert_eq!(read(&p), text);
+        }
+        // A torn prefix of a record after blanks is still repaired.
+        std::fs::write(&p, "{\"a\":1}\n  [1, ").unwrap();
         let (_log, recs) = JsonlLog::open(&p).unwrap();
         assert_eq!(recs, vec![json!({"a": 1})]);
         assert_eq!(read(&p), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn a_gzip_file_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"{\"a\":1}\n").unwrap();
+        let bytes = gz.finish().unwrap();
+        std::fs::write(&p, &bytes).unwrap();
+        let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+        assert!(msg.contains("s.jsonl.gz is gzip-compressed"), "{msg}");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
     }
 
     #[test]
@@ -397,16 +464,6 @@ mod tests {
         assert_eq!(log.repair(), Some(&Repair { line: 2, removed_bytes: 0, added_newline: true }));
         log.append(&json!({"a": 3})).unwrap();
         assert_eq!(read(&p), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
-    }
-
-    #[test]
-    fn truncated_number_without_newline_is_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("log.jsonl");
-        std::fs::write(&p, "{\"a\":1}\n12").unwrap();
-        let (_log, recs) = JsonlLog::open(&p).unwrap();
-        assert_eq!(recs.len(), 1);
-        assert_eq!(read(&p), "{\"a\":1}\n");
     }
 
     #[test]
