@@ -53,6 +53,11 @@ fn photo_flags_are_checked() {
         "--balanced applies to --photos folders only",
     );
     assert_error(&["score", "--sample", "1", "--photos", "--batch-size", "2"], "needs a --data path");
+    // Photos are resized and centre-cropped; --augment is refused, not recorded unapplied.
+    assert_error(
+        &["score", "--sample", "1", "--data", PHOTOS, "--photos", "--augment", "--batch-size", "3"],
+        "--augment does not apply to --photos folders",
+    );
     assert_error(
         &[
             "score",

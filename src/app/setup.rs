@@ -92,7 +92,7 @@ pub struct SetupArgs {
     /// that --data holds that data set.
     #[arg(long, value_parser = Dataset::parse)]
     pub dataset: Option<Dataset>,
-    /// Read --data as an ImageNet-style folder of photographs of any size and format (one
+    /// Read --data as an ImageNet-style folder of JPEG or PNG photographs of any size (one
     /// sub-folder per class, any number of classes): only the drawn images are decoded,
     /// resized (shorter side to resolution/0.875) and centre-cropped to the resolution
     /// (mbv2: 224, or score's --resolution), ImageNet mean/std.
@@ -258,6 +258,9 @@ impl SetupArgs {
                     .then(|| ImageNetFolderMode { resolution: resolution.unwrap_or(224), balanced: self.balanced }),
                 ..Default::default()
             };
+            if self.augment && self.photos {
+                bail!("--augment does not apply to --photos folders (their images are resized and centre-cropped, as ImageNet evaluation does)");
+            }
             if self.augment && self.data.as_ref().is_some_and(|p| p.extension().is_some_and(|e| e == "safetensors")) {
                 bail!("--augment does not apply to a prepared .safetensors batch (its images are used as they are)");
             }
