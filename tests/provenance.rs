@@ -256,3 +256,40 @@ fn search_history_resumed_against_another_truth_is_refused() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(lines(&h).len(), 6);
 }
+
+/// The same batch read through another spelling of its path (relative, absolute: shards
+/// on nodes with their own mounts) is the same setup: the run resumes, and `correlate`
+/// merges the files. Other content at another path is still refused.
+#[test]
+fn another_spelling_of_the_data_path_is_the_same_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.bin");
+    let mut bytes = Vec::new();
+    for i in 0..16u8 {
+        bytes.push(i % 10);
+        bytes.extend((0..3072u32).map(|k| (k as u8).wrapping_mul(i + 1)));
+    }
+    std::fs::write(&data, &bytes).unwrap();
+    let abs = data.to_str().unwrap().to_string();
+    let dotted = dir.path().join(".").join("d.bin").to_str().unwrap().to_string();
+    let out = dir.path().join("s.jsonl");
+    let (code, _, err) = score(&out, "naswot", &["--data", &abs]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = score(&out, "naswot", &["--data", &dotted]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out).len(), 2, "resumed, nothing scored again");
+    // Two files, one per spelling, merge in correlate (only the md5 decides).
+    let other = dir.path().join("o.jsonl");
+    let (code, _, err) = score(&other, "naswot", &["--data", &dotted]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) =
+        zsnas(&["correlate", "--scores", out.to_str().unwrap(), other.to_str().unwrap(), "--bootstrap", "0"]);
+    assert_eq!(code, 0, "{err}");
+    // Other images under another path: refused, naming the path first.
+    bytes[1] ^= 0xff;
+    let changed = dir.path().join("e.bin");
+    std::fs::write(&changed, &bytes).unwrap();
+    let (code, _, err) = score(&out, "naswot", &["--data", changed.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("scored with data ") && err.contains("e.bin"), "{err}");
+}

@@ -228,7 +228,7 @@ fn convert(files: &[PathBuf], space: SpaceKind, format: Format, asked: &[String]
             Some((i, first)) => {
                 // (Different scores of one proxy were refused by `records_to_set` above.)
                 let x = &mut lines[i];
-                if x.setup.is_some() && x.setup != l.setup {
+                if x.setup.is_some() && !matches!((&x.setup, &l.setup), (Some(a), Some(b)) if a.same_as(b)) {
                     mixed_count += 1;
                     if mixed.is_none() {
                         mixed = Some(match (&x.setup, &l.setup) {

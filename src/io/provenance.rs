@@ -31,6 +31,7 @@ pub struct ScoringSetup {
     pub batch_size: usize,
     /// Where the images came from: the `--data` path as given, `"embedded"` (the embedded
     /// CIFAR-10 images) or `"random"` (a seeded Gaussian batch, mbv2 without `--data`).
+    /// Setups that differ only here, with equal `batch_md5`, are the same setup.
     pub data: String,
     /// `--dataset` (`cifar10`, `cifar100`, `imagenet16-120`) when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,7 +46,8 @@ pub struct ScoringSetup {
     /// Seed of the batch choice and of each architecture's initialisation (`score
     /// --seed`, `search --score-seed`).
     pub seed: u64,
-    /// The safetensors weights loaded instead of a fresh initialisation, when given.
+    /// The safetensors weights loaded instead of a fresh initialisation, when given (the
+    /// path as given; with equal `weights_md5`, another path is the same setup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
     /// md5 (32 hex digits) of the weights file's bytes, with `weights`: other weights
@@ -120,10 +122,24 @@ impl ScoringSetup {
         // The flags first, the batch hash (which every flag changes) last.
         keys.sort_by_key(|k| (k.as_str() == "batch_md5", k.as_str()));
         keys.dedup();
-        keys.into_iter().find_map(|k| {
+        // A path is only where the content came from: the same batch (weights) read
+        // through another spelling of the path (relative, absolute, another node's mount)
+        // is the same setup when the md5s of the content agree.
+        let same_content = |md5: &str| a.get(md5).is_some_and(|x| !x.is_null() && Some(x) == b.get(md5));
+        keys.into_iter().filter(|k| !(k.as_str() == "data" && same_content("batch_md5"))).find_map(|k| {
+            if k.as_str() == "weights" && same_content("weights_md5") {
+                return None;
+            }
             let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
             (x != y).then(|| (k.clone(), show(x), show(y)))
         })
+    }
+
+    /// Whether scores made with `self` and with `other` are the same scores: no field
+    /// differs ([`ScoringSetup::first_difference`]), the paths `data` and `weights` aside
+    /// when the md5s of their content agree.
+    pub fn same_as(&self, other: &ScoringSetup) -> bool {
+        self.first_difference(other).is_none()
     }
 }
 
@@ -159,6 +175,24 @@ mod tests {
         let c = ScoringSetup { dataset: Some("cifar100".into()), ..setup() };
         let e = a.check_same(&c, "f:1", "r").unwrap_err().to_string();
         assert!(e.contains("dataset cifar100, but this run has dataset (none)"), "{e}");
+    }
+
+    #[test]
+    fn another_spelling_of_a_path_with_the_same_content_is_the_same_setup() {
+        let a = ScoringSetup { data: "bin/h100.bin".into(), ..setup() };
+        let b = ScoringSetup { data: "/abs/bin/h100.bin".into(), ..setup() };
+        assert!(a.same_as(&b) && a.check_same(&b, "f:1", "r").is_ok());
+        // Other content under another path: the path is named first.
+        let c = ScoringSetup { batch_md5: "11".repeat(16), ..b.clone() };
+        assert_eq!(a.first_difference(&c).unwrap(), ("data".into(), "bin/h100.bin".into(), "/abs/bin/h100.bin".into()));
+        let w = |path: &str, md5: &str| ScoringSetup {
+            weights: Some(path.into()),
+            weights_md5: Some(md5.into()),
+            ..setup()
+        };
+        assert!(w("w.safetensors", "ab").same_as(&w("./w.safetensors", "ab")));
+        assert_eq!(w("w.safetensors", "ab").first_difference(&w("./w.safetensors", "cd")).unwrap().0, "weights");
+        assert_eq!(w("w.safetensors", "ab").first_difference(&w("w.safetensors", "cd")).unwrap().0, "weights_md5");
     }
 
     #[test]

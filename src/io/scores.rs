@@ -151,7 +151,7 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
     let mut with_setup: Vec<(ScoringSetup, String)> = Vec::new();
     for r in records {
         if let Some(setup) = &r.setup {
-            let mine = match with_setup.iter().position(|(s, _)| s == setup) {
+            let mine = match with_setup.iter().position(|(s, _)| s.same_as(setup)) {
                 Some(i) => i,
                 None => {
                     with_setup.push((setup.clone(), r.origin.clone()));
