@@ -391,6 +391,36 @@ fn images_the_nas_bench_201_network_cannot_take() {
     }
 }
 
+/// A prepared batch of another dtype than the documented one (f32 images, integer labels)
+/// is refused, not cast: raw bytes would be scored as normalised pixels, fractional labels
+/// truncated.
+#[test]
+fn prepared_batches_of_other_dtypes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = (tch::Kind::Float, tch::Device::Cpu);
+    let images = tch::Tensor::randn([4, 3, 8, 8], o);
+    let cases = [
+        (images.to_kind(tch::Kind::Uint8), tch::Tensor::from_slice(&[0i64, 1, 2, 3]), "'images' is Uint8"),
+        (images.to_kind(tch::Kind::Double), tch::Tensor::from_slice(&[0i64, 1, 2, 3]), "'images' is Double"),
+        (images.shallow_clone(), tch::Tensor::from_slice(&[0.5f64, 1.7, 2.0, 3.0]), "'labels' is Double"),
+    ];
+    for (k, (x, y, needle)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("b{k}.safetensors"));
+        tch::Tensor::write_safetensors(&[("images", x), ("labels", y)], &p).unwrap();
+        assert_error(
+            &["score", "--arch", A, "--proxies", "naswot", "--data", p.to_str().unwrap(), "--batch-size", "4"],
+            needle,
+        );
+    }
+    // int32 labels are integers: accepted.
+    let p = dir.path().join("ok.safetensors");
+    tch::Tensor::write_safetensors(&[("images", &images), ("labels", &tch::Tensor::from_slice(&[0i32, 1, 2, 3]))], &p)
+        .unwrap();
+    let (code, _, err) =
+        zsnas(&["score", "--arch", A, "--proxies", "naswot", "--data", p.to_str().unwrap(), "--batch-size", "4"]);
+    assert_eq!(code, 0, "{err}");
+}
+
 /// `export` parses `--arch` in its `--space` (mbv2 by default) and says so when it fails.
 #[test]
 fn export_names_the_space_it_parses_in() {

@@ -4,8 +4,8 @@
 //! | path | format |
 //! |---|---|
 //! | file starting with a pickle header (`80 02`..`80 05`) | CIFAR-10 / CIFAR-100 python version or ImageNet16, told apart by the dict's keys and row width ([`crate::data::cifar_python::pickle_dataset`]) |
-//! | other file | CIFAR-10 binary (3,073-byte records) or CIFAR-100 binary (3,074-byte records), by size (a file that fits both is CIFAR-100 only when named `train.bin`/`test.bin`) |
-//! | folder with `*.bin` files | CIFAR-10 binary (`data_batch_<k>.bin`, or all `.bin`), or CIFAR-100 binary when it has a `train.bin`/`test.bin` of 3,074-byte records |
+//! | other file | CIFAR-10 binary (3,073-byte records) or CIFAR-100 binary (3,074-byte records), by size (a file that fits both is read as `--dataset` says, else as CIFAR-100 only when named `train.bin`/`test.bin`) |
+//! | folder with `*.bin` files | CIFAR-10 binary (`data_batch_<k>.bin`, or all `.bin`), or CIFAR-100 binary when it has a `train.bin`/`test.bin` of 3,074-byte records (by the rule of a single file) |
 //! | folder with `data_batch_<k>` / `test_batch` / `train` / `test` | CIFAR-10 or CIFAR-100 python version ([`crate::data::cifar_python::cifar_pickle_dir_files`]) |
 //! | folder with `train_data_batch_<k>` / `val_data` | ImageNet16 ([`crate::data::imagenet16::imagenet16_dir_files`]) |
 //! | any other folder | image folder of same-size images (`root/<class>/<image>`, [`crate::data::folder`]) |
@@ -77,16 +77,29 @@ pub struct ReadOptions {
     /// ImageNet16: keep the images of the 1-based classes `1..=imagenet16_classes`
     /// (default 120, ImageNet16-120).
     pub imagenet16_classes: usize,
+    /// The data set expected (a command's `--dataset`), if any: it settles a CIFAR binary
+    /// whose size fits both record sizes (a multiple of 3,073 × 3,074 bytes).
+    pub dataset: Option<Dataset>,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { cifar100_labels: Cifar100Labels::Fine, imagenet16_classes: IMAGENET16_120_CLASSES }
+        ReadOptions { cifar100_labels: Cifar100Labels::Fine, imagenet16_classes: IMAGENET16_120_CLASSES, dataset: None }
     }
 }
 
 fn is_named(p: &Path, names: &[&str]) -> bool {
     p.file_name().and_then(|n| n.to_str()).is_some_and(|n| names.contains(&n))
+}
+
+/// How a CIFAR binary file `p` whose size fits both record sizes is read: as the data set
+/// expected when one is (`--dataset`), else as CIFAR-100 when named `train.bin`/`test.bin`
+/// (CIFAR-100's file names), as CIFAR-10 otherwise.
+fn ambiguous_size_is_cifar100(p: &Path, expected: Option<Dataset>) -> bool {
+    match expected {
+        Some(d) => d == Dataset::Cifar100,
+        None => is_named(p, &["train.bin", "test.bin"]),
+    }
 }
 
 /// Reads one data file of any supported format (see the module table).
@@ -113,7 +126,12 @@ pub fn read_data_file(p: &Path, opts: &ReadOptions) -> Result<(RawImages, DataFo
     let len = bytes.len();
     let c10 = len > 0 && len.is_multiple_of(CIFAR_RECORD);
     let c100 = len > 0 && len.is_multiple_of(CIFAR100_RECORD);
-    if c100 && (!c10 || is_named(p, &["train.bin", "test.bin"])) {
+    if len > 0 && !c10 && !c100 {
+        bail!(
+            "data file {name}: {len} bytes fit neither CIFAR-10's 3,073-byte nor CIFAR-100's 3,074-byte records (truncated, or not a CIFAR binary file)"
+        );
+    }
+    if c100 && (!c10 || ambiguous_size_is_cifar100(p, opts.dataset)) {
         Ok((read_cifar100_bytes(&bytes, &name, opts.cifar100_labels)?, DataFormat::Cifar100Bin))
     } else {
         Ok((read_cifar10_bytes(&bytes, &name)?, DataFormat::Cifar10Bin))
@@ -134,11 +152,16 @@ pub fn read_data_dir(p: &Path, opts: &ReadOptions) -> Result<(RawImages, DataFor
     if !bins.is_empty() {
         let has_batches =
             bins.iter().any(|b| b.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("data_batch_")));
+        // The rule of a single file (read_data_file) for its train.bin/test.bin.
         let c100 = !has_batches
             && ["train.bin", "test.bin"].iter().any(|f| {
-                std::fs::metadata(p.join(f)).is_ok_and(|m| {
+                let f = p.join(f);
+                std::fs::metadata(&f).is_ok_and(|m| {
                     let l = m.len() as usize;
-                    m.is_file() && l > 0 && l.is_multiple_of(CIFAR100_RECORD) && !l.is_multiple_of(CIFAR_RECORD)
+                    m.is_file()
+                        && l > 0
+                        && l.is_multiple_of(CIFAR100_RECORD)
+                        && (!l.is_multiple_of(CIFAR_RECORD) || ambiguous_size_is_cifar100(&f, opts.dataset))
                 })
             });
         return if c100 {
@@ -222,5 +245,41 @@ mod tests {
         let e = read_data_path(&d.join("none"), &o).unwrap_err().to_string();
         assert!(e.contains("does not exist"), "{e}");
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A CIFAR-100 binary of 3,073 records has a size that also fits 3,074 CIFAR-10
+    /// records: `--dataset` settles it, as a file and as a folder; a size that fits neither
+    /// is named as such.
+    #[test]
+    fn a_size_that_fits_both_record_sizes_is_read_as_the_dataset_says() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = Vec::with_capacity(CIFAR_RECORD * CIFAR100_RECORD);
+        for i in 0..CIFAR_RECORD {
+            b.extend([3u8, 72 + (i % 20) as u8]);
+            b.extend(std::iter::repeat_n((i % 251) as u8, 3072));
+        }
+        let file = d.path().join("sub.bin");
+        std::fs::write(&file, &b).unwrap();
+        let dir = d.path().join("c100");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("train.bin"), &b).unwrap();
+        let c100 = ReadOptions { dataset: Some(Dataset::Cifar100), ..ReadOptions::default() };
+        for p in [&file, &dir] {
+            let (r, f) = read_data_path(p, &c100).unwrap();
+            assert_eq!((f, r.n, r.labels[0]), (DataFormat::Cifar100Bin, CIFAR_RECORD, 72), "{}", p.display());
+        }
+        // Without --dataset the folder's train.bin follows the single file's naming rule,
+        // and another name is read as CIFAR-10 (here failing on its label bytes).
+        assert_eq!(read_data_path(&dir, &ReadOptions::default()).unwrap().1, DataFormat::Cifar100Bin);
+        let e = read_data_path(&file, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(e.starts_with("CIFAR-10 input") && e.contains("expected 0-9"), "{e}");
+        std::fs::write(&file, &b[..CIFAR100_RECORD * 2 - 5]).unwrap();
+        for o in [c100, ReadOptions::default()] {
+            let e = read_data_path(&file, &o).unwrap_err().to_string();
+            assert!(
+                e.contains("6143 bytes fit neither CIFAR-10's 3,073-byte nor CIFAR-100's 3,074-byte records"),
+                "{e}"
+            );
+        }
     }
 }

@@ -120,7 +120,7 @@ pub fn load_batch_with(src: &DataSource, spec: &BatchSpec, opts: &LoadOptions) -
     } else if opts.imagenet_folder.is_some() {
         bail!("an ImageNet-style folder needs a --data path (the embedded data is CIFAR-10)");
     }
-    let (raw, format) = read_raw_with(src, &opts.read)?;
+    let (raw, format) = read_raw_with(src, &ReadOptions { dataset: opts.dataset, ..opts.read })?;
     if let (Some(want), Some(have)) = (opts.dataset, format.dataset()) {
         if want != have {
             let (what, how) = (src.describe(), format.describe());
@@ -156,12 +156,33 @@ pub fn load_batch_with(src: &DataSource, spec: &BatchSpec, opts: &LoadOptions) -
     Ok(Batch { images, labels: Tensor::from_slice(&labels) })
 }
 
-/// Reads a prepared batch (`images`, `labels`) from a safetensors file.
+/// Reads a prepared batch (`images` f32 \[N,3,H,W\], `labels` integer \[N\]) from a
+/// safetensors file and takes its first `batch_size` samples.
+///
+/// Errors: unreadable file; a missing tensor; images of another dtype than float32 or
+/// labels of a non-integer dtype; other shapes; fewer than `batch_size` samples.
 pub fn load_safetensors_batch(p: &Path, batch_size: usize) -> Result<Batch> {
     let ts = Tensor::read_safetensors(p).with_context(|| format!("cannot read '{}' as safetensors", p.display()))?;
     let m: std::collections::HashMap<String, Tensor> = ts.into_iter().collect();
     let images = m.get("images").ok_or_else(|| anyhow::anyhow!("'{}' has no tensor 'images'", p.display()))?;
     let labels = m.get("labels").ok_or_else(|| anyhow::anyhow!("'{}' has no tensor 'labels'", p.display()))?;
+    // The documented format; a cast would change meaning silently (raw 0-255 bytes
+    // scored as normalised values, fractional labels truncated).
+    if images.kind() != tch::Kind::Float {
+        bail!(
+            "'{}': 'images' is {:?}, but a prepared batch holds float32 images, already normalised (convert with .float() after normalising)",
+            p.display(),
+            images.kind()
+        );
+    }
+    use tch::Kind::{Int, Int16, Int64, Int8, Uint8};
+    if !matches!(labels.kind(), Int64 | Int | Int16 | Int8 | Uint8) {
+        bail!(
+            "'{}': 'labels' is {:?}, but a prepared batch holds integer class labels (int64)",
+            p.display(),
+            labels.kind()
+        );
+    }
     if images.dim() != 4 || images.size()[1] != 3 {
         bail!("'{}': 'images' must be [N,3,H,W], found {:?}", p.display(), images.size());
     }
