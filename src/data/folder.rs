@@ -2,7 +2,8 @@
 //!
 //! Class labels are the indices of the class sub-folder names in sorted
 //! (byte-wise) order, as in torchvision's `ImageFolder`. Files within a class
-//! are read in *natural* order of their names (`2.jpg` before `10.jpg`).
+//! are read in *natural* order of their paths below the class folder (`2.jpg` before
+//! `10.jpg`), sub-folders included, as `ImageFolder` walks them ([`class_images`]).
 
 use super::cifar10::RawImages;
 use anyhow::{bail, Context, Result};
@@ -72,6 +73,73 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(d)
 }
 
+/// Extensions of image formats that zsnas cannot decode (it reads PNG and JPEG): a file
+/// with one of them in a class folder is an error, not skipped, so that no class silently
+/// loses images. Files of other extensions (`README.txt`, `.DS_Store`) are ignored, as
+/// torchvision's `ImageFolder` ignores them.
+const UNREAD_IMAGE_EXTENSIONS: [&str; 10] = ["bmp", "gif", "webp", "tif", "tiff", "ppm", "pgm", "pbm", "heic", "avif"];
+
+/// Sub-folder depth below a class folder at which [`class_images`] stops (a link loop).
+const MAX_DEPTH: usize = 16;
+
+/// The image files (`.png`, `.jpg`, `.jpeg`, any case) of one class folder `dir`, walking
+/// its sub-folders (and linked folders) as torchvision's `ImageFolder` does, in natural
+/// order of their paths below `dir`. Entries are typed from the directory listing, so a
+/// folder of a million images costs no `stat` per file on Linux.
+///
+/// Errors: an unlistable folder; an image file that is a broken link; a file of an image
+/// format zsnas does not decode (`.bmp`, `.webp`, `.gif`, `.tif`, ...); folders nested more
+/// than 16 deep (a link loop). Each names the path.
+pub fn class_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            bail!(
+                "{} is nested more than {MAX_DEPTH} folders deep in class folder {} (a link loop?)",
+                d.display(),
+                dir.display()
+            );
+        }
+        for e in std::fs::read_dir(&d).with_context(|| format!("cannot list directory {}", d.display()))? {
+            let e = e.with_context(|| format!("cannot list directory {}", d.display()))?;
+            let p = e.path();
+            let ft = e.file_type().with_context(|| format!("cannot inspect {}", p.display()))?;
+            // Links are followed (one stat each); plain entries are typed by the listing.
+            let (is_dir, is_file) =
+                if ft.is_symlink() { (p.is_dir(), p.is_file()) } else { (ft.is_dir(), ft.is_file()) };
+            if is_dir {
+                stack.push((p, depth + 1));
+                continue;
+            }
+            let ext = p.extension().and_then(|x| x.to_str()).map(|x| x.to_ascii_lowercase()).unwrap_or_default();
+            if is_image_file(&p) {
+                if !is_file {
+                    bail!("image {} is a broken link (or not a file): fix or remove it", p.display());
+                }
+                let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().into_owned();
+                found.push((rel, p));
+            } else if UNREAD_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+                bail!(
+                    "image {} is .{ext}: zsnas reads PNG and JPEG only; convert it or move it out of the class folder",
+                    p.display()
+                );
+            }
+        }
+    }
+    found.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The error for a class folder without images: every sub-folder of the root is a class
+/// (torchvision's `ImageFolder` refuses such a folder too).
+pub fn no_images_in_class(dir: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "class folder {} holds no .png/.jpg/.jpeg images; every sub-folder is a class, so remove it or add images",
+        dir.display()
+    )
+}
+
 /// Resolves the directory that directly holds the class folders.
 ///
 /// If `root` contains exactly one sub-directory, no image files, and that
@@ -118,36 +186,37 @@ pub fn list_image_folder(root: impl AsRef<Path>) -> Result<(Vec<String>, Vec<Vec
     let mut names = Vec::with_capacity(classes.len());
     let mut files = Vec::with_capacity(classes.len());
     for (name, dir) in classes {
-        let mut f: Vec<(String, PathBuf)> = list_dir(&dir)?
-            .into_iter()
-            .filter(|p| p.is_file() && is_image_file(p))
-            .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p))
-            .collect();
-        f.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
+        let f = class_images(&dir)?;
         if f.is_empty() {
-            bail!(
-                "class folder {} holds no .png/.jpg/.jpeg images; every sub-folder is a class, so remove it or add images",
-                dir.display()
-            );
+            return Err(no_images_in_class(&dir));
         }
         names.push(name);
-        files.push(f.into_iter().map(|(_, p)| p).collect());
+        files.push(f);
     }
     Ok((names, files))
 }
 
-/// Decodes one image file to RGB8 and returns `(height, width, CHW bytes)`.
+/// Decodes an image file (JPEG or PNG, any colour type, format guessed from the content)
+/// to 8-bit RGB.
 ///
-/// Errors: unreadable file or undecodable content, naming the file.
+/// Errors: unreadable file or undecodable content, in one line naming the file (the
+/// decoder's own message, whose parts may span lines, is joined into it).
+pub fn decode_rgb(path: &Path) -> Result<image::RgbImage> {
+    let one_line = |what: &str, e: &dyn std::fmt::Display| {
+        let msg = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        anyhow::anyhow!("cannot {what} image {}: {msg}", path.display())
+    };
+    let reader = image::ImageReader::open(path).map_err(|e| one_line("open", &e))?;
+    let reader = reader.with_guessed_format().map_err(|e| one_line("read", &e))?;
+    Ok(reader.decode().map_err(|e| one_line("decode", &e))?.to_rgb8())
+}
+
+/// Decodes one image file to RGB8 ([`decode_rgb`]) and returns `(height, width, CHW
+/// bytes)`.
+///
+/// Errors: those of [`decode_rgb`].
 pub fn decode_rgb_chw(path: impl AsRef<Path>) -> Result<(usize, usize, Vec<u8>)> {
-    let path = path.as_ref();
-    let img = image::ImageReader::open(path)
-        .with_context(|| format!("cannot open image {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read image {}", path.display()))?
-        .decode()
-        .with_context(|| format!("cannot decode image {}", path.display()))?
-        .to_rgb8();
+    let img = decode_rgb(path.as_ref())?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let plane = h * w;
     let mut chw = vec![0u8; 3 * plane];
@@ -272,6 +341,39 @@ mod tests {
         std::fs::write(wrap.join("dog/0.jpg"), b"not a jpeg").unwrap();
         let e = format!("{:#}", read_image_folder(&root, None).unwrap_err());
         assert!(e.contains("0.jpg"), "{e}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A class folder is walked as torchvision's `ImageFolder` walks it: images in its
+    /// sub-folders count, other files are ignored; images zsnas cannot read, broken links
+    /// and undecodable files are errors naming the file, in one line.
+    #[test]
+    fn class_folders_are_walked_and_unreadable_images_refused() {
+        let root = tmpdir("walk");
+        let c = root.join("c");
+        std::fs::create_dir_all(c.join("sub/deeper")).unwrap();
+        for (f, v) in [("10.png", 1u8), ("2.png", 2), ("sub/1.png", 3), ("sub/deeper/0.jpg", 4)] {
+            solid(2, 2, [v, v, v]).save(c.join(f)).unwrap();
+        }
+        std::fs::write(c.join("README.txt"), "notes").unwrap();
+        let names: Vec<String> =
+            class_images(&c).unwrap().iter().map(|p| p.strip_prefix(&c).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["2.png", "10.png", "sub/1.png", "sub/deeper/0.jpg"]);
+        std::fs::write(c.join("sub/x.bmp"), b"BM").unwrap();
+        let e = class_images(&c).unwrap_err().to_string();
+        assert!(e.contains("x.bmp is .bmp: zsnas reads PNG and JPEG only"), "{e}");
+        std::fs::remove_file(c.join("sub/x.bmp")).unwrap();
+        std::os::unix::fs::symlink(root.join("gone.png"), c.join("link.png")).unwrap();
+        let e = class_images(&c).unwrap_err().to_string();
+        assert!(e.contains("link.png is a broken link"), "{e}");
+        std::fs::remove_file(c.join("link.png")).unwrap();
+        // A truncated JPEG: the decoder's message, joined into one line.
+        let mut jpeg = Vec::new();
+        solid(16, 16, [9, 90, 200]).write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+        std::fs::write(c.join("cut.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+        let e = format!("{:#}", decode_rgb(&c.join("cut.jpg")).unwrap_err());
+        assert!(e.starts_with(&format!("cannot decode image {}: ", c.join("cut.jpg").display())), "{e}");
+        assert!(!e.contains('\n'), "{e}");
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -20,7 +20,8 @@
 //! (Zen-NAS rounds `R / 0.875` up and uses bicubic filtering; for R = 224 the size agrees.)
 
 use super::batch::Batch;
-use super::folder::{is_image_file, natural_cmp, resolve_class_root};
+pub use super::folder::decode_rgb;
+use super::folder::{class_images, no_images_in_class, resolve_class_root};
 use super::transform::{choose_batch, normalize_image_into};
 use anyhow::{bail, Context, Result};
 use image::imageops::FilterType;
@@ -108,18 +109,6 @@ pub fn eval_transform(img: &RgbImage, resolution: usize) -> Result<Vec<u8>> {
     Ok(chw)
 }
 
-/// Decodes an image file (JPEG or PNG, any colour type, format guessed from the content)
-/// to 8-bit RGB. Errors name the file.
-pub fn decode_rgb(path: &Path) -> Result<RgbImage> {
-    Ok(image::ImageReader::open(path)
-        .with_context(|| format!("cannot open image {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read image {}", path.display()))?
-        .decode()
-        .with_context(|| format!("cannot decode image {}", path.display()))?
-        .to_rgb8())
-}
-
 /// The file names of an ImageNet-style folder, per class; nothing decoded.
 #[derive(Clone, Debug)]
 pub struct ImageNetFolder {
@@ -141,11 +130,12 @@ pub struct Drawn {
 }
 
 impl ImageNetFolder {
-    /// Lists the classes and their image files (`.jpg`, `.jpeg`, `.png`, any case) under
-    /// `root` (or its single wrapping sub-folder, see [`resolve_class_root`]). Files are
-    /// listed, not opened.
+    /// Lists the classes and their image files (`.jpg`, `.jpeg`, `.png`, any case, sub-folders
+    /// walked: [`class_images`]) under `root` (or its single wrapping sub-folder, see
+    /// [`resolve_class_root`]). Files are listed, not opened.
     ///
-    /// Errors: a missing root, no class sub-folders, or no image in any class.
+    /// Errors: a missing root, no class sub-folders, a class folder without images, and
+    /// those of [`class_images`] (broken links, images of formats zsnas does not decode).
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
         let root = resolve_class_root(root.as_ref())?;
         let mut classes: Vec<(String, PathBuf)> = Vec::new();
@@ -162,25 +152,13 @@ impl ImageNetFolder {
         }
         let mut files = Vec::with_capacity(classes.len());
         for (_, dir) in &classes {
-            let mut f: Vec<(String, PathBuf)> = Vec::new();
-            for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-                let e = e.with_context(|| format!("cannot list {}", dir.display()))?;
-                let p = e.path();
-                // file_type() comes from the directory entry (no stat) on Linux; links are
-                // followed only when they are links.
-                let ft = e.file_type().with_context(|| format!("cannot inspect {}", p.display()))?;
-                if is_image_file(&p) && (ft.is_file() || (ft.is_symlink() && p.is_file())) {
-                    f.push((e.file_name().to_string_lossy().into_owned(), p));
-                }
+            let f = class_images(dir)?;
+            if f.is_empty() {
+                return Err(no_images_in_class(dir));
             }
-            f.sort_by(|a, b| natural_cmp(&a.0, &b.0).then_with(|| a.0.cmp(&b.0)));
-            files.push(f.into_iter().map(|(_, p)| p).collect::<Vec<_>>());
+            files.push(f);
         }
-        let folder = ImageNetFolder { root, class_names: classes.into_iter().map(|c| c.0).collect(), files };
-        if folder.is_empty() {
-            bail!("ImageNet-style folder {} contains no .jpg/.jpeg/.png images", folder.root.display());
-        }
-        Ok(folder)
+        Ok(ImageNetFolder { root, class_names: classes.into_iter().map(|c| c.0).collect(), files })
     }
 
     /// Total number of image files.
