@@ -69,8 +69,21 @@ impl TruthTable {
     /// header (listing the available columns); an empty or unparsable value
     /// (naming the 1-based data row, the line and the column); a duplicate key
     /// (naming both rows); a table without data rows.
-    pub fn from_csv_reader<R: Read>(reader: R, name: &str, key_column: &str, value_column: &str) -> Result<Self> {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
+    pub fn from_csv_reader<R: Read>(mut reader: R, name: &str, key_column: &str, value_column: &str) -> Result<Self> {
+        // Read whole (a truth table is small) so that an error's line number is counted
+        // from the record's byte offset: the csv crate's own line count is short in files
+        // with CRLF line ends.
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+        let line_at = |byte: u64| {
+            // With CRLF the crate's record offset can fall on the previous line's '\n'.
+            let mut at = (byte as usize).min(bytes.len());
+            while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+                at += 1;
+            }
+            1 + bytes[..at].iter().filter(|&&b| b == b'\n').count()
+        };
+        let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(&bytes[..]);
         let headers = rdr.headers().with_context(|| format!("cannot read CSV header of {name}"))?.clone();
         let find = |col: &str| -> Result<usize> {
             headers.iter().position(|h| h == col).with_context(|| {
@@ -88,7 +101,7 @@ impl TruthTable {
         for (r, rec) in rdr.records().enumerate() {
             let row = r + 1;
             let rec = rec.with_context(|| format!("malformed CSV in {name} at data row {row}"))?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let line = rec.position().map(|p| line_at(p.byte())).unwrap_or(0);
             let key = rec.get(ki).with_context(|| {
                 format!("{name}: data row {row} (line {line}) has no field for column {key_column:?}")
             })?;
@@ -404,6 +417,11 @@ mod tests {
                 && e.contains("x9"),
             "{e}"
         );
+        // CRLF line ends (Python's csv module, Excel): the same line number.
+        for (text, line) in [("arch,acc\r\na,1\r\nb,2\r\nc,x9\r\n", 4), ("arch,acc\r\n\"a\r\nb\",1\r\nc,x9\r\n", 4)] {
+            let e = TruthTable::from_csv_reader(text.as_bytes(), "crlf.csv", "arch", "acc").unwrap_err().to_string();
+            assert!(e.contains(&format!("(line {line})")), "{e}");
+        }
         let dup = "arch,acc\na,1\na,2\n";
         let e = TruthTable::from_csv_reader(dup.as_bytes(), "dup.csv", "arch", "acc").unwrap_err().to_string();
         assert!(e.contains("duplicate key") && e.contains("rows 1 and 2"), "{e}");
