@@ -312,6 +312,12 @@ fn bad_input_errors() {
     );
     // --per-arch never overwrites an input, and names a missing directory.
     assert_error(&["correlate", "--scores", &scores, "--per-arch", &scores], "is one of the --scores inputs");
+    let hard = dir.path().join("hard.csv");
+    std::fs::hard_link(&scores, &hard).unwrap();
+    assert_error(
+        &["correlate", "--scores", &scores, "--per-arch", hard.to_str().unwrap()],
+        "is one of the --scores inputs",
+    );
     let nodir = dir.path().join("nodir/x.csv");
     assert_error(&["correlate", "--scores", &scores, "--per-arch", nodir.to_str().unwrap()], "does not exist");
     let t = ["--truth", truth.as_str(), "--truth-column", "acc"];

@@ -135,9 +135,7 @@ fn say(msg: &str) {
 /// Runs `zsnas correlate`.
 pub fn run(a: CorrelateArgs) -> Result<()> {
     if let Some(f) = &a.per_arch {
-        let same =
-            |p: &PathBuf| std::fs::canonicalize(p).ok().zip(std::fs::canonicalize(f).ok()).is_some_and(|(x, y)| x == y);
-        if a.scores.iter().any(same) {
+        if a.scores.iter().any(|p| crate::io::same_file(p, f)) {
             bail!("--per-arch {} is one of the --scores inputs: give another file", f.display());
         }
         if let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {

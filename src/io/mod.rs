@@ -14,3 +14,21 @@ pub mod record;
 pub mod resume;
 pub mod scores;
 pub mod shard;
+
+/// Whether the paths `a` and `b` name one existing file: the same path, a symbolic link to
+/// it, or a hard link (same device and inode on Unix), so that writing one would overwrite
+/// the other. `false` when either does not exist.
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(x, y)| x == y)
+    }
+}
