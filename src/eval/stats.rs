@@ -173,10 +173,16 @@ fn order_desc(v: &[f64]) -> Vec<usize> {
 /// zero), the fraction of the `k` best items by `truth` (descending) that are
 /// also among the `k` best by `scores` (descending). Ties in either ranking
 /// are broken by index order: the lower index ranks higher. Result in
-/// `[0, 1]`; NaN if lengths differ, `n == 0`, or `frac` is not finite.
+/// `[0, 1]`; NaN if lengths differ, `n == 0`, or `frac` is not finite, and, as Spearman's
+/// ρ is then, when `scores` or `truth` has one value throughout (with n ≥ 2): its top-k
+/// would be the first k indices, a value of the input order, not of the ranking.
 pub fn precision_at_k(scores: &[f64], truth: &[f64], frac: f64) -> f64 {
     let n = scores.len();
     if n != truth.len() || n == 0 || !frac.is_finite() {
+        return f64::NAN;
+    }
+    let constant = |v: &[f64]| v.iter().all(|x| x.total_cmp(&v[0]).is_eq());
+    if n >= 2 && (constant(scores) || constant(truth)) {
         return f64::NAN;
     }
     let k = ((frac * n as f64).round().max(1.0) as usize).min(n);
@@ -344,9 +350,14 @@ mod tests {
         assert!(close(precision_at_k(&scores, &truth, 0.3), 1.0 / 3.0));
         // k = max(1, round(0.01*10)) = 1.
         assert_eq!(precision_at_k(&scores, &truth, 0.01), 1.0);
-        // Ties broken by index: all-equal scores pick indices 0..k.
+        // Ties broken by index: scores tied at 0 pick the lowest indices among them.
+        let ties = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert!(close(precision_at_k(&ties, &truth, 0.2), 0.5)); // top-2 truth {0,2}; ties pick {0,1}
+                                                                 // One value throughout, in either ranking: no top-k, NaN (as Spearman's ρ).
         let flat = [1.0; 10];
-        assert!(close(precision_at_k(&flat, &truth, 0.2), 0.5)); // top-2 truth {0,2}; flat picks {0,1}
+        assert!(precision_at_k(&flat, &truth, 0.2).is_nan());
+        assert!(precision_at_k(&truth, &flat, 0.2).is_nan());
+        assert_eq!(precision_at_k(&[3.0], &[1.0], 0.1), 1.0);
         assert_eq!(precision_at_k(&scores, &truth, 2.0), 1.0); // k clamped to n
         assert!(precision_at_k(&[], &[], 0.1).is_nan());
         assert!(precision_at_k(&[1.0], &[1.0, 2.0], 0.1).is_nan());
