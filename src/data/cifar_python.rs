@@ -51,7 +51,8 @@ fn take_cifar_pixels(d: &mut PickleDict, what: &str) -> Result<(usize, Vec<u8>)>
     Ok((n, data))
 }
 
-fn check_labels(name: &str, key: &str, labels: &[i64], n: usize, classes: usize) -> Result<Vec<u8>> {
+/// Checks the labels of the pickle key `key` (`noun` in messages about one label).
+fn check_labels(name: &str, key: &str, noun: &str, labels: &[i64], n: usize, classes: usize) -> Result<Vec<u8>> {
     if labels.len() != n {
         bail!("{name}: '{key}' has {} entries for {n} images", labels.len());
     }
@@ -60,7 +61,7 @@ fn check_labels(name: &str, key: &str, labels: &[i64], n: usize, classes: usize)
         .enumerate()
         .map(|(i, &l)| {
             if l < 0 || l as usize >= classes {
-                bail!("{name}: image {i} has {key} {l}, expected 0-{}", classes - 1);
+                bail!("{name}: image {i} has {noun} {l}, expected 0-{}", classes - 1);
             }
             Ok(l as u8)
         })
@@ -86,7 +87,7 @@ pub fn cifar10_from_pickle(mut d: PickleDict) -> Result<RawImages> {
             labels.iter().max().copied().unwrap_or(0)
         );
     }
-    let labels = check_labels(&name, "label", &labels, n, 10)?;
+    let labels = check_labels(&name, "labels", "label", &labels, n, 10)?;
     let class_names = CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect();
     Ok(RawImages { n, height: CIFAR_SIDE, width: CIFAR_SIDE, pixels, labels, class_names })
 }
@@ -110,7 +111,7 @@ pub fn cifar100_from_pickle(mut d: PickleDict, which: Cifar100Labels) -> Result<
         Cifar100Labels::Coarse => ("coarse_labels", "coarse label"),
     };
     let labels = d.take_ints(key)?;
-    let labels = check_labels(&name, short, &labels, n, which.num_classes())?;
+    let labels = check_labels(&name, key, short, &labels, n, which.num_classes())?;
     Ok(RawImages { n, height: CIFAR_SIDE, width: CIFAR_SIDE, pixels, labels, class_names: which.class_names() })
 }
 
@@ -190,6 +191,15 @@ pub fn read_cifar_pickle_dir(dir: impl AsRef<Path>, labels: Cifar100Labels) -> R
 mod tests {
     use super::*;
     use crate::data::cifar10::read_cifar10_bin;
+
+    /// A count error names the pickle's key; a range error names one label.
+    #[test]
+    fn label_errors_name_the_key_of_the_file() {
+        let e = check_labels("f", "labels", "label", &[0, 1], 3, 10).unwrap_err().to_string();
+        assert_eq!(e, "f: 'labels' has 2 entries for 3 images");
+        let e = check_labels("f", "fine_labels", "fine label", &[0, 100], 2, 100).unwrap_err().to_string();
+        assert_eq!(e, "f: image 1 has fine label 100, expected 0-99");
+    }
 
     fn fixture(rel: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pickle").join(rel)
