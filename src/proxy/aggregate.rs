@@ -128,7 +128,10 @@ impl Aggregate {
         // Stages: the members before a `topP%` marker, and those after it (`second`).
         let mut first = Refine { percent: 100.0, members: Vec::new(), weights: Vec::new() };
         let mut second: Option<Refine> = None;
-        for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if list.trim().is_empty() {
+            bail!("aggregate '{s}' has no proxies (write e.g. logrank:jacob_cov,params_live)");
+        }
+        for m in super::member_list(s, list)? {
             if let Some(percent) = top_marker(s, m)? {
                 if second.is_some() {
                     bail!("aggregate '{s}': '{m}' is a second 'top' marker (an aggregate has at most two stages)");

@@ -408,6 +408,32 @@ impl Proxy {
     }
 }
 
+/// A score's key in a ranking where `higher` tells the direction and no non-finite value
+/// wins in either direction: `None` for a missing or NaN score (below everything), −inf for
+/// ±inf (the worst number: a degenerate network's −inf must not win a lower-is-better
+/// ranking by flipping to +inf), else the value, negated when lower is better. Votes,
+/// single-score fitnesses and REINFORCE's rewards order scores by it.
+pub fn rank_key(score: Option<f64>, higher: bool) -> Option<f64> {
+    match score {
+        Some(x) if x.is_finite() => Some(if higher { x } else { -x }),
+        Some(x) if x.is_infinite() => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// The members of a vote or aggregate `combination` (its full text, for messages) from
+/// its comma-separated `list` (the text after `vote:`, `logrank:`, ...), trimmed.
+///
+/// Errors: an empty member (`vote:,a`, `vote:a,,b`), naming the combination and the
+/// member's 1-based position.
+pub fn member_list<'a>(combination: &str, list: &'a str) -> Result<Vec<&'a str>> {
+    let members: Vec<&str> = list.split(',').map(str::trim).collect();
+    if let Some(i) = members.iter().position(|m| m.is_empty()) {
+        bail!("'{combination}': member {} is empty (two commas in a row, or a comma at an end)", i + 1);
+    }
+    Ok(members)
+}
+
 /// Errors when a batch of `n` samples is too small for one of `proxies`
 /// ([`Proxy::min_batch`]), naming the first such proxy and `--batch-size`.
 pub fn check_batch_size(proxies: &[Proxy], n: usize) -> Result<()> {

@@ -2,7 +2,8 @@
 //! signs (+ = higher is better). Architecture a beats b when more than half of the
 //! proxies prefer a; otherwise they tie. A NaN (or missing) score never wins a
 //! comparison: a proxy with a finite score on one side and NaN on the other prefers the
-//! finite side; NaN on both sides is no preference. −inf is an ordinary (worst) value.
+//! finite side; NaN on both sides is no preference. ±inf is the worst number in either
+//! direction (a lower-is-better member does not prefer a degenerate −inf).
 //!
 //! The majority relation is not transitive, so a population is ranked by Copeland score
 //! (number of pairwise wins, ties counting ½), ties broken by the mean of the members'
@@ -30,7 +31,9 @@ pub struct Vote {
 
 impl Vote {
     /// Parses `sjw`, `spw` or `vote:p1,p2,...` (a member prefixed with `-` is lower-better).
-    /// Returns `Ok(None)` when `s` is not a vote. Errors: an empty vote, an unknown member.
+    /// Returns `Ok(None)` when `s` is not a vote. Errors: an empty vote or member, an
+    /// unknown member, a member named twice (with either sign: a doubled member would
+    /// count twice in the majority, `a,-a` would never decide), as aggregates refuse it.
     pub fn parse(s: &str) -> Result<Option<Vote>> {
         let list = match s {
             "sjw" => "synflow,jacob_cov,wrcor",
@@ -40,34 +43,33 @@ impl Vote {
                 None => return Ok(None),
             },
         };
-        let mut members = Vec::new();
-        for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if list.trim().is_empty() {
+            bail!("vote '{s}' has no proxies (write e.g. vote:synflow,jacob_cov,wrcor)");
+        }
+        let mut members: Vec<(Proxy, bool)> = Vec::new();
+        for m in super::member_list(s, list)? {
             let (name, higher) = match m.strip_prefix('-') {
                 Some(n) => (n, false),
                 None => (m.strip_prefix('+').unwrap_or(m), true),
             };
-            members.push((Proxy::from_name(name)?, higher));
-        }
-        if members.is_empty() {
-            bail!("vote '{s}' has no proxies (write e.g. vote:synflow,jacob_cov,wrcor)");
+            let p = Proxy::from_name(name)?;
+            if members.iter().any(|(q, _)| *q == p) {
+                bail!("vote '{s}': member '{}' appears twice (each member has one vote)", p.name());
+            }
+            members.push((p, higher));
         }
         Ok(Some(Vote { name: s.to_string(), members }))
     }
 
-    /// +1 when this proxy prefers a, −1 when it prefers b, 0 otherwise.
+    /// +1 when this proxy prefers a, −1 when it prefers b, 0 otherwise, by
+    /// [`super::rank_key`] (NaN or missing never preferred, ±inf only over them).
     fn pref(a: Option<f64>, b: Option<f64>, higher: bool) -> i32 {
-        let fa = a.filter(|x| !x.is_nan());
-        let fb = b.filter(|x| !x.is_nan());
-        match (fa, fb) {
-            (Some(x), Some(y)) => {
-                let o = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
-                let o = if higher { o } else { o.reverse() };
-                match o {
-                    Ordering::Greater => 1,
-                    Ordering::Less => -1,
-                    Ordering::Equal => 0,
-                }
-            }
+        match (super::rank_key(a, higher), super::rank_key(b, higher)) {
+            (Some(x), Some(y)) => match x.partial_cmp(&y).unwrap_or(Ordering::Equal) {
+                Ordering::Greater => 1,
+                Ordering::Less => -1,
+                Ordering::Equal => 0,
+            },
             (Some(_), None) => 1,
             (None, Some(_)) => -1,
             (None, None) => 0,
@@ -122,16 +124,7 @@ impl Vote {
         let mut mean_rank = vec![0.0; n];
         for (p, h) in &self.members {
             let mut idx: Vec<usize> = (0..n).collect();
-            let key = |i: usize| {
-                let v = pop[i].get(p.name()).copied().unwrap_or(f64::NAN);
-                if v.is_nan() {
-                    f64::NEG_INFINITY
-                } else if *h {
-                    v
-                } else {
-                    -v
-                }
-            };
+            let key = |i: usize| super::rank_key(pop[i].get(p.name()).copied(), *h).unwrap_or(f64::NEG_INFINITY);
             idx.sort_by(|&a, &b| key(a).total_cmp(&key(b)));
             for (r, &i) in idx.iter().enumerate() {
                 mean_rank[i] += r as f64 / (n.max(1) as f64 * self.members.len() as f64);

@@ -13,7 +13,8 @@ use std::cmp::Ordering;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fitness {
     /// One score looked up by name; `higher` tells the direction. NaN is never the best
-    /// (it ranks below everything, −inf included); −inf is the worst number.
+    /// (it ranks below everything, −inf included); ±inf is the worst number in either
+    /// direction ([`crate::proxy::rank_key`]).
     Score {
         /// Field name in the score map (a proxy's canonical name, or any name a custom
         /// scorer returns).
@@ -108,15 +109,14 @@ impl Fitness {
         Ok(out)
     }
 
-    /// Orders two score maps of a single-score fitness (NaN or missing lowest, then by
-    /// value in the fitness's direction). For a vote: [`Vote::compare`]. For an aggregate:
+    /// Orders two score maps of a single-score fitness (NaN or missing lowest, then ±inf,
+    /// then by value in the fitness's direction: [`crate::proxy::rank_key`]). For a vote: [`Vote::compare`]. For an aggregate:
     /// the aggregate of the pair ranked between themselves (a ranking against a larger set
     /// is [`crate::search::Search::best_of`]'s).
     pub fn compare(&self, a: &ScoreMap, b: &ScoreMap) -> Ordering {
         match self {
             Fitness::Score { name, higher } => {
-                let key =
-                    |m: &ScoreMap| m.get(name).copied().filter(|x| !x.is_nan()).map(|x| if *higher { x } else { -x });
+                let key = |m: &ScoreMap| crate::proxy::rank_key(m.get(name).copied(), *higher);
                 match (key(a), key(b)) {
                     (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
                     (Some(_), None) => Ordering::Greater,
@@ -201,5 +201,34 @@ mod tests {
             Fitness::parse("sjw", NB).unwrap().proxies().unwrap(),
             vec![Proxy::Synflow, Proxy::JacobCov, Proxy::Wrcor]
         );
+    }
+
+    /// A degenerate network's −inf (or +inf) never wins, whichever the direction: reversed
+    /// single scores and reversed vote members alike.
+    #[test]
+    fn non_finite_scores_never_win_in_either_direction() {
+        let m = |x: f64| -> ScoreMap { [("naswot".to_string(), x)].into_iter().collect() };
+        let pop = [m(f64::NEG_INFINITY), m(5.0), m(f64::NAN), m(3.0), m(f64::INFINITY)];
+        let refs: Vec<&ScoreMap> = pop.iter().collect();
+        for (fitness, best) in [("naswot", 1), ("-naswot", 3), ("vote:-naswot", 3), ("vote:naswot", 1)] {
+            let f = Fitness::parse(fitness, NB).unwrap();
+            assert_eq!(f.best_index(&refs), Some(best), "{fitness}");
+        }
+        let lower = Fitness::parse("-naswot", NB).unwrap();
+        assert_eq!(lower.compare(&m(f64::NEG_INFINITY), &m(1e300)), Ordering::Less);
+        assert_eq!(lower.compare(&m(f64::NEG_INFINITY), &m(f64::NAN)), Ordering::Greater);
+    }
+
+    #[test]
+    fn vote_members_are_checked_as_aggregate_members() {
+        for (bad, needle) in [
+            ("vote:params,-flops,-flops", "member 'flops' appears twice"),
+            ("vote:params,-params", "member 'params' appears twice"),
+            ("vote:,params", "member 1 is empty"),
+            ("logrank:,params", "member 1 is empty"),
+        ] {
+            let e = format!("{:#}", Fitness::parse(bad, NB).unwrap_err());
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
     }
 }

@@ -16,8 +16,11 @@
 //!   values). The reward is the sum over the terms of `w × sign × (t(x) − mean) / std`.
 //!   The answer is still the fitness's best over every architecture evaluated (for an
 //!   aggregate, both stages, as in the other strategies).
-//! * Invalid rewards: NaN or −inf is replaced by the worst reward seen so far (warm-up
-//!   included) minus 1; +inf by the best seen plus 1. A sampled decision vector that does
+//! * Invalid rewards: a term whose (transformed) value is NaN or ±inf makes the reward
+//!   invalid, whichever its sign (a degenerate network's −inf is the worst value, also
+//!   for a lower-is-better term: [`crate::proxy::rank_key`]); an invalid reward, or one
+//!   that overflows to −inf, is replaced by the worst reward seen so far (warm-up
+//!   included) minus 1; one that overflows to +inf by the best seen plus 1. A sampled decision vector that does
 //!   not decode to an architecture of the space (an invalid NAS-Bench-101 cell, an mbv2
 //!   network over the FLOPs limit) gets the NaN replacement too and updates the policy,
 //!   but uses no evaluation; `max_invalid` such samples in a row is an error.
@@ -274,6 +277,9 @@ impl Standardiser {
             .map(|t| {
                 let x = scores.get(&t.name).copied().unwrap_or(f64::NAN);
                 let x = if t.log { x.ln() } else { x };
+                // ±inf is the worst value whichever the sign (proxy::rank_key): a
+                // lower-is-better term must not turn a degenerate −inf into +inf.
+                let x = if x.is_infinite() { f64::NAN } else { x };
                 t.weight * t.sign * (x - t.mean) / t.std
             })
             .sum()
@@ -430,6 +436,12 @@ mod tests {
         assert_eq!(s.reward(&nan), worst - 1.0);
         let zero: ScoreMap = [("synflow".to_string(), 0.0)].into_iter().collect();
         assert_eq!(s.reward(&zero), worst - 1.0);
+        // Lower is better: −inf is still invalid, not the best reward.
+        let mut lower = Standardiser::fit(&Fitness::Score { name: "naswot".into(), higher: false }, &[]);
+        let ok: ScoreMap = [("naswot".to_string(), 3.0)].into_iter().collect();
+        let r = lower.reward(&ok);
+        let ninf: ScoreMap = [("naswot".to_string(), f64::NEG_INFINITY)].into_iter().collect();
+        assert_eq!(lower.reward(&ninf), r - 1.0);
     }
 
     #[test]
