@@ -140,11 +140,19 @@ fn export_command_writes_model_pt() {
         serde_json::from_str(&std::fs::read_to_string(out.join("arch.json")).unwrap()).unwrap();
     assert_eq!(desc["weights"], "model.pt");
     assert_eq!(desc["format"], "torchscript");
+    // The other format into the same folder would leave model.pt beside another
+    // arch.json: refused.
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", skip, "--output", o],
+        "holds model.pt of an earlier export",
+    );
     // Same initialisation as the safetensors export of the same seed.
-    let (code, _, err) = common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--output", o]);
+    let other = dir.path().join("f");
+    let (code, _, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", skip, "--output", other.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let w: std::collections::HashMap<String, Tensor> =
-        Tensor::read_safetensors(out.join("weights.safetensors")).unwrap().into_iter().collect();
+        Tensor::read_safetensors(other.join("weights.safetensors")).unwrap().into_iter().collect();
     let c = CModule::load(out.join("model.pt")).unwrap();
     let named = c.named_parameters().unwrap();
     assert!(!named.is_empty());
@@ -155,4 +163,34 @@ fn export_command_writes_model_pt() {
         &["export", "--space", "nb201", "--arch", skip, "--format", "onnx", "--output", o],
         "unknown --format 'onnx'",
     );
+}
+
+/// A NAS-Bench-201 cell with dead edges is exported as `score` ranks it, in canonical
+/// form (its `params` are the canonical network's), unless `--raw`; arch.json records the
+/// string given.
+#[test]
+fn export_writes_the_network_score_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = "|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|skip_connect~1|nor_conv_1x1~2|";
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p.join("arch.json")).unwrap()).unwrap()
+    };
+    let (c, o) = (dir.path().join("c"), dir.path().join("r"));
+    let (code, _, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", dead, "--output", c.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: exporting the canonical form"), "{err}");
+    let d = read(&c);
+    assert_eq!(d["arch"], "|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|nor_conv_1x1~2|");
+    assert_eq!(d["arch_given"], dead);
+    let (code, out, err) = common::zsnas(&["score", "--arch", dead, "--proxies", "params", "--batch-size", "4"]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(line["scores"]["params"].as_f64().unwrap(), d["params"].as_f64().unwrap());
+    let (code, _, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", dead, "--raw", "--output", o.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let r = read(&o);
+    assert_eq!((r["arch"].as_str(), r.get("arch_given")), (Some(dead), None));
+    assert!(r["params"].as_u64().unwrap() > d["params"].as_u64().unwrap(), "{r}");
 }

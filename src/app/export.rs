@@ -1,5 +1,7 @@
 //! `zsnas export`: writes an architecture so that it can be trained elsewhere:
-//! `<out>/arch.json` (space, canonical string, resolution, class count, params, FLOPs,
+//! `<out>/arch.json` (space, canonical string — for NAS-Bench-201 the canonical cell,
+//! dead edges set to `none`, as `score` ranks it, unless `--raw`; `arch_given` then holds
+//! the string as given —, resolution, class count, params, FLOPs,
 //! the layer plan, and the name and shape of every tensor) and either
 //! `<out>/weights.safetensors` (`--format safetensors`, the default) or `<out>/model.pt`
 //! (`--format torchscript`, see [`crate::net::torchscript`]).
@@ -28,6 +30,7 @@ use crate::net::build::{arch_seed, build_model};
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Flags of `zsnas export`.
@@ -48,6 +51,11 @@ pub struct ExportArgs {
     /// Seed of the initialisation (per architecture, as `zsnas score` uses it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// nb201: export the cell as written, dead edges kept (default: its canonical form,
+    /// every dead edge set to `none`, the network `zsnas score` and `search` rank, as
+    /// `score --raw` does for scoring).
+    #[arg(long)]
+    pub raw: bool,
     /// Output folder (created).
     #[arg(long)]
     pub output: PathBuf,
@@ -78,9 +86,29 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
             _ => bail!("--resolution only applies to --space mbv2"),
         }
     }
-    let classes = a.num_classes.unwrap_or(space.default_num_classes());
+    let given = arch.text();
+    if !a.raw {
+        arch = arch.canonical();
+    }
     let text = arch.text();
+    if text != given {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "note: exporting the canonical form {text} of --arch (its dead edges set to none), the network score and search rank; --raw exports the cell as written"
+        );
+    }
+    let classes = a.num_classes.unwrap_or(space.default_num_classes());
     let model = build_model(&arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
+    // The other format's file of an earlier export would sit beside this arch.json.
+    let other = a.output.join(if torchscript { "weights.safetensors" } else { "model.pt" });
+    if other.exists() {
+        bail!(
+            "--output {} holds {} of an earlier export, which this --format {} export would leave beside another arch.json: give another folder or remove it",
+            a.output.display(),
+            other.file_name().unwrap_or_default().to_string_lossy(),
+            a.format
+        );
+    }
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create '{}'", a.output.display()))?;
     let wpath = if torchscript {
         let p = a.output.join("model.pt");
@@ -108,6 +136,9 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         "format": a.format,
         "tensors": names.iter().map(|(n, s)| json!({"name": n, "shape": s})).collect::<Vec<_>>(),
     });
+    if text != given {
+        desc["arch_given"] = json!(given);
+    }
     if let AnyArch::Mbv2(m) = &arch {
         desc["arch_string"] = json!(m.arch_string());
         desc["resolution"] = json!(m.resolution);
