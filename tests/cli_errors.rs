@@ -469,3 +469,15 @@ fn archs_files_with_a_byte_order_mark_or_without_architectures() {
     // --all is every architecture in index order: not combined with another selection.
     assert_error(&["score", "--all", "--sample", "3", "--proxies", "params"], "'--all' cannot be used with");
 }
+
+/// A NAS-Bench-101 or mbv2 --arch that fails a check of the parsed architecture is named
+/// in the message, as NAS-Bench-201 strings are, so the failing one of several is known.
+#[test]
+fn arch_errors_of_every_space_name_the_architecture() {
+    let bad = "input,conv3x3-bn-relu,output|010|000|000";
+    let (code, _, err) =
+        zsnas(&["score", "--space", "nb101", "--arch", "input,output|01|00", "--arch", bad, "--proxies", "params"]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("'{bad}': ")) && err.contains("no path from the input to the output"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

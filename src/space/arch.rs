@@ -82,10 +82,18 @@ impl AnyArch {
     /// Parses an architecture of `space` from its command-line text.
     pub fn parse(space: SpaceKind, s: &str) -> Result<AnyArch> {
         // Messages quote the string: a long one is cut to 120 characters there.
+        // A message that does not quote the string (NAS-Bench-101's and mbv2's checks of a
+        // parsed architecture) is prefixed with it, so that the failing one of several
+        // --arch is named.
         Self::parse_full(space, s).map_err(|e| {
             let short = cut(s, 120);
             let msg = format!("{e:#}");
-            anyhow::anyhow!("{}", if s.chars().count() > 120 { msg.replace(s, &short) } else { msg })
+            let msg = if s.chars().count() > 120 { msg.replace(s, &short) } else { msg };
+            if msg.contains(&short) {
+                anyhow::anyhow!("{msg}")
+            } else {
+                anyhow::anyhow!("'{short}': {msg}")
+            }
         })
     }
 
