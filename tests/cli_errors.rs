@@ -481,3 +481,16 @@ fn arch_errors_of_every_space_name_the_architecture() {
     assert!(err.contains(&format!("'{bad}': ")) && err.contains("no path from the input to the output"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// An mbv2 network far larger than memory is refused before it is built (it used to be
+/// built and eat the machine), by score and export alike.
+#[test]
+fn a_network_larger_than_memory_is_refused_up_front() {
+    let huge = "SuperConvK3BNRELU(3,65536,2,1)SuperResIDWE6K3(65536,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperConvK1BNRELU(16,16,1,1)@16384";
+    let needle = "GB of memory available";
+    assert_error(&["score", "--space", "mbv2", "--arch", huge, "--proxies", "params", "--batch-size", "3"], needle);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e");
+    assert_error(&["export", "--space", "mbv2", "--arch", huge, "--output", out.to_str().unwrap()], needle);
+    assert!(!out.exists(), "no folder is left behind");
+}

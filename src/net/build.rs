@@ -51,10 +51,49 @@ pub fn builder(arch: &AnyArch, num_classes: i64) -> Builder {
     }
 }
 
+/// Checks that `arch`'s network for `batch` images fits in the memory this machine has
+/// available (`MemAvailable` of `/proc/meminfo`; no check where it cannot be read): its
+/// float32 parameters plus one float32 copy of every convolution's output for each image
+/// ([`crate::space::mbv2::Mbv2Arch::conv_output_values`]), a lower bound on what a pass
+/// needs. Only mbv2 architectures, whose widths and resolution are free, are checked; the
+/// NAS-Bench networks are a few MB.
+///
+/// Errors: the bound exceeds the available memory, naming both in GB, e.g. "the network
+/// of --arch ... needs at least 52,776 GB (parameters and one copy of the activations at
+/// batch 3), more than the 18 GB of memory available".
+pub fn check_fits_memory(arch: &AnyArch, num_classes: i64, batch: usize) -> Result<()> {
+    let AnyArch::Mbv2(m) = arch else { return Ok(()) };
+    let values = (m.params(num_classes.max(0) as usize) as u128)
+        .saturating_add((m.conv_output_values() as u128).saturating_mul(batch.max(1) as u128));
+    let need = values.saturating_mul(4);
+    let Some(available) = available_memory_bytes() else { return Ok(()) };
+    if need > available as u128 {
+        anyhow::bail!(
+            "the network of --arch {} needs at least {:.0} GB (parameters and one copy of the activations at batch {}), more than the {:.0} GB of memory available",
+            crate::report::cut(&arch.text(), 120),
+            need as f64 / 1e9,
+            batch.max(1),
+            available as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
+/// `MemAvailable` of `/proc/meminfo` in bytes, where it can be read.
+fn available_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.saturating_mul(1024))
+}
+
 /// Builds `arch`'s network on `device`: PyTorch-default initialisation drawn after
 /// `manual_seed(seed)`, then the state dict `weights` (safetensors) when given. The model
 /// remembers its architecture and class count (proxies such as `flops_reference` read
-/// them). Errors: an unreadable or mismatching state dict.
+/// them).
+///
+/// Errors: a network that cannot fit in memory even for one image
+/// ([`check_fits_memory`]); an unreadable or mismatching state dict.
 pub fn build_model(
     arch: &AnyArch,
     num_classes: i64,
@@ -62,6 +101,7 @@ pub fn build_model(
     seed: i64,
     weights: Option<&Path>,
 ) -> Result<Model> {
+    check_fits_memory(arch, num_classes, 1)?;
     let mut m = Model::new(builder(arch, num_classes), device, seed);
     m.arch = Some(arch.clone());
     m.num_classes = num_classes;

@@ -121,6 +121,16 @@ impl Mbv2Arch {
         u64::try_from(p).unwrap_or(u64::MAX)
     }
 
+    /// Output values of all convolutions for one image at [`Mbv2Arch::resolution`]
+    /// (`out_channels × out_hw²` summed over [`Mbv2Arch::layer_plan`]): a lower bound on
+    /// the activation values a forward pass holds per image. Saturates at `u64::MAX`.
+    pub fn conv_output_values(&self) -> u64 {
+        let v = self.layer_plan().iter().fold(0u128, |a, c| {
+            a.saturating_add((c.out_channels as u128).saturating_mul(c.out_hw as u128 * c.out_hw as u128))
+        });
+        u64::try_from(v).unwrap_or(u64::MAX)
+    }
+
     /// Correct analytic FLOPs in multiply-accumulates at [`Mbv2Arch::resolution`]: all convs
     /// (including SE convs and shortcut projections) plus the classifier `c8·num_classes`;
     /// BN, activations, biases, SE scaling, residual adds and pooling are excluded.
