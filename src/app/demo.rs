@@ -8,10 +8,10 @@ use crate::data::batch::Batch;
 use crate::data::dataset::{Dataset, Epochs};
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
 use crate::net::build::{arch_seed, build_model};
-use crate::proxy::{compute, Proxy, ProxyOptions};
+use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions};
 use crate::report::progress::Progress;
 use crate::report::table::{fmt_f64, Table};
-use crate::space::nb201::Nb201Arch;
+use crate::space::nb201::{Nb201Arch, NB201_SIZE};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{Context, Result};
@@ -32,7 +32,7 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut seen = std::collections::HashSet::new();
     let mut archs = Vec::new();
-    while archs.len() < sample.min(15625) {
+    while archs.len() < sample.min(NB201_SIZE) {
         let a = Nb201Arch::sample(&mut rng);
         if seen.insert(a) {
             archs.push(a);
@@ -106,7 +106,7 @@ pub struct DemoArgs {
 
 /// Runs `zsnas demo`.
 pub fn run(a: DemoArgs) -> Result<()> {
-    if a.sample == 0 || a.sample > 15625 {
+    if a.sample == 0 || a.sample > NB201_SIZE {
         anyhow::bail!("--sample must be 1 to 15,625 architectures (NAS-Bench-201's size), got {}", a.sample);
     }
     let p = match Proxy::from_name(&a.proxy) {
@@ -123,5 +123,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
         anyhow::bail!("--proxy flops_reference is only defined for the mbv2 space; the demo scores NAS-Bench-201");
     }
     let (dev, batch) = a.data.batch().context("loading the batch")?;
+    check_batch_size(&[p], batch.len())?;
     score_and_print(&a, &batch, p, dev)
 }
