@@ -330,3 +330,68 @@ fn correlate_leaves_out_architectures_without_the_score() {
     let cols: Vec<&str> = flops.split_whitespace().collect();
     assert_eq!((cols[1], cols[2]), ("2", "0"), "{flops}");
 }
+
+#[test]
+fn demo_refuses_batches_too_small_for_its_proxy() {
+    // The minimum `score` enforces (issue: `demo` ranked by wrcor on one image).
+    for (proxy, bs, min) in [("wrcor", "1", 3), ("naswot", "2", 3), ("acor", "2", 3), ("jacob_cov", "1", 3)] {
+        assert_error(
+            &["--threads", "1", "demo", "--sample", "3", "--proxy", proxy, "--batch-size", bs],
+            &format!(
+                "--batch-size {bs}: {proxy} compares the batch's samples with each other and needs at least {min}"
+            ),
+        );
+    }
+    assert_error(
+        &["--threads", "1", "demo", "--sample", "3", "--proxy", "zico", "--batch-size", "1"],
+        "--batch-size 1: zico splits the batch into two halves of at least 1 sample each and needs at least 2",
+    );
+}
+
+#[test]
+fn bench_sample_is_at_most_the_space_size() {
+    for n in ["15626", "99999999", "1000000000000", "18446744073709551615"] {
+        let (code, out, err) = zsnas(&["bench", "--sample", n]);
+        assert_eq!(code, 1, "--sample {n}: {err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "error: --sample must be 0 to 15,625 architectures (NAS-Bench-201's size; 0: no sample case), got {n}"
+            )
+        );
+        assert!(out.is_empty(), "{out}");
+    }
+    // 0 stays allowed: no sample case, the three fixed cells only.
+    let (code, out, err) = zsnas(&[
+        "--threads",
+        "1",
+        "bench",
+        "--sample",
+        "0",
+        "--repeats",
+        "1",
+        "--proxies",
+        "params",
+        "--batch-size",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cases: Vec<&str> = out.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+    assert_eq!(cases, ["all nor_conv_3x3", "all skip_connect", "all avg_pool_3x3"], "{out}");
+}
+
+#[test]
+fn zico_names_the_batch_size_it_needs() {
+    // ZiCo splits the batch into two halves of at least one sample each.
+    let (code, _, err) = zsnas(&["score", "--arch", A, "--proxies", "zico", "--batch-size", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --batch-size 1: zico splits the batch into two halves of at least 1 sample each and needs at least 2"
+    );
+    let (code, out, err) = zsnas(&["--threads", "1", "score", "--arch", A, "--proxies", "zico", "--batch-size", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"zico\":"), "{out}");
+}
