@@ -395,3 +395,83 @@ fn zico_names_the_batch_size_it_needs() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"zico\":"), "{out}");
 }
+
+/// `n` generated images in CIFAR-10 binary format (label byte, then 3×32×32 pixels).
+fn tiny_bin(path: &std::path::Path, n: u32) {
+    let mut bytes = Vec::new();
+    for i in 0..n {
+        bytes.push((i % 10) as u8);
+        bytes.extend((0..3072u32).map(|j| ((j * 7 + i * 31) % 256) as u8));
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Runs `zsnas args` through bash with `redirect` appended (e.g. `> /dev/full`); returns
+/// (stdout, stderr) of the shell, whose stdout ends with `status N` (zsnas's exit status).
+fn zsnas_sh(args: &[&str], redirect: &str) -> (String, String) {
+    let bin = env!("CARGO_BIN_EXE_zsnas");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{bin}' {} {redirect}; echo \"status ${{PIPESTATUS[0]}}\"", quoted.join(" ")))
+        .env("ZSNAS_PROGRESS", "off")
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_full_stdout_is_a_one_line_error_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 8);
+    let (ex, tr) = (dir.path().join("ex"), dir.path().join("tr"));
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    for args in [
+        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
+        vec![
+            "--threads",
+            "1",
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "2",
+            "--fitness",
+            "params",
+            "--format",
+            "json",
+        ],
+        vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
+        vec!["export", "--space", "nb201", "--arch", skip, "--output", ex.to_str().unwrap()],
+        vec![
+            "--threads",
+            "1",
+            "train",
+            "--arch",
+            skip,
+            "--data",
+            data.to_str().unwrap(),
+            "--output",
+            tr.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+        ],
+    ] {
+        let (out, err) = zsnas_sh(&args, "> /dev/full");
+        assert_eq!(out.trim(), "status 1", "{args:?}: {err}");
+        assert_eq!(err.trim(), "error: No space left on device (os error 28)", "{args:?}");
+    }
+    // A closed pipe still ends quietly (SIGPIPE, status 141): `true` exits long before
+    // zsnas writes its first line.
+    for args in [
+        vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
+        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
+    ] {
+        let (out, err) = zsnas_sh(&args, "| true");
+        assert_eq!(out.trim(), "status 141", "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}

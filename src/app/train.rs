@@ -5,7 +5,7 @@
 
 use crate::data::load::{read_raw, DataSource};
 use crate::net::device::parse_device;
-use crate::report::progress::ProgressMode;
+use crate::report::progress::{stdout_line, ProgressMode};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::AnyArch;
 use crate::space::SpaceKind;
@@ -181,8 +181,8 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         }
         _ => None,
     };
-    println!("zsnas train: {} {}{}", space.name(), text, index.unwrap_or_default());
-    println!(
+    stdout_line(&format!("zsnas train: {} {}{}", space.name(), text, index.unwrap_or_default()))?;
+    stdout_line(&format!(
         "data: {} ({} images {}x{}, {} classes), test: {}",
         a.data.display(),
         train_set.n,
@@ -193,8 +193,8 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
             (Some(p), Some(t)) => format!("{} ({} images)", p.display(), t.n),
             _ => "none".into(),
         }
-    );
-    println!("recipe: {}", serde_json::to_string(&recipe)?);
+    ))?;
+    stdout_line(&format!("recipe: {}", serde_json::to_string(&recipe)?))?;
     let spec = TrainSpec {
         space: space.name().into(),
         arch: text.clone(),
@@ -215,10 +215,10 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
     };
     let out = train(&spec, &recipe, &opts)?;
     if out.resumed_from > 0 {
-        println!("resumed after epoch {}", out.resumed_from);
+        stdout_line(&format!("resumed after epoch {}", out.resumed_from))?;
     }
     for e in &out.epochs {
-        println!(
+        stdout_line(&format!(
             "epoch {:>3}: train loss {:.4}  train acc {:6.2}%  test acc {}  lr {:.5}  {:.1} s",
             e.epoch,
             e.train_loss,
@@ -226,17 +226,17 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
             e.test_acc.map(|v| format!("{v:6.2}%")).unwrap_or_else(|| "     -".into()),
             e.lr,
             e.seconds
-        );
+        ))?;
     }
     if let Some((acc, ep)) = out.best {
-        println!("best test accuracy {acc:.2}% after epoch {ep}");
+        stdout_line(&format!("best test accuracy {acc:.2}% after epoch {ep}"))?;
     }
     if out.finished {
         for p in &out.exported {
-            println!("wrote {}", p.display());
+            stdout_line(&format!("wrote {}", p.display()))?;
         }
     } else {
-        println!("stopped after epoch {}; run the same command to resume", out.epochs.len());
+        stdout_line(&format!("stopped after epoch {}; run the same command to resume", out.epochs.len()))?;
     }
     Ok(out)
 }

@@ -32,7 +32,7 @@ use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
-use crate::report::progress::Progress;
+use crate::report::progress::{stdout_line, Progress};
 use crate::search::{BatchScorer, Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
 use crate::space::nb201_table::Nb201Table;
@@ -274,7 +274,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         outcomes: &outcomes,
         index_of: &index_of,
     };
-    finished.print(json_out);
+    finished.print(json_out)?;
     if let Some(p) = &a.plot {
         // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png.
         let p = match p.extension().and_then(|e| e.to_str()) {
@@ -283,7 +283,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         };
         finished.plot(&p)?;
         if !json_out {
-            println!("plot: {}.png, {}.svg", p.display(), p.display());
+            stdout_line(&format!("plot: {}.png, {}.svg", p.display(), p.display()))?;
         }
     }
     Ok(())
