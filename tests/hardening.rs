@@ -475,3 +475,57 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
         assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_diverged_training_run_stops_without_breaking_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 8);
+    let out = dir.path().join("run");
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let train = |lr: &str, stop: Option<&str>| {
+        let mut args = vec![
+            "--threads",
+            "1",
+            "train",
+            "--arch",
+            skip,
+            "--data",
+            data.to_str().unwrap(),
+            "--test-data",
+            data.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--lr",
+            lr,
+            "--no-torchscript",
+        ];
+        if let Some(s) = stop {
+            args.extend(["--stop-after", s]);
+        }
+        zsnas(&args)
+    };
+    for stop in [Some("1"), None] {
+        let (code, _, err) = train("1e30", stop);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(err.trim(), "error: training diverged: the train loss is NaN after epoch 1 (lower --lr)");
+        // No log line and no checkpoint for the diverged epoch.
+        assert_eq!(std::fs::read_to_string(out.join("log.jsonl")).unwrap(), "");
+        assert!(!out.join("checkpoint.safetensors").exists());
+        assert!(!out.join("best").exists());
+    }
+    // The folder is still usable: a sane learning rate trains, stops and resumes.
+    let (code, _, err) = train("0.01", Some("1"));
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) = train("0.01", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("resumed after epoch 1"), "{stdout}");
+    let log = std::fs::read_to_string(out.join("log.jsonl")).unwrap();
+    let epochs: Vec<u64> =
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, [1, 2], "{log}");
+}
