@@ -406,14 +406,15 @@ fn tiny_bin(path: &std::path::Path, n: u32) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// Runs `zsnas args` through bash with `redirect` appended (e.g. `> /dev/full`); returns
-/// (stdout, stderr) of the shell, whose stdout ends with `status N` (zsnas's exit status).
+/// Runs `zsnas args` through bash with `redirect` appended (e.g. `> /dev/full`), under an
+/// 8 GB address-space limit; returns (stdout, stderr) of the shell, whose stdout ends with
+/// `status N` (zsnas's exit status).
 fn zsnas_sh(args: &[&str], redirect: &str) -> (String, String) {
     let bin = env!("CARGO_BIN_EXE_zsnas");
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!("'{bin}' {} {redirect}; echo \"status ${{PIPESTATUS[0]}}\"", quoted.join(" ")))
+        .arg(format!("ulimit -v 8000000; '{bin}' {} {redirect}; echo \"status ${{PIPESTATUS[0]}}\"", quoted.join(" ")))
         .env("ZSNAS_PROGRESS", "off")
         .output()
         .unwrap();
@@ -528,4 +529,55 @@ fn a_diverged_training_run_stops_without_breaking_its_folder() {
     let epochs: Vec<u64> =
         log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap()).collect();
     assert_eq!(epochs, [1, 2], "{log}");
+}
+
+#[test]
+fn train_and_export_turn_an_allocation_failure_into_an_error() {
+    // A small mbv2 network at resolution 16384: training allocates 103 GB at once and
+    // export's trace about 6 GB, both refused under an 8 GB address-space limit (the limit
+    // also keeps the test safe under `vm.overcommit_memory = 1`).
+    let mbv2 = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperConvK1BNRELU(16,16,1,1)@16384";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 64);
+    let (tr, ex) = (dir.path().join("tr"), dir.path().join("ex"));
+    let (data, tr_s, ex_s) = (data.to_str().unwrap(), tr.to_str().unwrap(), ex.to_str().unwrap());
+    let start = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,16,2,8,1)";
+    for (args, end) in [
+        (
+            vec![
+                "train",
+                "--space",
+                "mbv2",
+                "--arch",
+                mbv2,
+                "--data",
+                data,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--output",
+                tr_s,
+            ],
+            "… (255 characters) at batch 32, resolution 16384: try a smaller --batch-size",
+        ),
+        (
+            vec!["export", "--space", "mbv2", "--arch", mbv2, "--format", "torchscript", "--output", ex_s],
+            "… (255 characters) at resolution 16384: try a smaller --resolution",
+        ),
+    ] {
+        let mut all = vec!["--threads", "1"];
+        all.extend(&args);
+        let (out, err) = zsnas_sh(&all, "> /dev/null");
+        let what = if args[0] == "train" { "training" } else { "exporting" };
+        assert_eq!(out.trim(), "status 1", "{what}: {err}");
+        assert!(err.starts_with(&format!("error: out of memory {what} {start}")), "{err}");
+        assert!(err.trim_end().ends_with(end), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    // The output folder export created is gone; train's stays (resumable: nothing in it
+    // but the empty log).
+    assert!(!ex.exists());
+    assert_eq!(std::fs::read_to_string(tr.join("log.jsonl")).unwrap(), "");
 }

@@ -3,8 +3,10 @@
 //! resumable (checkpoint per epoch), one JSON line per epoch, learning curves, and the
 //! best and last weights exported as safetensors and TorchScript. See [`crate::train`].
 
+use super::scoring::guarded_work;
 use crate::data::load::{read_raw, DataSource};
 use crate::net::device::parse_device;
+use crate::report::cut;
 use crate::report::progress::{stdout_line, ProgressMode};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::AnyArch;
@@ -128,6 +130,7 @@ impl TrainArgs {
 }
 
 /// Runs `zsnas train`: prints the set-up, trains (progress on stderr), prints a summary.
+/// A libtorch failure (e.g. out of memory) is an error naming the architecture and batch.
 pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
     let recipe = a.recipe()?;
     let space = SpaceKind::parse(&a.space)?;
@@ -213,7 +216,13 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         progress: ProgressMode::detect(),
         stop_after: a.stop_after,
     };
-    let out = train(&spec, &recipe, &opts)?;
+    let doing = match &arch {
+        AnyArch::Mbv2(m) => {
+            format!("training {} at batch {}, resolution {}", cut(&text, 120), recipe.batch_size, m.resolution)
+        }
+        _ => format!("training {} at batch {}", cut(&text, 120), recipe.batch_size),
+    };
+    let out = guarded_work(&doing, "try a smaller --batch-size", || train(&spec, &recipe, &opts))?;
     if out.resumed_from > 0 {
         stdout_line(&format!("resumed after epoch {}", out.resumed_from))?;
     }
