@@ -581,3 +581,42 @@ fn train_and_export_turn_an_allocation_failure_into_an_error() {
     assert!(!ex.exists());
     assert_eq!(std::fs::read_to_string(tr.join("log.jsonl")).unwrap(), "");
 }
+
+#[test]
+fn search_budget_times_runs_and_run_seeds_do_not_overflow() {
+    let (code, out, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--fitness",
+        "params",
+        "--budget",
+        "9223372036854775808",
+        "--runs",
+        "2",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --budget 9223372036854775808 × --runs 2 evaluations is too large (at most 18446744073709551615 in all)"
+    );
+    assert!(out.is_empty(), "{out}");
+    let (code, _, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--fitness",
+        "params",
+        "--budget",
+        "2",
+        "--runs",
+        "2",
+        "--seed",
+        "18446744073709551615",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --seed 18446744073709551615 with --runs 2: the run seeds seed..seed+runs-1 pass 18446744073709551615"
+    );
+}

@@ -57,6 +57,12 @@ pub fn run(a: SearchArgs) -> Result<()> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
+    let Some(evaluations) = a.budget.checked_mul(a.runs) else {
+        bail!("--budget {} × --runs {} evaluations is too large (at most {} in all)", a.budget, a.runs, usize::MAX);
+    };
+    if a.seed.checked_add(a.runs as u64 - 1).is_none() {
+        bail!("--seed {} with --runs {}: the run seeds seed..seed+runs-1 pass {}", a.seed, a.runs, u64::MAX);
+    }
     let flops_limit = match (a.flops_limit, kind) {
         (None, _) => DEFAULT_FLOPS_LIMIT,
         (Some(f), SpaceKind::Mbv2) => {
@@ -164,7 +170,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         score_some(x, &which)
     })?;
 
-    let progress = Progress::new((a.budget * a.runs) as u64, "search");
+    let progress = Progress::new(evaluations as u64, "search");
     let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
     for r in 0..a.runs {
         let seed = a.seed + r as u64;
