@@ -620,3 +620,23 @@ fn search_budget_times_runs_and_run_seeds_do_not_overflow() {
         "error: --seed 18446744073709551615 with --runs 2: the run seeds seed..seed+runs-1 pass 18446744073709551615"
     );
 }
+
+#[test]
+fn search_checks_its_plot_path_before_searching() {
+    let (code, out, err) = zsnas(&[
+        "--threads",
+        "1",
+        "search",
+        "--strategy",
+        "random",
+        "--budget",
+        "2",
+        "--fitness",
+        "params",
+        "--plot",
+        "/proc/x",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim(), "error: --plot /proc/x: cannot write '/proc/x.png': No such file or directory (os error 2)");
+    assert!(out.is_empty(), "the search ran: {out}");
+}

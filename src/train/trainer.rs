@@ -186,6 +186,9 @@ pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<T
     }
     let out = &opts.output;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder '{}'", out.display()))?;
+    if opts.plot {
+        crate::report::plot::check_writable(&out.join(files::CURVES))?;
+    }
     let settings = settings(spec, recipe);
 
     let model = Model::new(spec.builder.clone(), opts.device, recipe.seed as i64);

@@ -32,6 +32,7 @@ use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
+use crate::report::plot::check_writable;
 use crate::report::progress::{stdout_line, Progress};
 use crate::search::{BatchScorer, Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
@@ -62,6 +63,17 @@ pub fn run(a: SearchArgs) -> Result<()> {
     };
     if a.seed.checked_add(a.runs as u64 - 1).is_none() {
         bail!("--seed {} with --runs {}: the run seeds seed..seed+runs-1 pass {}", a.seed, a.runs, u64::MAX);
+    }
+    // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png; checked before
+    // the search so that a long run does not fail at its end.
+    let plot_stem = a.plot.as_ref().map(|p| match p.extension().and_then(|e| e.to_str()) {
+        Some("png" | "svg") => p.with_extension(""),
+        _ => p.clone(),
+    });
+    if let Some(p) = &plot_stem {
+        check_writable(p).with_context(|| {
+            format!("--plot {}", a.plot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        })?;
     }
     let flops_limit = match (a.flops_limit, kind) {
         (None, _) => DEFAULT_FLOPS_LIMIT,
@@ -281,13 +293,8 @@ pub fn run(a: SearchArgs) -> Result<()> {
         index_of: &index_of,
     };
     finished.print(json_out)?;
-    if let Some(p) = &a.plot {
-        // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png.
-        let p = match p.extension().and_then(|e| e.to_str()) {
-            Some("png" | "svg") => p.with_extension(""),
-            _ => p.clone(),
-        };
-        finished.plot(&p)?;
+    if let Some(p) = &plot_stem {
+        finished.plot(p)?;
         if !json_out {
             stdout_line(&format!("plot: {}.png, {}.svg", p.display(), p.display()))?;
         }
