@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use zsnas::app;
+use zsnas::report::progress::stdout_line;
 
 #[derive(Parser)]
 #[command(name = "zsnas", version, about = "Zero-shot NAS with training-free proxies (WRCor and friends) on libtorch")]
@@ -66,7 +67,8 @@ fn main() {
         Cmd::Demo(a) => app::demo::run(a),
         Cmd::Search(a) => app::search::run(a),
         Cmd::Plot(a) => app::plot::run(a),
-        Cmd::Export(a) => app::export::run(&a).map(|(j, w)| println!("wrote {} and {}", j.display(), w.display())),
+        Cmd::Export(a) => app::export::run(&a)
+            .and_then(|(j, w)| stdout_line(&format!("wrote {} and {}", j.display(), w.display())).map_err(Into::into)),
         Cmd::Train(a) => app::train::run(a).map(|_| ()),
     };
     if let Err(e) = r {

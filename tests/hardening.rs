@@ -330,3 +330,313 @@ fn correlate_leaves_out_architectures_without_the_score() {
     let cols: Vec<&str> = flops.split_whitespace().collect();
     assert_eq!((cols[1], cols[2]), ("2", "0"), "{flops}");
 }
+
+#[test]
+fn demo_refuses_batches_too_small_for_its_proxy() {
+    // The minimum `score` enforces (issue: `demo` ranked by wrcor on one image).
+    for (proxy, bs, min) in [("wrcor", "1", 3), ("naswot", "2", 3), ("acor", "2", 3), ("jacob_cov", "1", 3)] {
+        assert_error(
+            &["--threads", "1", "demo", "--sample", "3", "--proxy", proxy, "--batch-size", bs],
+            &format!(
+                "--batch-size {bs}: {proxy} compares the batch's samples with each other and needs at least {min}"
+            ),
+        );
+    }
+    assert_error(
+        &["--threads", "1", "demo", "--sample", "3", "--proxy", "zico", "--batch-size", "1"],
+        "--batch-size 1: zico splits the batch into two halves of at least 1 sample each and needs at least 2",
+    );
+}
+
+#[test]
+fn bench_sample_is_at_most_the_space_size() {
+    for n in ["15626", "99999999", "1000000000000", "18446744073709551615"] {
+        let (code, out, err) = zsnas(&["bench", "--sample", n]);
+        assert_eq!(code, 1, "--sample {n}: {err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "error: --sample must be 0 to 15,625 architectures (NAS-Bench-201's size; 0: no sample case), got {n}"
+            )
+        );
+        assert!(out.is_empty(), "{out}");
+    }
+    // 0 stays allowed: no sample case, the three fixed cells only.
+    let (code, out, err) = zsnas(&[
+        "--threads",
+        "1",
+        "bench",
+        "--sample",
+        "0",
+        "--repeats",
+        "1",
+        "--proxies",
+        "params",
+        "--batch-size",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cases: Vec<&str> = out.lines().map(|l| l.split('"').nth(3).unwrap()).collect();
+    assert_eq!(cases, ["all nor_conv_3x3", "all skip_connect", "all avg_pool_3x3"], "{out}");
+}
+
+#[test]
+fn zico_names_the_batch_size_it_needs() {
+    // ZiCo splits the batch into two halves of at least one sample each.
+    let (code, _, err) = zsnas(&["score", "--arch", A, "--proxies", "zico", "--batch-size", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --batch-size 1: zico splits the batch into two halves of at least 1 sample each and needs at least 2"
+    );
+    let (code, out, err) = zsnas(&["--threads", "1", "score", "--arch", A, "--proxies", "zico", "--batch-size", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"zico\":"), "{out}");
+}
+
+/// `n` generated images in CIFAR-10 binary format (label byte, then 3×32×32 pixels).
+fn tiny_bin(path: &std::path::Path, n: u32) {
+    let mut bytes = Vec::new();
+    for i in 0..n {
+        bytes.push((i % 10) as u8);
+        bytes.extend((0..3072u32).map(|j| ((j * 7 + i * 31) % 256) as u8));
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Runs `zsnas args` through bash with `redirect` appended (e.g. `> /dev/full`), under an
+/// 8 GB address-space limit; returns (stdout, stderr) of the shell, whose stdout ends with
+/// `status N` (zsnas's exit status).
+fn zsnas_sh(args: &[&str], redirect: &str) -> (String, String) {
+    let bin = env!("CARGO_BIN_EXE_zsnas");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v 8000000; '{bin}' {} {redirect}; echo \"status ${{PIPESTATUS[0]}}\"", quoted.join(" ")))
+        .env("ZSNAS_PROGRESS", "off")
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_full_stdout_is_a_one_line_error_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 8);
+    let (ex, tr) = (dir.path().join("ex"), dir.path().join("tr"));
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    for args in [
+        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
+        vec![
+            "--threads",
+            "1",
+            "search",
+            "--strategy",
+            "random",
+            "--budget",
+            "2",
+            "--fitness",
+            "params",
+            "--format",
+            "json",
+        ],
+        vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
+        vec!["export", "--space", "nb201", "--arch", skip, "--output", ex.to_str().unwrap()],
+        vec![
+            "--threads",
+            "1",
+            "train",
+            "--arch",
+            skip,
+            "--data",
+            data.to_str().unwrap(),
+            "--output",
+            tr.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+        ],
+    ] {
+        let (out, err) = zsnas_sh(&args, "> /dev/full");
+        assert_eq!(out.trim(), "status 1", "{args:?}: {err}");
+        assert_eq!(err.trim(), "error: No space left on device (os error 28)", "{args:?}");
+    }
+    // A closed pipe still ends quietly (SIGPIPE, status 141): `true` exits long before
+    // zsnas writes its first line.
+    for args in [
+        vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
+        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
+    ] {
+        let (out, err) = zsnas_sh(&args, "| true");
+        assert_eq!(out.trim(), "status 141", "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_diverged_training_run_stops_without_breaking_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 8);
+    let out = dir.path().join("run");
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    let train = |lr: &str, stop: Option<&str>| {
+        let mut args = vec![
+            "--threads",
+            "1",
+            "train",
+            "--arch",
+            skip,
+            "--data",
+            data.to_str().unwrap(),
+            "--test-data",
+            data.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--lr",
+            lr,
+            "--no-torchscript",
+        ];
+        if let Some(s) = stop {
+            args.extend(["--stop-after", s]);
+        }
+        zsnas(&args)
+    };
+    for stop in [Some("1"), None] {
+        let (code, _, err) = train("1e30", stop);
+        assert_eq!(code, 1, "{err}");
+        assert_eq!(err.trim(), "error: training diverged: the train loss is NaN after epoch 1 (lower --lr)");
+        // No log line and no checkpoint for the diverged epoch.
+        assert_eq!(std::fs::read_to_string(out.join("log.jsonl")).unwrap(), "");
+        assert!(!out.join("checkpoint.safetensors").exists());
+        assert!(!out.join("best").exists());
+    }
+    // The folder is still usable: a sane learning rate trains, stops and resumes.
+    let (code, _, err) = train("0.01", Some("1"));
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) = train("0.01", None);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("resumed after epoch 1"), "{stdout}");
+    let log = std::fs::read_to_string(out.join("log.jsonl")).unwrap();
+    let epochs: Vec<u64> =
+        log.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, [1, 2], "{log}");
+}
+
+#[test]
+fn train_and_export_turn_an_allocation_failure_into_an_error() {
+    // A small mbv2 network at resolution 16384: training allocates 103 GB at once and
+    // export's trace about 6 GB, both refused under an 8 GB address-space limit (the limit
+    // also keeps the test safe under `vm.overcommit_memory = 1`).
+    let mbv2 = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperResIDWE6K3(16,16,2,8,1)SuperConvK1BNRELU(16,16,1,1)@16384";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tiny.bin");
+    tiny_bin(&data, 64);
+    let (tr, ex) = (dir.path().join("tr"), dir.path().join("ex"));
+    let (data, tr_s, ex_s) = (data.to_str().unwrap(), tr.to_str().unwrap(), ex.to_str().unwrap());
+    let start = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,16,2,8,1)";
+    for (args, end) in [
+        (
+            vec![
+                "train",
+                "--space",
+                "mbv2",
+                "--arch",
+                mbv2,
+                "--data",
+                data,
+                "--epochs",
+                "1",
+                "--batch-size",
+                "32",
+                "--output",
+                tr_s,
+            ],
+            "… (255 characters) at batch 32, resolution 16384: try a smaller --batch-size",
+        ),
+        (
+            vec!["export", "--space", "mbv2", "--arch", mbv2, "--format", "torchscript", "--output", ex_s],
+            "… (255 characters) at resolution 16384: try a smaller --resolution",
+        ),
+    ] {
+        let mut all = vec!["--threads", "1"];
+        all.extend(&args);
+        let (out, err) = zsnas_sh(&all, "> /dev/null");
+        let what = if args[0] == "train" { "training" } else { "exporting" };
+        assert_eq!(out.trim(), "status 1", "{what}: {err}");
+        assert!(err.starts_with(&format!("error: out of memory {what} {start}")), "{err}");
+        assert!(err.trim_end().ends_with(end), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    // The output folder export created is gone; train's stays (resumable: nothing in it
+    // but the empty log).
+    assert!(!ex.exists());
+    assert_eq!(std::fs::read_to_string(tr.join("log.jsonl")).unwrap(), "");
+}
+
+#[test]
+fn search_budget_times_runs_and_run_seeds_do_not_overflow() {
+    let (code, out, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--fitness",
+        "params",
+        "--budget",
+        "9223372036854775808",
+        "--runs",
+        "2",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --budget 9223372036854775808 × --runs 2 evaluations is too large (at most 18446744073709551615 in all)"
+    );
+    assert!(out.is_empty(), "{out}");
+    let (code, _, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--fitness",
+        "params",
+        "--budget",
+        "2",
+        "--runs",
+        "2",
+        "--seed",
+        "18446744073709551615",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --seed 18446744073709551615 with --runs 2: the run seeds seed..seed+runs-1 pass 18446744073709551615"
+    );
+}
+
+#[test]
+fn search_checks_its_plot_path_before_searching() {
+    let (code, out, err) = zsnas(&[
+        "--threads",
+        "1",
+        "search",
+        "--strategy",
+        "random",
+        "--budget",
+        "2",
+        "--fitness",
+        "params",
+        "--plot",
+        "/proc/x",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim(), "error: --plot /proc/x: cannot write '/proc/x.png': No such file or directory (os error 2)");
+    assert!(out.is_empty(), "the search ran: {out}");
+}

@@ -60,7 +60,16 @@ fn check_runs(m: &Model, b: &Batch, n_features: usize) {
     assert_eq!(err.to_string(), "proxy meco is only defined for nb201 (yet)");
     let one = Batch { images: b.images.narrow(0, 0, 1), labels: b.labels.narrow(0, 0, 1) };
     let err = compute(m, &one, &[Proxy::Zico], &ProxyOptions::default()).unwrap_err();
-    assert_eq!(err.to_string(), "zico needs 2 batches of 0 samples, the batch has 1");
+    assert_eq!(
+        err.to_string(),
+        "zico splits the batch into 2 parts of at least 1 sample each and needs a batch of at least 2, the batch has 1"
+    );
+    let parts =
+        |bs| ProxyOptions { zico: zico::ZicoOptions { batches: 2, batch_size: Some(bs) }, ..Default::default() };
+    let err = compute(m, &one, &[Proxy::Zico], &parts(1)).unwrap_err();
+    assert_eq!(err.to_string(), "zico needs 2 parts of 1 sample(s) (2 in all), the batch has 1");
+    let err = compute(m, &one, &[Proxy::Zico], &parts(0)).unwrap_err();
+    assert_eq!(err.to_string(), "zico needs parts of at least 1 sample, got 0");
 }
 
 #[test]

@@ -8,10 +8,10 @@ use crate::data::batch::Batch;
 use crate::data::dataset::{Dataset, Epochs};
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
 use crate::net::build::{arch_seed, build_model};
-use crate::proxy::{compute, Proxy, ProxyOptions};
-use crate::report::progress::Progress;
+use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions};
+use crate::report::progress::{stdout_line, Progress};
 use crate::report::table::{fmt_f64, Table};
-use crate::space::nb201::Nb201Arch;
+use crate::space::nb201::{Nb201Arch, NB201_SIZE};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{Context, Result};
@@ -32,13 +32,13 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut seen = std::collections::HashSet::new();
     let mut archs = Vec::new();
-    while archs.len() < sample.min(15625) {
+    while archs.len() < sample.min(NB201_SIZE) {
         let a = Nb201Arch::sample(&mut rng);
         if seen.insert(a) {
             archs.push(a);
         }
     }
-    println!(
+    stdout_line(&format!(
         "zsnas: {} on {} NAS-Bench-201 architectures (seed {seed}), batch of {} from {data_name}, {}",
         proxy.name(),
         archs.len(),
@@ -47,7 +47,7 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
             1 => "1 thread".to_string(),
             t => format!("{t} threads"),
         }
-    );
+    ))?;
     let progress = Progress::new(archs.len() as u64, proxy.name());
     let t0 = Instant::now();
     let mut rows = Vec::new();
@@ -66,19 +66,19 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
     for (i, (s, acc, idx, a)) in rows.iter().take(10).enumerate() {
         t.add_row([format!("{}", i + 1), fmt_f64(*s, 3), fmt_f64(*acc, 2), idx.to_string(), a.arch_str()]);
     }
-    println!("{t}");
+    stdout_line(&t.to_string())?;
     let xs: Vec<f64> = rows.iter().map(|r| r.0).collect();
     let ys: Vec<f64> = rows.iter().map(|r| r.1).collect();
     let (fx, fy) = finite_pairs(&xs, &ys);
     let best = rows.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max);
-    println!(
+    stdout_line(&format!(
         "Spearman rho = {:.4}, Kendall tau = {:.4} over {} architectures ({} with non-finite scores left out)",
         spearman(&fx, &fy),
         kendall_tau_b(&fx, &fy),
         fx.len(),
         xs.len() - fx.len()
-    );
-    println!(
+    ))?;
+    stdout_line(&format!(
         "top-1 by {}: {:.2}% (best in sample {:.2}%, best in NAS-Bench-201 {:.2}%); {:.1} s total, {:.3} s/arch",
         proxy.name(),
         rows[0].1,
@@ -86,7 +86,7 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
         table.best(column)?.map(|b| b.1).unwrap_or(f64::NAN),
         secs,
         secs / rows.len() as f64
-    );
+    ))?;
     Ok(())
 }
 
@@ -106,7 +106,7 @@ pub struct DemoArgs {
 
 /// Runs `zsnas demo`.
 pub fn run(a: DemoArgs) -> Result<()> {
-    if a.sample == 0 || a.sample > 15625 {
+    if a.sample == 0 || a.sample > NB201_SIZE {
         anyhow::bail!("--sample must be 1 to 15,625 architectures (NAS-Bench-201's size), got {}", a.sample);
     }
     let p = match Proxy::from_name(&a.proxy) {
@@ -123,5 +123,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
         anyhow::bail!("--proxy flops_reference is only defined for the mbv2 space; the demo scores NAS-Bench-201");
     }
     let (dev, batch) = a.data.batch().context("loading the batch")?;
+    check_batch_size(&[p], batch.len())?;
     score_and_print(&a, &batch, p, dev)
 }

@@ -26,7 +26,9 @@
 //!   `module_list.1.module_list.0.module_list.0.netblock.weight`, `...proj.{0,1}.*`,
 //!   `fc_linear.netblock.{weight,bias}`).
 
+use super::scoring::guarded_work;
 use crate::net::build::{arch_seed, build_model};
+use crate::report::cut;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -66,6 +68,8 @@ pub struct ExportArgs {
 }
 
 /// Runs `zsnas export`; returns the two paths written (arch.json, then the weights file).
+/// A libtorch failure (e.g. out of memory) is an error, and an output folder created by
+/// the failed run is removed.
 pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
     let torchscript = match a.format.as_str() {
         "safetensors" => false,
@@ -98,7 +102,6 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         );
     }
     let classes = a.num_classes.unwrap_or(space.default_num_classes());
-    let model = build_model(&arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
     // The other format's file of an earlier export would sit beside this arch.json.
     let other = a.output.join(if torchscript { "weights.safetensors" } else { "model.pt" });
     if other.exists() {
@@ -109,10 +112,37 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
             a.format
         );
     }
+    let doing = match &arch {
+        AnyArch::Mbv2(m) => format!("exporting {} at resolution {}", cut(&text, 120), m.resolution),
+        _ => format!("exporting {}", cut(&text, 120)),
+    };
+    let hint = if space == SpaceKind::Mbv2 { "try a smaller --resolution" } else { "" };
+    // An output folder this run creates is removed again when the export fails.
+    let created = !a.output.exists();
+    let r = guarded_work(&doing, hint, || write_files(a, &arch, &given, space, classes, torchscript));
+    if r.is_err() && created {
+        let _ = std::fs::remove_dir_all(&a.output);
+    }
+    r
+}
+
+/// Builds the network of `arch` (`given`: the `--arch` string, recorded when it differs)
+/// and writes the weights file and `arch.json` into `--output` (created); returns their
+/// paths.
+fn write_files(
+    a: &ExportArgs,
+    arch: &AnyArch,
+    given: &str,
+    space: SpaceKind,
+    classes: i64,
+    torchscript: bool,
+) -> Result<(PathBuf, PathBuf)> {
+    let text = arch.text();
+    let model = build_model(arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create '{}'", a.output.display()))?;
     let wpath = if torchscript {
         let p = a.output.join("model.pt");
-        let (res, class) = match &arch {
+        let (res, class) = match arch {
             AnyArch::Mbv2(m) => (m.resolution as i64, "Mbv2Net"),
             AnyArch::Nb201(_) => (32, "Nb201Net"),
             AnyArch::Nb101(_) => (32, "Nb101Net"),
@@ -139,7 +169,7 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
     if text != given {
         desc["arch_given"] = json!(given);
     }
-    if let AnyArch::Mbv2(m) = &arch {
+    if let AnyArch::Mbv2(m) = arch {
         desc["arch_string"] = json!(m.arch_string());
         desc["resolution"] = json!(m.resolution);
         desc["flops"] = json!(m.flops(classes as usize));

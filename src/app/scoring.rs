@@ -349,9 +349,28 @@ pub fn guarded<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) 
 
 /// [`guarded`] without touching the panic hook (the caller silences it).
 fn unwind_to_error<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let payload = match r {
+    let (oom, message) = match catch_libtorch(f) {
         Ok(r) => return r,
+        Err(e) => e,
+    };
+    let r = match arch {
+        AnyArch::Mbv2(m) => m.resolution as i64,
+        _ => batch.images.size().last().copied().unwrap_or(0),
+    };
+    let arch = cut(&arch.text(), 120);
+    if oom {
+        bail!("out of memory scoring {arch} at batch {}, resolution {r}: try a smaller --batch-size", batch.len());
+    }
+    bail!("libtorch failed scoring {arch}: {message}")
+}
+
+/// Runs `f`, catching a panic (tch's report of a libtorch C++ exception) without touching
+/// the panic hook: `Err((out_of_memory, message))` with whether it was an allocation
+/// failure and libtorch's message ([`libtorch_message`] of the first line, cut to 300
+/// characters).
+fn catch_libtorch<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, (bool, String)> {
+    let payload = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => return Ok(r),
         Err(p) => p,
     };
     let msg = payload
@@ -361,18 +380,27 @@ fn unwind_to_error<T>(arch: &AnyArch, batch: &Batch, f: impl FnOnce() -> Result<
         .unwrap_or_default();
     let first = msg.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error");
     let low = first.to_lowercase();
-    let r = match arch {
-        AnyArch::Mbv2(m) => m.resolution as i64,
-        _ => batch.images.size().last().copied().unwrap_or(0),
-    };
-    let arch = cut(&arch.text(), 120);
-    if ["not enough memory", "out of memory", "can't allocate", "failed to allocate", "bad_alloc"]
+    let oom = ["not enough memory", "out of memory", "can't allocate", "failed to allocate", "bad_alloc"]
         .iter()
-        .any(|k| low.contains(k))
-    {
-        bail!("out of memory scoring {arch} at batch {}, resolution {r}: try a smaller --batch-size", batch.len());
+        .any(|k| low.contains(k));
+    Err((oom, cut(libtorch_message(first), 300)))
+}
+
+/// Runs `f`, work other than scoring (training, exporting), turning a libtorch failure
+/// into an error as [`guarded`] does: "out of memory DOING: HINT" for an allocation
+/// failure (just "out of memory DOING" when `hint` is empty), else "libtorch failed DOING:
+/// MESSAGE". `doing` names the work, e.g. "training ARCH at batch 32".
+pub fn guarded_work<T>(doing: &str, hint: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = catch_libtorch(f);
+    std::panic::set_hook(hook);
+    match r {
+        Ok(r) => r,
+        Err((true, _)) if hint.is_empty() => bail!("out of memory {doing}"),
+        Err((true, _)) => bail!("out of memory {doing}: {hint}"),
+        Err((false, message)) => bail!("libtorch failed {doing}: {message}"),
     }
-    bail!("libtorch failed scoring {arch}: {}", cut(libtorch_message(first), 300))
 }
 
 /// The message of a libtorch error as tch's `unwrap` panics with it (`called

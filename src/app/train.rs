@@ -3,9 +3,11 @@
 //! resumable (checkpoint per epoch), one JSON line per epoch, learning curves, and the
 //! best and last weights exported as safetensors and TorchScript. See [`crate::train`].
 
+use super::scoring::guarded_work;
 use crate::data::load::{read_raw, DataSource};
 use crate::net::device::parse_device;
-use crate::report::progress::ProgressMode;
+use crate::report::cut;
+use crate::report::progress::{stdout_line, ProgressMode};
 use crate::space::nb201_table::Nb201Table;
 use crate::space::AnyArch;
 use crate::space::SpaceKind;
@@ -128,6 +130,7 @@ impl TrainArgs {
 }
 
 /// Runs `zsnas train`: prints the set-up, trains (progress on stderr), prints a summary.
+/// A libtorch failure (e.g. out of memory) is an error naming the architecture and batch.
 pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
     let recipe = a.recipe()?;
     let space = SpaceKind::parse(&a.space)?;
@@ -181,8 +184,8 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         }
         _ => None,
     };
-    println!("zsnas train: {} {}{}", space.name(), text, index.unwrap_or_default());
-    println!(
+    stdout_line(&format!("zsnas train: {} {}{}", space.name(), text, index.unwrap_or_default()))?;
+    stdout_line(&format!(
         "data: {} ({} images {}x{}, {} classes), test: {}",
         a.data.display(),
         train_set.n,
@@ -193,8 +196,8 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
             (Some(p), Some(t)) => format!("{} ({} images)", p.display(), t.n),
             _ => "none".into(),
         }
-    );
-    println!("recipe: {}", serde_json::to_string(&recipe)?);
+    ))?;
+    stdout_line(&format!("recipe: {}", serde_json::to_string(&recipe)?))?;
     let spec = TrainSpec {
         space: space.name().into(),
         arch: text.clone(),
@@ -213,12 +216,18 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         progress: ProgressMode::detect(),
         stop_after: a.stop_after,
     };
-    let out = train(&spec, &recipe, &opts)?;
+    let doing = match &arch {
+        AnyArch::Mbv2(m) => {
+            format!("training {} at batch {}, resolution {}", cut(&text, 120), recipe.batch_size, m.resolution)
+        }
+        _ => format!("training {} at batch {}", cut(&text, 120), recipe.batch_size),
+    };
+    let out = guarded_work(&doing, "try a smaller --batch-size", || train(&spec, &recipe, &opts))?;
     if out.resumed_from > 0 {
-        println!("resumed after epoch {}", out.resumed_from);
+        stdout_line(&format!("resumed after epoch {}", out.resumed_from))?;
     }
     for e in &out.epochs {
-        println!(
+        stdout_line(&format!(
             "epoch {:>3}: train loss {:.4}  train acc {:6.2}%  test acc {}  lr {:.5}  {:.1} s",
             e.epoch,
             e.train_loss,
@@ -226,17 +235,17 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
             e.test_acc.map(|v| format!("{v:6.2}%")).unwrap_or_else(|| "     -".into()),
             e.lr,
             e.seconds
-        );
+        ))?;
     }
     if let Some((acc, ep)) = out.best {
-        println!("best test accuracy {acc:.2}% after epoch {ep}");
+        stdout_line(&format!("best test accuracy {acc:.2}% after epoch {ep}"))?;
     }
     if out.finished {
         for p in &out.exported {
-            println!("wrote {}", p.display());
+            stdout_line(&format!("wrote {}", p.display()))?;
         }
     } else {
-        println!("stopped after epoch {}; run the same command to resume", out.epochs.len());
+        stdout_line(&format!("stopped after epoch {}; run the same command to resume", out.epochs.len()))?;
     }
     Ok(out)
 }

@@ -354,9 +354,11 @@ impl Proxy {
 
     /// The smallest batch on which the proxy means anything: 3 for the proxies built on
     /// N×N matrices across the batch's samples (the WRCor family, NASWOT, jacob_cov), whose
-    /// matrices over 1–2 samples are degenerate; 1 for the others.
+    /// matrices over 1–2 samples are degenerate; 2 for `zico`, which splits the batch into
+    /// two halves of at least one sample each (its default protocol); 1 for the others.
     pub fn min_batch(self) -> usize {
         match self {
+            Proxy::Zico => 2,
             Proxy::Wrcor
             | Proxy::Rcor
             | Proxy::Acor
@@ -438,6 +440,12 @@ pub fn member_list<'a>(combination: &str, list: &'a str) -> Result<Vec<&'a str>>
 /// ([`Proxy::min_batch`]), naming the first such proxy and `--batch-size`.
 pub fn check_batch_size(proxies: &[Proxy], n: usize) -> Result<()> {
     if let Some(p) = proxies.iter().find(|p| n < p.min_batch()) {
+        if *p == Proxy::Zico {
+            anyhow::bail!(
+                "--batch-size {n}: zico splits the batch into two halves of at least 1 sample each and needs at least {}",
+                p.min_batch()
+            );
+        }
         anyhow::bail!(
             "--batch-size {n}: {} compares the batch's samples with each other and needs at least {} (matrices over {n} sample(s) are degenerate)",
             p.name(),

@@ -109,10 +109,17 @@ pub fn per_layer(model: &Model, batch: &Batch, opts: &ZicoOptions) -> Result<Vec
     if k < 2 {
         bail!("zico needs at least 2 batches (got {k})");
     }
-    let bs = opts.batch_size.unwrap_or(n / k);
-    if bs < 1 || bs * k > n {
-        bail!("zico needs {k} batches of {bs} samples, the batch has {n}");
-    }
+    let bs = match opts.batch_size {
+        None if n < k => bail!(
+            "zico splits the batch into {k} parts of at least 1 sample each and needs a batch of at least {k}, the batch has {n}"
+        ),
+        None => n / k,
+        Some(bs) if bs < 1 => bail!("zico needs parts of at least 1 sample, got {bs}"),
+        Some(bs) if bs.saturating_mul(k) > n => {
+            bail!("zico needs {k} parts of {bs} sample(s) ({} in all), the batch has {n}", bs.saturating_mul(k))
+        }
+        Some(bs) => bs,
+    };
     let ws = model.weights_in_module_order();
     let inputs: Vec<&Tensor> = ws.iter().map(|(_, w)| w).collect();
     let mut grads_per_layer: Vec<Vec<Vec<f32>>> = (0..ws.len()).map(|_| Vec::new()).collect();

@@ -126,7 +126,51 @@ fn prepare_paths(stem: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 fn perr(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("plotting failed: {e}")
+    anyhow!("plotting failed: {}", readable_error(&e.to_string()))
+}
+
+/// plotters' error text in one readable line: an OS error inside it (the bitmap backend
+/// prints its error in Debug form, e.g. `backend error: Drawing backend error:
+/// ImageError(IoError(Os { code: 2, kind: NotFound, message: "No such file or directory" }))`)
+/// as `No such file or directory (os error 2)`; otherwise the text without plotters'
+/// `backend error: ` and `Drawing backend error: ` prefixes.
+fn readable_error(text: &str) -> String {
+    if let Some(i) = text.find("Os { code: ") {
+        let rest = &text[i + "Os { code: ".len()..];
+        let code: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let message =
+            rest.find("message: \"").map(|j| &rest[j + "message: \"".len()..]).and_then(|m| m.split('"').next());
+        if let (false, Some(m)) = (code.is_empty(), message) {
+            return format!("{m} (os error {code})");
+        }
+    }
+    let mut t = text;
+    for prefix in ["backend error: ", "Drawing backend error: "] {
+        t = t.strip_prefix(prefix).unwrap_or(t);
+    }
+    t.to_string()
+}
+
+/// Checks up front that a plot can be written to `<stem>.png` and `<stem>.svg` (the checks
+/// of the plotting functions, the parent folder created, each file opened for writing; a
+/// file that did not exist is removed again), so that a long run does not fail at its end.
+///
+/// Errors: an empty stem or one naming a folder, a folder that cannot be created, a file
+/// that cannot be written (the path and the OS error).
+pub fn check_writable(stem: &Path) -> Result<()> {
+    let (png, svg) = prepare_paths(stem)?;
+    for p in [png, svg] {
+        let existed = p.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&p)
+            .with_context(|| format!("cannot write '{}'", p.display()))?;
+        if !existed {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    Ok(())
 }
 
 /// Rendered width in pixels of `text` in the embedded sans-serif font at `size` pixels.
@@ -825,6 +869,31 @@ pub fn line_plot(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plotting_errors_read_as_one_line() {
+        let raw = r#"backend error: Drawing backend error: ImageError(IoError(Os { code: 2, kind: NotFound, message: "No such file or directory" }))"#;
+        assert_eq!(readable_error(raw), "No such file or directory (os error 2)");
+        assert_eq!(
+            readable_error("backend error: Drawing backend error: Font loading error: x"),
+            "Font loading error: x"
+        );
+        assert_eq!(readable_error("Bad layout"), "Bad layout");
+    }
+
+    #[test]
+    fn check_writable_names_the_file_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("sub").join("curve");
+        check_writable(&stem).unwrap();
+        assert!(dir.path().join("sub").is_dir());
+        assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 0);
+        // A folder where the image should go.
+        std::fs::create_dir(dir.path().join("sub").join("curve.png")).unwrap();
+        let e = format!("{:#}", check_writable(&stem).unwrap_err());
+        assert!(e.starts_with(&format!("cannot write '{}.png': ", stem.display())), "{e}");
+        assert!(e.contains("(os error 21)"), "{e}");
+    }
 
     /// Width and height from a PNG's IHDR chunk.
     fn png_size(path: &Path) -> (u32, u32) {

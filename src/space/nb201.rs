@@ -29,6 +29,9 @@ pub enum Nb201Op {
 pub const NB201_OPS: [Nb201Op; 5] =
     [Nb201Op::None, Nb201Op::SkipConnect, Nb201Op::NorConv1x1, Nb201Op::NorConv3x3, Nb201Op::AvgPool3x3];
 
+/// Number of cells in the space (5 operations on 6 edges: 5⁶).
+pub const NB201_SIZE: usize = 15_625;
+
 /// `(to, from)` node pairs of the 6 edges, in `arch_str` order.
 pub const NB201_EDGES: [(usize, usize); 6] = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)];
 

@@ -161,7 +161,9 @@ pub fn evaluate(m: &Model, test: &RawImages, batch_size: usize, device: Device) 
 /// not); otherwise starts afresh (removing a stale `log.jsonl`).
 ///
 /// Errors: an invalid recipe, labels outside `0..num_classes`, test images of another size,
-/// a checkpoint of other settings or of a different network, unwritable output.
+/// a checkpoint of other settings or of a different network, unwritable output, an epoch
+/// whose train loss or weights are NaN or infinite (diverged: neither its log line nor its
+/// checkpoint is written, so the folder resumes from the epoch before).
 pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<TrainOutcome> {
     recipe.validate()?;
     if spec.train.n < 2 {
@@ -184,6 +186,9 @@ pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<T
     }
     let out = &opts.output;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder '{}'", out.display()))?;
+    if opts.plot {
+        crate::report::plot::check_writable(&out.join(files::CURVES))?;
+    }
     let settings = settings(spec, recipe);
 
     let model = Model::new(spec.builder.clone(), opts.device, recipe.seed as i64);
@@ -222,6 +227,9 @@ pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<T
     for epoch in done..stop {
         let t0 = Instant::now();
         let (loss, acc, lr0) = train_epoch(spec, recipe, &model, &mut sgd, &mut rng, epoch, opts.device, &progress)?;
+        // A diverged epoch writes neither a log line nor a checkpoint: the folder stays
+        // resumable from the last good epoch.
+        check_finite(&model, loss, epoch + 1)?;
         step += n_batches as u64;
         let test_acc = match &spec.test {
             Some(t) => Some(evaluate(&model, t, recipe.batch_size, opts.device)?),
@@ -285,6 +293,20 @@ pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<T
         exported.push(out.join(format!("{}.png", files::CURVES)));
     }
     Ok(TrainOutcome { epochs: history, best, resumed_from: done, finished, exported })
+}
+
+/// Errors when training diverged in epoch `epoch` (1-based): the epoch's mean train loss
+/// or a variable of `model` (parameter or BatchNorm buffer) is NaN or infinite.
+fn check_finite(model: &Model, loss: f64, epoch: usize) -> Result<()> {
+    if !loss.is_finite() {
+        let what = if loss.is_nan() { "NaN" } else { "infinite" };
+        bail!("training diverged: the train loss is {what} after epoch {epoch} (lower --lr)");
+    }
+    let bad = named_vars(model).into_iter().find(|(_, t)| tch::no_grad(|| t.isfinite().all().int64_value(&[])) == 0);
+    if let Some((name, _)) = bad {
+        bail!("training diverged: weight '{name}' holds NaN or infinite values after epoch {epoch} (lower --lr)");
+    }
+    Ok(())
 }
 
 /// One epoch of training; returns (mean loss, accuracy %, lr of the first iteration).

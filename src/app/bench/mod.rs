@@ -13,6 +13,7 @@ use super::setup::Nb201SetupArgs;
 use crate::proxy::check_batch_size;
 use crate::proxy::spec::{parse_list, proxies_needed};
 use crate::proxy::Proxy;
+use crate::space::nb201::NB201_SIZE;
 use crate::space::SpaceKind;
 use anyhow::Result;
 use std::io::Write;
@@ -39,7 +40,8 @@ pub struct BenchArgs {
     /// alone, and the whole set together when it has more than one proxy.
     #[arg(long, default_value = "wrcor")]
     pub proxies: String,
-    /// Size of the seeded random sample case (0: no sample case).
+    /// Size of the seeded random sample case (0: no sample case; at most 15,625,
+    /// NAS-Bench-201's size).
     #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
     pub sample: usize,
     /// Repeats of each case (at least 1).
@@ -111,9 +113,15 @@ pub fn render_table(rows: &[Measured]) -> String {
 /// Runs `zsnas bench`: the table of medians per case × proxy (and `set`), each with its
 /// ratio to the bare forward + backward timed in alternation (compare ratios, not seconds
 /// measured on different machines); for `wrcor` at batch 64 also the stage breakdown on
-/// the all-`nor_conv_3x3` cell. Errors: an unknown proxy, a batch the proxies cannot use,
-/// unreadable data, a failed scoring.
+/// the all-`nor_conv_3x3` cell. Errors: a `--sample` above 15,625, an unknown proxy, a
+/// batch the proxies cannot use, unreadable data, a failed scoring.
 pub fn run(a: BenchArgs) -> Result<()> {
+    if a.sample > NB201_SIZE {
+        anyhow::bail!(
+            "--sample must be 0 to 15,625 architectures (NAS-Bench-201's size; 0: no sample case), got {}",
+            a.sample
+        );
+    }
     let repeats = a.repeats as usize;
     let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", SpaceKind::Nb201)?);
     let (dev, batch) = a.data.batch()?;

@@ -32,7 +32,8 @@ use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
-use crate::report::progress::Progress;
+use crate::report::plot::check_writable;
+use crate::report::progress::{stdout_line, Progress};
 use crate::search::{BatchScorer, Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
 use crate::space::nb201_table::Nb201Table;
@@ -56,6 +57,23 @@ pub fn run(a: SearchArgs) -> Result<()> {
     }
     if a.runs == 0 {
         bail!("--runs must be at least 1");
+    }
+    let Some(evaluations) = a.budget.checked_mul(a.runs) else {
+        bail!("--budget {} × --runs {} evaluations is too large (at most {} in all)", a.budget, a.runs, usize::MAX);
+    };
+    if a.seed.checked_add(a.runs as u64 - 1).is_none() {
+        bail!("--seed {} with --runs {}: the run seeds seed..seed+runs-1 pass {}", a.seed, a.runs, u64::MAX);
+    }
+    // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png; checked before
+    // the search so that a long run does not fail at its end.
+    let plot_stem = a.plot.as_ref().map(|p| match p.extension().and_then(|e| e.to_str()) {
+        Some("png" | "svg") => p.with_extension(""),
+        _ => p.clone(),
+    });
+    if let Some(p) = &plot_stem {
+        check_writable(p).with_context(|| {
+            format!("--plot {}", a.plot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+        })?;
     }
     let flops_limit = match (a.flops_limit, kind) {
         (None, _) => DEFAULT_FLOPS_LIMIT,
@@ -164,7 +182,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         score_some(x, &which)
     })?;
 
-    let progress = Progress::new((a.budget * a.runs) as u64, "search");
+    let progress = Progress::new(evaluations as u64, "search");
     let mut outcomes: Vec<(u64, Outcome)> = Vec::new();
     for r in 0..a.runs {
         let seed = a.seed + r as u64;
@@ -274,16 +292,11 @@ pub fn run(a: SearchArgs) -> Result<()> {
         outcomes: &outcomes,
         index_of: &index_of,
     };
-    finished.print(json_out);
-    if let Some(p) = &a.plot {
-        // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png.
-        let p = match p.extension().and_then(|e| e.to_str()) {
-            Some("png" | "svg") => p.with_extension(""),
-            _ => p.clone(),
-        };
-        finished.plot(&p)?;
+    finished.print(json_out)?;
+    if let Some(p) = &plot_stem {
+        finished.plot(p)?;
         if !json_out {
-            println!("plot: {}.png, {}.svg", p.display(), p.display());
+            stdout_line(&format!("plot: {}.png, {}.svg", p.display(), p.display()))?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use crate::io::record::encode;
 use crate::proxy::ScoreMap;
 use crate::report::curves::{accuracy_curves, mean_std_by_step, Curves, RunAccuracy};
 use crate::report::plot::{step_plot, StepCurve, StepPanel};
+use crate::report::progress::stdout_line;
 use crate::report::table::fmt_f64;
 use crate::search::reinforce::LOG_SCALED;
 use crate::search::{Fitness, Outcome, Strategy};
@@ -61,8 +62,9 @@ impl Finished<'_> {
     }
 
     /// Prints every run (a table, or with `json` one object per run on stdout) and, for
-    /// several runs, the mean ± std of the found accuracy.
-    pub fn print(&self, json_out: bool) {
+    /// several runs, the mean ± std of the found accuracy. Errors: stdout cannot be
+    /// written (e.g. a full disk).
+    pub fn print(&self, json_out: bool) -> std::io::Result<()> {
         let (a, kind, strategy, fitness) = (self.a, self.kind, self.strategy, self.fitness);
         let mut found = Vec::new();
         for (r, (seed, o)) in self.outcomes.iter().enumerate() {
@@ -107,41 +109,43 @@ impl Finished<'_> {
                     "seconds": o.seconds,
                     "scoring_seconds": o.scoring_seconds,
                 });
-                println!("{v}");
+                stdout_line(&v.to_string())?;
                 continue;
             }
-            println!(
+            stdout_line(&format!(
                 "run {r} (seed {seed}): {} on {} by {}, budget {}",
                 strategy.name(),
                 kind.name(),
                 fitness.name(),
                 a.budget
-            );
+            ))?;
             match (self.index_of)(&o.best) {
-                Some(i) => println!("  best:      {} (index {i})", o.best.text()),
-                None => println!("  best:      {}", o.best.text()),
+                Some(i) => stdout_line(&format!("  best:      {} (index {i})", o.best.text()))?,
+                None => stdout_line(&format!("  best:      {}", o.best.text()))?,
             }
             let sc: Vec<String> = o.best_scores.iter().map(|(k, v)| format!("{k}={}", fmt_score(*v))).collect();
-            println!("  scores:    {}", sc.join(", "));
+            stdout_line(&format!("  scores:    {}", sc.join(", ")))?;
             match (acc, rank) {
-                (Some(x), Some((rk, n))) => println!("  truth:     {x:.2}% test accuracy, rank {rk} of {n}"),
-                (Some(x), None) => println!("  truth:     {x:.2}% test accuracy"),
-                _ if self.truth.is_some() => println!("  truth:     not in the truth table"),
+                (Some(x), Some((rk, n))) => {
+                    stdout_line(&format!("  truth:     {x:.2}% test accuracy, rank {rk} of {n}"))?
+                }
+                (Some(x), None) => stdout_line(&format!("  truth:     {x:.2}% test accuracy"))?,
+                _ if self.truth.is_some() => stdout_line("  truth:     not in the truth table")?,
                 _ => {}
             }
-            println!(
+            stdout_line(&format!(
                 "  evaluated: {} distinct architectures in {} steps ({} scored in this run, {} from the cache)",
                 o.evaluated,
                 o.steps,
                 o.scored,
                 o.evaluated - o.scored.min(o.evaluated)
-            );
-            println!(
+            ))?;
+            stdout_line(&format!(
                 "  time:      {:.1} s (scoring {:.1} s, other {:.1} s)",
                 o.seconds,
                 o.scoring_seconds,
                 (o.seconds - o.scoring_seconds).max(0.0)
-            );
+            ))?;
         }
         if a.runs > 1 && !found.is_empty() {
             let (m, sd) = mean_std(&found);
@@ -155,9 +159,10 @@ impl Finished<'_> {
             if json_out {
                 eprintln!("{msg}");
             } else {
-                println!("{msg}");
+                stdout_line(&msg)?;
             }
         }
+        Ok(())
     }
 
     /// The search figure, to `stem`.png and `stem`.svg: when the truth is known a panel
