@@ -312,6 +312,35 @@ fn bad_input_errors() {
     );
     // --per-arch never overwrites an input, and names a missing directory.
     assert_error(&["correlate", "--scores", &scores, "--per-arch", &scores], "is one of the --scores inputs");
+    // Nor the truth, the archs file, or the scores this run writes; --plot is checked
+    // before any scoring.
+    let t = dir.path().join("t.csv");
+    std::fs::copy(&truth, &t).unwrap();
+    let t = t.to_str().unwrap();
+    assert_error(
+        &["correlate", "--scores", &scores, "--truth", t, "--truth-column", "acc", "--per-arch", t],
+        "is also the --truth file",
+    );
+    assert_eq!(std::fs::read_to_string(t).unwrap(), std::fs::read_to_string(&truth).unwrap());
+    let o = dir.path().join("o.jsonl");
+    let o = o.to_str().unwrap();
+    assert_error(
+        &[
+            "correlate",
+            "--arch",
+            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "--proxies",
+            "params",
+            "--output",
+            o,
+            "--per-arch",
+            o,
+        ],
+        "is also the --output file",
+    );
+    let (code, out, err) = zsnas(&["correlate", "--scores", &scores, "--plot", "/proc/zsnas_no_such_dir"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty() && err.contains("--plot: cannot create directory"), "{out}{err}");
     let hard = dir.path().join("hard.csv");
     std::fs::hard_link(&scores, &hard).unwrap();
     assert_error(

@@ -25,7 +25,7 @@ use crate::report::table::fmt_f64;
 use crate::space::SpaceKind;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How many missing architectures are named on stderr.
 const SHOW_MISSING: usize = 5;
@@ -132,15 +132,31 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{msg}");
 }
 
+/// Whether `a` and `b` are one path once made absolute (for files that may not exist yet).
+fn same_path(a: &Path, b: &Path) -> bool {
+    std::path::absolute(a).ok().zip(std::path::absolute(b).ok()).is_some_and(|(x, y)| x == y)
+}
+
 /// Runs `zsnas correlate`.
 pub fn run(a: CorrelateArgs) -> Result<()> {
     if let Some(f) = &a.per_arch {
-        if a.scores.iter().any(|p| crate::io::same_file(p, f)) {
+        // The table must not replace an input or the scores this run writes.
+        let same = |p: &PathBuf| crate::io::same_file(p, f) || same_path(p, f);
+        if a.scores.iter().any(same) {
             bail!("--per-arch {} is one of the --scores inputs: give another file", f.display());
+        }
+        for (flag, p) in [("--truth", &a.truth.truth), ("--archs-file", &a.archs.archs_file), ("--output", &a.output)] {
+            if p.as_ref().is_some_and(same) {
+                bail!("--per-arch {} is also the {flag} file: give another file", f.display());
+            }
         }
         if let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
             bail!("--per-arch {}: directory {} does not exist", f.display(), dir.display());
         }
+    }
+    // The plot folder is made (and so checked) before any scoring, not after it.
+    if let Some(dir) = &a.plot {
+        std::fs::create_dir_all(dir).with_context(|| format!("--plot: cannot create directory '{}'", dir.display()))?;
     }
     let space_flag = a.space.as_deref().map(SpaceKind::parse).transpose()?;
     if matches!(space_flag, Some(SpaceKind::Mbv2)) && a.truth.truth.is_none() {
