@@ -193,4 +193,21 @@ fn export_writes_the_network_score_ranks() {
     let r = read(&o);
     assert_eq!((r["arch"].as_str(), r.get("arch_given")), (Some(dead), None));
     assert!(r["params"].as_u64().unwrap() > d["params"].as_u64().unwrap(), "{r}");
+    // Export replaces only an earlier export of the same architecture: another
+    // architecture's export, or weights without an arch.json (a train run's last/), stay.
+    let again =
+        common::zsnas(&["export", "--space", "nb201", "--arch", dead, "--raw", "--output", o.to_str().unwrap()]);
+    assert_eq!(again.0, 0, "{}", again.2);
+    let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", skip, "--output", o.to_str().unwrap()],
+        "holds weights.safetensors of an export of another architecture",
+    );
+    std::fs::remove_file(o.join("arch.json")).unwrap();
+    let before = std::fs::read(o.join("weights.safetensors")).unwrap();
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", dead, "--raw", "--output", o.to_str().unwrap()],
+        "weights that are not a zsnas export",
+    );
+    assert_eq!(std::fs::read(o.join("weights.safetensors")).unwrap(), before);
 }

@@ -112,6 +112,26 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
             a.format
         );
     }
+    // The file this export writes may only replace an earlier export of the same
+    // architecture (its arch.json says which), never other weights (a train run's last/).
+    let target = a.output.join(if torchscript { "model.pt" } else { "weights.safetensors" });
+    if target.exists() {
+        let recorded = std::fs::read_to_string(a.output.join("arch.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["arch"].as_str().map(str::to_string));
+        if recorded.as_deref() != Some(text.as_str()) {
+            let whose = match recorded {
+                Some(r) => format!("an export of another architecture ({})", cut(&r, 60)),
+                None => "weights that are not a zsnas export (no arch.json naming them)".to_string(),
+            };
+            bail!(
+                "--output {} holds {} of {whose}: give another folder",
+                a.output.display(),
+                target.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
     let doing = match &arch {
         AnyArch::Mbv2(m) => format!("exporting {} at resolution {}", cut(&text, 120), m.resolution),
         _ => format!("exporting {}", cut(&text, 120)),
