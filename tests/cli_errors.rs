@@ -493,4 +493,31 @@ fn a_network_larger_than_memory_is_refused_up_front() {
     let out = dir.path().join("e");
     assert_error(&["export", "--space", "mbv2", "--arch", huge, "--output", out.to_str().unwrap()], needle);
     assert!(!out.exists(), "no folder is left behind");
+    // train too, at its batch size, before any epoch.
+    let data = dir.path().join("d.bin");
+    let mut bytes = Vec::new();
+    for i in 0..4u8 {
+        bytes.push(i);
+        bytes.extend((0..3072u32).map(|k| (k as u8).wrapping_add(i * 40)));
+    }
+    std::fs::write(&data, bytes).unwrap();
+    let run = dir.path().join("t");
+    assert_error(
+        &[
+            "train",
+            "--space",
+            "mbv2",
+            "--arch",
+            huge,
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--output",
+            run.to_str().unwrap(),
+        ],
+        "at batch 2), more than the",
+    );
 }

@@ -171,6 +171,7 @@ pub fn run(a: TrainArgs) -> Result<TrainOutcome> {
         crate::net::nb201::check_input_size(input_size.0, input_size.1)
             .map_err(|e| anyhow::anyhow!("--data {}: {e}", a.data.display()))?;
     }
+    crate::net::build::check_fits_memory(&arch, classes, recipe.batch_size)?;
     let text = arch.text();
     let index = match &arch {
         AnyArch::Nb201(c) => {
