@@ -361,6 +361,10 @@ fn bench_sample_is_at_most_the_space_size() {
         );
         assert!(out.is_empty(), "{out}");
     }
+    // --repeats is bounded too (it ran for ever at 4294967295).
+    let (code, _, err) = zsnas(&["bench", "--repeats", "4294967295"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("4294967295 is not in 1..=1000"), "{err}");
     // 0 stays allowed: no sample case, the three fixed cells only.
     let (code, out, err) = zsnas(&[
         "--threads",

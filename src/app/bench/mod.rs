@@ -44,8 +44,8 @@ pub struct BenchArgs {
     /// NAS-Bench-201's size).
     #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
     pub sample: usize,
-    /// Repeats of each case (at least 1).
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Repeats of each case (1 to 1,000).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeats: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
