@@ -25,7 +25,7 @@ use crate::report::table::fmt_f64;
 use crate::space::SpaceKind;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How many missing architectures are named on stderr.
 const SHOW_MISSING: usize = 5;
@@ -132,16 +132,11 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{msg}");
 }
 
-/// Whether `a` and `b` are one path once made absolute (for files that may not exist yet).
-fn same_path(a: &Path, b: &Path) -> bool {
-    std::path::absolute(a).ok().zip(std::path::absolute(b).ok()).is_some_and(|(x, y)| x == y)
-}
-
 /// Runs `zsnas correlate`.
 pub fn run(a: CorrelateArgs) -> Result<()> {
     if let Some(f) = &a.per_arch {
         // The table must not replace an input or the scores this run writes.
-        let same = |p: &PathBuf| crate::io::same_file(p, f) || same_path(p, f);
+        let same = |p: &PathBuf| crate::io::same_file(p, f);
         if a.scores.iter().any(same) {
             bail!("--per-arch {} is one of the --scores inputs: give another file", f.display());
         }

@@ -15,16 +15,17 @@ pub mod resume;
 pub mod scores;
 pub mod shard;
 
-/// Whether the paths `a` and `b` name one existing file: the same path, a symbolic link to
-/// it, or a hard link (same device and inode on Unix), so that writing one would overwrite
-/// the other. `false` when either does not exist.
+/// Whether the paths `a` and `b` name one file, so that writing one would overwrite the
+/// other: for existing files the same path, a symbolic link to it, or a hard link (same
+/// device and inode on Unix); where either does not exist yet (an output still to be
+/// written), the same path once made absolute.
 pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         match (std::fs::metadata(a), std::fs::metadata(b)) {
             (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-            _ => false,
+            _ => std::path::absolute(a).ok().zip(std::path::absolute(b).ok()).is_some_and(|(x, y)| x == y),
         }
     }
     #[cfg(not(unix))]
