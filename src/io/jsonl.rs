@@ -97,6 +97,19 @@ fn begins_like_a_record(line: &[u8]) -> bool {
     line.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r')).is_some_and(|b| matches!(b, b'{' | b'['))
 }
 
+/// Whether the unterminated `line` (which failed to parse) is what a killed write leaves:
+/// a prefix of a record, possibly followed by NUL bytes (a crash with delayed allocation).
+/// Without its trailing NULs it then parses, or fails only at its end: `serde_json`'s EOF
+/// category, or a multi-byte UTF-8 character cut at the end.
+fn is_cut_at_end(line: &[u8]) -> bool {
+    let end = line.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let line = &line[..end];
+    match serde_json::from_slice::<Value>(line) {
+        Ok(_) => true,
+        Err(err) => err.is_eof() || std::str::from_utf8(line).err().is_some_and(|u| u.error_len().is_none()),
+    }
+}
+
 /// Pure parser behind [`JsonlLog::open`]: decides which records are valid and
 /// where the file has to be cut.
 fn scan(content: &[u8]) -> Result<Scan> {
@@ -151,6 +164,12 @@ fn scan(content: &[u8]) -> Result<Scan> {
             "line {} is not JSON lines (it does not begin with '{{'): not a file zsnas wrote, or corrupt; give another file",
             last + 1
         ),
+        // A prefix of a record fails only at its end (or inside a UTF-8 character cut at
+        // its end); text after a complete value, or a syntax error, is no torn write.
+        Err(err) if !is_cut_at_end(&content[s..e]) => bail!(
+            "corrupt JSON on line {} (not a prefix of a record, so not a torn write; fix or remove it by hand): {err}",
+            last + 1
+        ),
         _ => None,
     };
     let scan = match parsed {
@@ -188,14 +207,22 @@ impl JsonlLog {
     /// removed with a note on stderr.  An unparsable line before the last one is an error
     /// that names its 1-based line number; the file is left untouched then.
     ///
-    /// A gzip-compressed file is refused (it cannot be appended to; readers such as
-    /// [`crate::io::scores`] read it transparently).
+    /// A gzip-compressed file, or a path named `.gz`, is refused (it cannot be appended
+    /// to; readers such as [`crate::io::scores`] read `.gz` transparently). An
+    /// unterminated last line that is not a prefix of a record (a complete value followed
+    /// by other text, a syntax error before its end) is refused too, the file untouched.
     ///
     /// A path that exists but is not a regular file (a directory, a device such as
     /// `/dev/full` or `/dev/zero`, a FIFO) is refused: such a file cannot be resumed and
     /// reading it may never end.
     pub fn open(path: impl AsRef<Path>) -> Result<(JsonlLog, Vec<Value>)> {
         let path = path.as_ref();
+        if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("gz")) {
+            bail!(
+                "{}: zsnas writes plain JSON lines (appended line by line, so a killed run can resume); name the file without .gz and compress it afterwards (readers take .gz)",
+                path.display()
+            );
+        }
         require_regular(path)?;
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
@@ -434,14 +461,56 @@ mod tests {
     #[test]
     fn a_gzip_file_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.jsonl.gz");
+        let p = dir.path().join("s.jsonl");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"{\"a\":1}\n").unwrap();
         let bytes = gz.finish().unwrap();
         std::fs::write(&p, &bytes).unwrap();
         let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
-        assert!(msg.contains("s.jsonl.gz is gzip-compressed"), "{msg}");
+        assert!(msg.contains("s.jsonl is gzip-compressed"), "{msg}");
         assert_eq!(std::fs::read(&p).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_path_named_gz_is_refused_and_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl.GZ");
+        let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+        assert!(msg.contains("s.jsonl.GZ: zsnas writes plain JSON lines"), "{msg}");
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn unterminated_text_after_a_complete_record_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        for text in ["{\"a\":1}\n{\"a\":2} junk", "{\"a\":1}\n{\"a\":2}}", "{\"a\":1}\n{\"a\" 2"] {
+            std::fs::write(&p, text).unwrap();
+            let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+            assert!(msg.contains("corrupt JSON on line 2 (not a prefix of a record"), "{msg}");
+            assert_eq!(read(&p), text);
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_record_is_repaired_as_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        let record = "{\"arch\":\"caf\u{e9} \\u00e9\",\"x\":-1.5e-3,\"ok\":true,\"n\":null,\"v\":[1,2]}";
+        let bytes = record.as_bytes();
+        for cut in 1..bytes.len() {
+            let mut text = b"{\"a\":1}\n".to_vec();
+            text.extend_from_slice(&bytes[..cut]);
+            // A crash with delayed allocation can leave NULs after the prefix.
+            if cut % 2 == 0 {
+                text.extend_from_slice(&[0, 0, 0]);
+            }
+            std::fs::write(&p, &text).unwrap();
+            let (log, recs) = JsonlLog::open(&p).unwrap_or_else(|e| panic!("cut at {cut}: {e:#}"));
+            assert_eq!(recs, vec![json!({"a": 1})], "cut at {cut}");
+            assert_eq!(log.repair().map(|r| r.line), Some(2), "cut at {cut}");
+            assert_eq!(read(&p), "{\"a\":1}\n");
+        }
     }
 
     #[test]
