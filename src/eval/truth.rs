@@ -81,7 +81,10 @@ impl TruthTable {
             while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
                 at += 1;
             }
-            1 + bytes[..at].iter().filter(|&&b| b == b'\n').count()
+            // Line ends: "\n", "\r\n" and a lone "\r" (old Mac files), as the csv crate reads them.
+            let before = &bytes[..at];
+            let lone_cr = |i: usize| before[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+            1 + (0..before.len()).filter(|&i| before[i] == b'\n' || lone_cr(i)).count()
         };
         let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(&bytes[..]);
         let headers = rdr.headers().with_context(|| format!("cannot read CSV header of {name}"))?.clone();
@@ -418,7 +421,13 @@ mod tests {
             "{e}"
         );
         // CRLF line ends (Python's csv module, Excel): the same line number.
-        for (text, line) in [("arch,acc\r\na,1\r\nb,2\r\nc,x9\r\n", 4), ("arch,acc\r\n\"a\r\nb\",1\r\nc,x9\r\n", 4)] {
+        for (text, line) in [
+            ("arch,acc\r\na,1\r\nb,2\r\nc,x9\r\n", 4),
+            ("arch,acc\r\n\"a\r\nb\",1\r\nc,x9\r\n", 4),
+            // Lone CR line ends (classic Mac OS).
+            ("arch,acc\ra,1\rb,2\rc,x9\r", 4),
+            ("arch,acc\ra,1\r\rb,2\rc,x9\r", 5),
+        ] {
             let e = TruthTable::from_csv_reader(text.as_bytes(), "crlf.csv", "arch", "acc").unwrap_err().to_string();
             assert!(e.contains(&format!("(line {line})")), "{e}");
         }
