@@ -95,7 +95,9 @@ pub fn cifar10_from_pickle(mut d: PickleDict) -> Result<RawImages> {
 /// Interprets a parsed pickle as CIFAR-100 with the fine (default) or coarse labels.
 ///
 /// Errors: a CIFAR-10 pickle ("looks like CIFAR-10 (it has labels, no fine_labels)"), an
-/// ImageNet16 one, a missing key, a shape other than [N, 3072], labels out of range.
+/// ImageNet16 one, a missing key, a shape other than [N, 3072], labels out of range or of
+/// another count than the images (the unused one of `fine_labels` / `coarse_labels`
+/// too, when present).
 pub fn cifar100_from_pickle(mut d: PickleDict, which: Cifar100Labels) -> Result<RawImages> {
     let name = d.name.clone();
     if !d.has("fine_labels") && d.has("labels") {
@@ -106,12 +108,21 @@ pub fn cifar100_from_pickle(mut d: PickleDict, which: Cifar100Labels) -> Result<
         bail!("{name} looks like CIFAR-10 (it has labels, no fine_labels), not CIFAR-100");
     }
     let (n, pixels) = take_cifar_pixels(&mut d, "CIFAR-100")?;
-    let (key, short) = match which {
+    let key_of = |w: Cifar100Labels| match w {
         Cifar100Labels::Fine => ("fine_labels", "fine label"),
         Cifar100Labels::Coarse => ("coarse_labels", "coarse label"),
     };
+    let (key, short) = key_of(which);
     let labels = d.take_ints(key)?;
     let labels = check_labels(&name, key, short, &labels, n, which.num_classes())?;
+    // The other label list goes unused, but a count or range that does not fit the
+    // images means a damaged file: refused as well.
+    let other = if which == Cifar100Labels::Fine { Cifar100Labels::Coarse } else { Cifar100Labels::Fine };
+    let (other_key, other_short) = key_of(other);
+    if d.has(other_key) {
+        let o = d.take_ints(other_key)?;
+        check_labels(&name, other_key, other_short, &o, n, other.num_classes())?;
+    }
     Ok(RawImages { n, height: CIFAR_SIDE, width: CIFAR_SIDE, pixels, labels, class_names: which.class_names() })
 }
 
@@ -252,6 +263,17 @@ mod tests {
         assert_eq!((ds, t.n), (Dataset::Cifar100, 4), "the folder reads train, not test");
         let t = read_cifar100_pickle(fixture("cifar-100-python/test"), Cifar100Labels::Fine).unwrap();
         assert_eq!(t.labels, vec![49, 33, 72]);
+        // The unused label list is checked too: a count or a range that does not fit.
+        let bytes = std::fs::read(fixture("cifar-100-python/train")).unwrap();
+        for (used, other, bad, msg) in [
+            (Cifar100Labels::Fine, "coarse_labels", vec![1, 2, 3], "f: 'coarse_labels' has 3 entries for 4 images"),
+            (Cifar100Labels::Fine, "coarse_labels", vec![1, 2, 3, 20], "f: image 3 has coarse label 20, expected 0-19"),
+            (Cifar100Labels::Coarse, "fine_labels", vec![1, 2, 3, 4, 5], "f: 'fine_labels' has 5 entries for 4 images"),
+        ] {
+            let mut d = read_pickle_dict(&bytes, "f").unwrap();
+            d.insert(other, serde_pickle::Value::List(bad.into_iter().map(serde_pickle::Value::I64).collect()));
+            assert_eq!(cifar100_from_pickle(d, used).unwrap_err().to_string(), msg);
+        }
         assert_eq!(t.image(2).unwrap()[2048 + 32 + 1], pattern(100, 2, 2, 1, 1));
     }
 

@@ -230,6 +230,12 @@ impl PickleDict {
         self.entries.keys().map(|s| s.as_str()).collect()
     }
 
+    /// Sets `key` to `value` (tests build damaged files from good ones).
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, key: &str, value: Value) {
+        self.entries.insert(key.to_string(), value);
+    }
+
     /// True if the dict has `key`.
     pub fn has(&self, key: &str) -> bool {
         self.entries.contains_key(key)
