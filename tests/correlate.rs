@@ -231,6 +231,36 @@ fn precision_at_k_and_csv_and_table() {
     assert_eq!(col("precision_at_5%").parse::<f64>().unwrap(), 0.5);
     assert!(col("spearman_lo").parse::<f64>().is_ok());
 
+    // The same lines in reverse order (another file order, shards merged in another
+    // order): the same statistics and intervals, to the byte.
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let reversed = dir.path().join("reversed.jsonl");
+    std::fs::write(&reversed, text.lines().rev().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let rev_base = [&["correlate", "--scores", reversed.to_str().unwrap()][..], &base[3..]].concat();
+    assert_eq!(ok(&[&rev_base[..], &["--format", "json"]].concat()).0, out);
+    // Tied top scores: which one precision@k counts first follows the architectures, not
+    // the lines (P@1% was 1 in one order and 0 in the other).
+    let tied = dir.path().join("tied.jsonl");
+    let tied_text = text.replace("\"params\":100}", "\"params\":29}");
+    std::fs::write(&tied, &tied_text).unwrap();
+    let tied_rev = dir.path().join("tied_rev.jsonl");
+    std::fs::write(&tied_rev, tied_text.lines().rev().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let p_tied = |f: &Path| {
+        let a = [&["correlate", "--scores", f.to_str().unwrap()][..], &base[3..], &["--format", "json"]].concat();
+        ok(&a).0
+    };
+    assert_eq!(p_tied(&tied), p_tied(&tied_rev));
+    // A +inf score ranks last in precision@k too, as in ρ and τ: the worst architecture
+    // scored +inf is no top pick (P@1% was 0).
+    let inf = dir.path().join("inf.jsonl");
+    std::fs::write(&inf, text.replace("\"params\":100}", "\"params\":\"inf\"}")).unwrap();
+    let a = [&["correlate", "--scores", inf.to_str().unwrap()][..], &base[3..], &["--format", "json"]].concat();
+    let v = json_lines(&ok(&a).0);
+    let p = by_proxy(&v, "params");
+    assert_eq!(p["n_nonfinite"], 1);
+    assert_eq!((p["precision_at_1%"].as_f64(), p["precision_at_10%"].as_f64()), (Some(1.0), Some(1.0)), "{p}");
+    assert!(close(p["spearman"].as_f64().unwrap(), 1.0), "{p}");
+
     // Table: a header and one row; without bootstrap no intervals.
     let (tab, _) = ok(&[&base[..], &["--bootstrap", "0"]].concat());
     assert!(tab.contains("Spearman ρ") && tab.contains("P@10%"), "{tab}");

@@ -59,7 +59,7 @@ pub struct CorrelateArgs {
     /// Comma-separated proxies and votes to evaluate (e.g. wrcor,naswot,sjw,vote:a,b,c).
     /// Default: every proxy present in the scores. When scoring on the fly: what to
     /// score (default wrcor).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub proxies: Option<String>,
     /// Non-finite scores (a degenerate network's NaN or −inf): ranked last in ρ and τ, as a
     /// search treats them, or dropped from ρ and τ. Pearson r always uses the finite pairs
@@ -67,10 +67,10 @@ pub struct CorrelateArgs {
     #[arg(long, value_enum, default_value_t = NonFinite::Last)]
     pub nonfinite: NonFinite,
     /// Bootstrap resamples for the 95% intervals (0: no intervals; at most 100,000).
-    #[arg(long, default_value_t = 1000, value_parser = super::setup::resamples)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1000, value_parser = super::setup::resamples)]
     pub bootstrap: usize,
     /// Seed of the bootstrap (and, when scoring on the fly, the run seed).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -91,9 +91,10 @@ pub struct CorrelateArgs {
     /// Also keep the scores in this JSON-lines file (resumes like `zsnas score --output`).
     #[arg(long, help_heading = "Scoring on the fly (without --scores)")]
     pub output: Option<PathBuf>,
-    /// Score N architectures at once, each on one libtorch thread (as `zsnas score --jobs`).
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::setup::count, help_heading = "Scoring on the fly (without --scores)")]
-    pub jobs: usize,
+    /// Score N architectures at once, each on one libtorch thread (as `zsnas score --jobs`;
+    /// default 1).
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count, help_heading = "Scoring on the fly (without --scores)")]
+    pub jobs: Option<usize>,
 }
 
 /// Scores the on-the-fly selection of `a` (the work of `zsnas score` with the same flags).
@@ -112,7 +113,7 @@ fn score_on_the_fly(a: &CorrelateArgs) -> Result<ScoreSet> {
         shard: Shard::ALL,
         canonical: true,
         photo_resolution: None,
-        jobs: a.jobs,
+        jobs: a.jobs.unwrap_or(1),
     };
     let lines = score_all(&job, |_| Ok(()))?;
     let values = lines
@@ -164,6 +165,9 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
         let mut scoring = a.setup.scoring_flags_given();
         if a.output.is_some() {
             scoring.push("--output");
+        }
+        if a.jobs.is_some() {
+            scoring.push("--jobs");
         }
         if let Some(flag) = scoring.first() {
             bail!(

@@ -123,7 +123,7 @@ fn gather(v: &[f64], ix: &[usize]) -> Vec<f64> {
 /// Evaluates `scores` (one per architecture, any value) against finite `truth` of the
 /// same length: ρ and τ-b over every pair with non-finite scores ranked last
 /// ([`NonFinite::Last`]) or over the pairs with a finite score ([`NonFinite::Drop`]);
-/// precision@k over all, NaN scores ranking last (±inf keep their order); `resamples`
+/// precision@k over all, non-finite scores (NaN, ±inf) ranking last; `resamples`
 /// bootstrap rounds seeded by `seed` for the 95 % intervals (each statistic resampled
 /// over its own population).
 pub fn evaluate(
@@ -141,7 +141,8 @@ pub fn evaluate(
     };
     let n = fs.len();
     let (px, py) = finite_pairs(scores, truth);
-    let ps: Vec<f64> = scores.iter().map(|&v| if v.is_nan() { f64::NEG_INFINITY } else { v }).collect();
+    // Every non-finite score, +inf included, is the worst (as ρ, τ and a search rank it).
+    let ps = non_finite_last(scores);
     let prec = |f: f64| precision_at_k(&ps, truth, f);
     let precision_at = [prec(TOP_FRACTIONS[0].1), prec(TOP_FRACTIONS[1].1), prec(TOP_FRACTIONS[2].1)];
     let ci95 = (resamples > 0).then(|| {
@@ -239,7 +240,11 @@ impl ProxyStats {
 /// Evaluates every target over the joined population, in parallel over targets
 /// (`tch::get_num_threads()` workers, i.e. `--threads`); results keep the targets'
 /// order and do not depend on the number of workers. With `keep_scores`, also returns
-/// each target's per-architecture scores (for the plots).
+/// each target's per-architecture scores in `j`'s order (for the plots).
+///
+/// The statistics see the architectures sorted by their text, so that precision@k's
+/// tie-breaking (by position) and the bootstrap's resamples (of positions) do not depend
+/// on the order of the input lines or files.
 pub fn evaluate_targets(
     targets: &[Target],
     j: &Joined,
@@ -253,6 +258,9 @@ pub fn evaluate_targets(
     type Slot = Mutex<Option<(ProxyStats, Vec<f64>)>>;
     let slots: Vec<Slot> = targets.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
+    let mut canonical: Vec<usize> = (0..j.archs.len()).collect();
+    canonical.sort_by(|&a, &b| j.archs[a].cmp(&j.archs[b]));
+    let canonical = &canonical;
     std::thread::scope(|sc| {
         for _ in 0..workers {
             sc.spawn(|| loop {
@@ -266,29 +274,23 @@ pub fn evaluate_targets(
                     Target::Aggregate(a) => a.all_members().iter().map(|(p, _)| p.name()).collect(),
                 };
                 let has = |s: &ScoreMap| members.iter().all(|m| s.contains_key(*m));
-                let present: Vec<usize> = (0..j.scores.len()).filter(|&k| has(&j.scores[k])).collect();
-                let scores = if present.len() == j.scores.len() {
-                    let scores = t.values(&j.scores);
-                    let st = evaluate(&t.name(), &scores, &j.truth, nonfinite, resamples, seed);
-                    (st, scores)
-                } else {
+                let present: Vec<usize> = canonical.iter().copied().filter(|&k| has(&j.scores[k])).collect();
+                if present.len() < j.scores.len() {
                     eprintln!(
                         "note: {}: {} of {} architectures have no score of it in the files; they are left out",
                         t.name(),
                         j.scores.len() - present.len(),
                         j.scores.len()
                     );
-                    let sub: Vec<ScoreMap> = present.iter().map(|&k| j.scores[k].clone()).collect();
-                    let truth: Vec<f64> = present.iter().map(|&k| j.truth[k]).collect();
-                    let vals = t.values(&sub);
-                    let st = evaluate(&t.name(), &vals, &truth, nonfinite, resamples, seed);
-                    let mut full = vec![f64::NAN; j.scores.len()];
-                    for (&k, v) in present.iter().zip(vals) {
-                        full[k] = v;
-                    }
-                    (st, full)
-                };
-                let (st, scores) = scores;
+                }
+                let sub: Vec<ScoreMap> = present.iter().map(|&k| j.scores[k].clone()).collect();
+                let truth: Vec<f64> = present.iter().map(|&k| j.truth[k]).collect();
+                let vals = t.values(&sub);
+                let st = evaluate(&t.name(), &vals, &truth, nonfinite, resamples, seed);
+                let mut scores = vec![f64::NAN; j.scores.len()];
+                for (&k, v) in present.iter().zip(vals) {
+                    scores[k] = v;
+                }
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((st, if keep_scores { scores } else { Vec::new() }));
                 if let Some(p) = &progress {

@@ -40,19 +40,38 @@ pub fn rank_average(x: &[f64]) -> Vec<f64> {
     ranks
 }
 
+/// The power of two at or above the largest magnitude of `v` (1 when `v` is all zeros):
+/// dividing by it is exact and brings every value into [-1, 1].
+fn pow2_scale(v: &[f64]) -> f64 {
+    let m = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if m > 0.0 && m.is_finite() {
+        // Within the normal exponents: 2^1023 leaves every value below 2 in magnitude.
+        2f64.powi((m.log2().ceil() as i32).clamp(-1022, 1023))
+    } else {
+        1.0
+    }
+}
+
 /// Pearson correlation coefficient of `x` and `y`, in `[-1, 1]`
 /// (two-pass, centred sums; clamped to `[-1, 1]` like scipy).
 /// NaN if lengths differ, `n < 2`, or either side is constant.
+///
+/// Each side is first divided by a power of two that brings it into [-2, 2] (exact for
+/// every value not 2^1022 times smaller than the largest, so the result is what the
+/// unscaled sums give wherever they do not overflow): finite
+/// scores up to `f64::MAX` (synflow reaches 1e35 and more) then give the right value
+/// instead of 0 or NaN from overflowed sums of squares.
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len();
     if n != y.len() || n < 2 {
         return f64::NAN;
     }
-    let mx = x.iter().sum::<f64>() / n as f64;
-    let my = y.iter().sum::<f64>() / n as f64;
+    let (kx, ky) = (pow2_scale(x), pow2_scale(y));
+    let mx = x.iter().map(|a| a / kx).sum::<f64>() / n as f64;
+    let my = y.iter().map(|b| b / ky).sum::<f64>() / n as f64;
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (&a, &b) in x.iter().zip(y) {
-        let (dx, dy) = (a - mx, b - my);
+        let (dx, dy) = (a / kx - mx, b / ky - my);
         sxy += dx * dy;
         sxx += dx * dx;
         syy += dy * dy;
@@ -303,6 +322,27 @@ mod tests {
         assert!(close(kendall_tau_b(&a, &b), 4.0 / 20f64.sqrt()));
         // Pearson by hand: x=[1,2,3], y=[1,2,4]: sxy=3, sxx=2, syy=14/3.
         assert!(close(pearson(&[1.0, 2.0, 3.0], &[1.0, 2.0, 4.0]), 3.0 / (2.0f64 * 14.0 / 3.0).sqrt()));
+        // Huge finite scores: the sums of squares overflowed (r printed 0.000 or NaN).
+        let r = 3.0 / (2.0f64 * 14.0 / 3.0).sqrt();
+        for k in [1e154, 1e160, 1e300, f64::MAX / 4.0] {
+            assert!(close(pearson(&[k, 2.0 * k, 3.0 * k], &[1.0, 2.0, 4.0]), r), "{k}");
+            assert!(close(pearson(&[1.0, 2.0, 3.0], &[-k, -2.0 * k, -4.0 * k]), -r), "{k}");
+        }
+        let (x, y) = ([f64::MAX, 1.0, -f64::MAX], [1.0, 2.0, 3.0]);
+        assert!(close(pearson(&x, &y), -1.0), "{}", pearson(&x, &y));
+        // One outlier: r of [1e160, 2, 3] against [1, 2, 4] is that of [1, ~0, ~0].
+        assert!(close(pearson(&[1e160, 2.0, 3.0], &[1.0, 2.0, 4.0]), pearson(&[1.0, 0.0, 0.0], &[1.0, 2.0, 4.0])));
+        // Scaling by a power of two changes nothing: bit-identical on ordinary values.
+        let (a, b) = ([0.3, 1.7, -2.2, 9.1, 4.4], [1.1, 0.2, 0.3, 7.0, 2.5]);
+        let plain = |x: &[f64], y: &[f64]| {
+            let n = x.len() as f64;
+            let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+            let sxy: f64 = x.iter().zip(y).map(|(p, q)| (p - mx) * (q - my)).sum();
+            let sxx: f64 = x.iter().map(|p| (p - mx) * (p - mx)).sum();
+            let syy: f64 = y.iter().map(|q| (q - my) * (q - my)).sum();
+            sxy / (sxx * syy).sqrt()
+        };
+        assert_eq!(pearson(&a, &b).to_bits(), plain(&a, &b).to_bits());
     }
 
     #[test]
