@@ -8,7 +8,7 @@ use crate::data::batch::Batch;
 use crate::data::dataset::{Dataset, Epochs};
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
 use crate::net::build::{arch_seed, build_model};
-use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions};
+use crate::proxy::{check_batch_size, compute, rank_key, Proxy, ProxyOptions};
 use crate::report::progress::{stdout_line, Progress};
 use crate::report::table::{fmt_f64, Table};
 use crate::space::nb201::{Nb201Arch, NB201_SIZE};
@@ -52,7 +52,10 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
     let t0 = Instant::now();
     let mut rows = Vec::new();
     for a in &archs {
-        let m = build_model(&AnyArch::Nb201(*a), classes, device, arch_seed(seed, &a.arch_str()), None)?;
+        // As `zsnas score` does: the canonical cell (dead edges set to `none`), seeded by its
+        // text, so a cell gets the same score here as there.
+        let scored = AnyArch::Nb201(*a).canonical();
+        let m = build_model(&scored, classes, device, arch_seed(seed, &scored.text()), None)?;
         let s = compute(&m, batch, &[proxy], &ProxyOptions::default())?;
         let row = table.row_of(a).ok_or_else(|| anyhow::anyhow!("{} is not in the table", a.arch_str()))?;
         let acc = row.value(column).unwrap_or(f64::NAN);
@@ -61,7 +64,9 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
     }
     progress.finish();
     let secs = t0.elapsed().as_secs_f64();
-    rows.sort_by(|x, y| y.0.total_cmp(&x.0));
+    // Best first; a NaN or ±inf score (a degenerate cell) ranks last and never wins.
+    let key = |x: f64| rank_key(Some(x), true).unwrap_or(f64::NEG_INFINITY);
+    rows.sort_by(|x, y| key(y.0).total_cmp(&key(x.0)));
     let mut t = Table::new(["rank", proxy.name(), "test acc %", "index", "arch_str"]);
     for (i, (s, acc, idx, a)) in rows.iter().take(10).enumerate() {
         t.add_row([format!("{}", i + 1), fmt_f64(*s, 3), fmt_f64(*acc, 2), idx.to_string(), a.arch_str()]);
@@ -100,7 +105,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 200, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub sample: usize,
     /// Proxy to rank by (one proxy, not a vote or aggregate: `zsnas proxies` lists them).
-    #[arg(long, default_value = "wrcor")]
+    #[arg(long, allow_hyphen_values = true, default_value = "wrcor")]
     pub proxy: String,
 }
 
