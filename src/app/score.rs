@@ -46,10 +46,10 @@ pub struct ScoreArgs {
     /// Comma-separated proxies and votes (`zsnas proxies` lists them); a vote's members
     /// are computed [default: wrcor]. With --from: the proxies must be in the files, and
     /// votes and aggregates become columns.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub proxies: Option<String>,
     /// Run seed (batch choice, per-architecture initialisation).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// PyTorch state dict (safetensors) to load instead of a fresh initialisation, for
     /// one architecture (the one it belongs to); its path and md5 are recorded in `setup`.
@@ -79,8 +79,8 @@ pub struct ScoreArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub shard_count: Option<usize>,
     /// Score N architectures at once, each on one libtorch thread (ignores --threads):
-    /// throughput on a busy or many-core CPU; the output is the same whatever N. Memory:
-    /// N networks at a time.
+    /// throughput on a busy or many-core CPU; the output is the same whatever N above 1,
+    /// and the same as with --threads 1. Memory: N networks at a time.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub jobs: usize,
     /// Score the raw architecture strings: keep NAS-Bench-201's dead edges (default: score

@@ -43,7 +43,8 @@ pub struct ScoreJob {
     pub photo_resolution: Option<usize>,
     /// Architectures scored at once (`--jobs`), each on one libtorch thread; 1 scores one
     /// at a time with `--threads` threads. The lines (and the file) are the same whatever
-    /// the number ([`score_all`]).
+    /// the number above 1, and the same as with `--threads 1` ([`score_all`]); with
+    /// `--threads` above 1 a few proxies move within [`Proxy::thread_rtol`].
     pub jobs: usize,
 }
 
@@ -93,7 +94,7 @@ fn score_one(
 /// (resumed, not recomputed) followed by the newly scored ones, each appended to the file
 /// as it is produced and passed to `on_new` right after.
 ///
-/// Errors: no proxy, `flops_reference` outside mbv2, `weights` with more than one
+/// Errors: no proxy, a proxy not defined on the space ([`Proxy::check_space`]), `weights` with more than one
 /// architecture, an unreadable batch, weights or output file, a network that fails to
 /// build or score.
 pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()>) -> Result<Vec<ScoreLine>> {
@@ -101,8 +102,8 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     if job.proxies.is_empty() {
         bail!("--proxies names no proxy");
     }
-    if job.proxies.contains(&Proxy::FlopsReference) && space != SpaceKind::Mbv2 {
-        bail!("proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)");
+    for p in &job.proxies {
+        p.check_space(space)?;
     }
     if let Some(w) = &job.weights {
         let distinct: HashSet<String> = job.archs.iter().map(|x| x.text()).collect();
@@ -220,6 +221,11 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         progress.inc(1);
         Ok(())
     };
+    if job.jobs > 1 {
+        // One libtorch thread per scoring even when one architecture is left (a resumed
+        // run): `--jobs N` gives the lines of `--threads 1` whatever is left to score.
+        tch::set_num_threads(1);
+    }
     if job.jobs <= 1 || work.len() <= 1 {
         let mut done: HashMap<usize, Scores> = HashMap::new();
         for (i, &w) in work_of.iter().enumerate() {

@@ -183,6 +183,24 @@ impl Proxy {
         }
     }
 
+    /// Checks that the proxy is defined on `space`: `flops_reference` only on mbv2 (the
+    /// reference FLOPs count of the MobileNetV2 space), `meco` only on NAS-Bench-201 (the
+    /// only network whose forward records module outputs in the order of MeCo's hooks).
+    ///
+    /// Errors: the proxy and the space, in one line.
+    pub fn check_space(self, space: crate::space::SpaceKind) -> Result<()> {
+        use crate::space::SpaceKind;
+        match (self, space) {
+            (Proxy::FlopsReference, s) if s != SpaceKind::Mbv2 => {
+                bail!("proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)")
+            }
+            (Proxy::Meco, s) if s != SpaceKind::Nb201 => {
+                bail!("proxy 'meco' is only defined for nb201 (yet), not for --space {}", s.name())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether computing the proxy with `opts` draws from libtorch's global random
     /// generator (a re-initialisation, Gaussian input or noise, or a model copy whose
     /// constructor initialises): such proxies must not run while another thread builds a

@@ -11,7 +11,7 @@ use super::aggregate::Aggregate;
 use super::vote::Vote;
 use super::{Proxy, ScoreMap};
 use crate::space::SpaceKind;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 /// One item of a proxy list: what is computed, evaluated or searched for.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,7 +123,8 @@ pub fn check_no_empty_item(s: &str, what: &str) -> Result<()> {
 
 /// Parses a whole list (see the module docs) for `space`, dropping repeated items. `what`
 /// names the flag in errors (e.g. `--proxies`). Errors: an empty list, an empty item (two
-/// commas in a row, or a comma at either end), any item [`parse_target`] rejects.
+/// commas in a row, or a comma at either end), any item [`parse_target`] rejects, a proxy
+/// not defined on `space` ([`Proxy::check_space`]).
 pub fn parse_list(s: &str, what: &str, space: SpaceKind) -> Result<Vec<Target>> {
     if s.split(',').any(|x| !x.trim().is_empty()) {
         check_no_empty_item(s, what)?;
@@ -137,6 +138,11 @@ pub fn parse_list(s: &str, what: &str, space: SpaceKind) -> Result<Vec<Target>> 
     }
     if out.is_empty() {
         bail!("{what} names no proxy");
+    }
+    // Before any work: a proxy that is not defined on the space (in a vote or aggregate
+    // too) was refused only at the first network, after an output file was made.
+    for p in proxies_needed(&out) {
+        p.check_space(space).with_context(|| format!("{what} '{s}'"))?;
     }
     Ok(out)
 }
