@@ -51,7 +51,7 @@ pub struct ExportArgs {
     #[arg(long, value_parser = super::setup::classes)]
     pub num_classes: Option<i64>,
     /// Seed of the initialisation (per architecture, as `zsnas score` uses it).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// nb201: export the cell as written, dead edges kept (default: its canonical form,
     /// every dead edge set to `none`, the network `zsnas score` and `search` rank, as

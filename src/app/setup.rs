@@ -422,7 +422,7 @@ pub struct Nb201SetupArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
     /// Run seed: choice of the batch, weight initialisation (per architecture).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
 }
 

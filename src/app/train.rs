@@ -29,7 +29,7 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub resolution: Option<usize>,
     /// Number of classes (default: the number of classes in --data).
-    #[arg(long, value_parser = super::setup::classes)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::setup::classes)]
     pub num_classes: Option<i64>,
     /// Training images: CIFAR-10 binary file or folder of them, or an image folder (one
     /// sub-folder per class).
@@ -49,28 +49,28 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub batch_size: Option<usize>,
     /// Initial learning rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Weight decay (on every parameter).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// SGD momentum.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
     /// Nesterov momentum (true or false).
     #[arg(long)]
     pub nesterov: Option<bool>,
     /// Label smoothing ε.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub label_smoothing: Option<f64>,
     /// mixup α (0: off).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub mixup: Option<f64>,
     /// Gradient clipping: largest global L2 norm (0: off).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub clip_grad: Option<f64>,
     /// Seed of initialisation, data order, augmentation and mixup.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Output folder: checkpoint.safetensors, log.jsonl, best/ and last/ (weights.safetensors,
     /// model.pt), curves.png/svg. A folder with a checkpoint is resumed.

@@ -23,11 +23,11 @@ pub struct SearchArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = super::super::setup::count)]
     pub budget: usize,
     /// Search seed of the first run (run r uses seed + r).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub seed: u64,
     /// Fixed scoring seed: batch choice and weight initialisation of every architecture,
     /// the same for all runs so that scores are comparable and cached.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub score_seed: u64,
     /// Number of runs (seeds seed..seed+runs-1); reports the mean ± std of the found
     /// accuracy.
