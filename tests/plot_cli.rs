@@ -33,6 +33,12 @@ fn overlays_two_histories_as_png_and_svg() {
         zsnas(&["plot", random.to_str().unwrap(), evo.to_str().unwrap(), "--output", stem.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(png_size(&dir.path().join("figs/cmp.png")), (800, 600));
+    // `--output fig.png` names the stem `fig` (it wrote fig.png.png and fig.png.svg).
+    let named = dir.path().join("named.PNG");
+    let (code, _out, err) = zsnas(&["plot", random.to_str().unwrap(), "--output", named.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(png_size(&dir.path().join("named.png")), (800, 600));
+    assert!(dir.path().join("named.svg").exists() && !dir.path().join("named.PNG.png").exists());
     let svg = std::fs::read_to_string(dir.path().join("figs/cmp.svg")).unwrap();
     // Legend from each file's strategy and fitness; y label with its unit; title.
     for needle in

@@ -13,7 +13,7 @@ use crate::eval::truth::{axis_label, Truth, EMBEDDED_SOURCE};
 use crate::io::history::{read_history_file, HistoryFile};
 use crate::io::record::TruthOf;
 use crate::report::curves::{accuracy_curves, Curves, RunAccuracy};
-use crate::report::plot::{step_plot, StepPanel};
+use crate::report::plot::{stem_of, step_plot, StepPanel};
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -25,7 +25,8 @@ pub struct PlotArgs {
     /// History files written by `zsnas search --history` (plain or .gz), one search each.
     #[arg(required = true, value_name = "HISTORY")]
     pub histories: Vec<PathBuf>,
-    /// Output path stem: writes STEM.png and STEM.svg.
+    /// Output path stem: writes STEM.png and STEM.svg (`fig.png` or `fig.svg` names the
+    /// stem `fig`).
     #[arg(long, value_name = "STEM")]
     pub output: PathBuf,
     /// Comma-separated legend labels, one per history file (default: "strategy, fitness"
@@ -183,13 +184,14 @@ pub fn run(a: PlotArgs) -> Result<()> {
     if which != Curves::BestSoFar {
         notes.push("dashed: the architecture the fitness ranks best".into());
     }
+    let stem = stem_of(&a.output);
     step_plot(
-        &a.output,
+        &stem,
         &title,
         &notes.join("; "),
         "architectures evaluated (search steps)",
         &[StepPanel { caption: String::new(), y_label: y.text, curves }],
     )?;
-    eprintln!("plot: {} history file(s) drawn to {}.png and .svg", files.len(), a.output.display());
+    eprintln!("plot: {} history file(s) drawn to {}.png and .svg", files.len(), stem.display());
     Ok(())
 }

@@ -151,6 +151,16 @@ fn readable_error(text: &str) -> String {
     t.to_string()
 }
 
+/// The stem of a plot path given on the command line: `curve.png` or `curve.svg` names
+/// the stem `curve` (the plot is written as both, not as `curve.png.png`); any other path
+/// is the stem itself.
+pub fn stem_of(path: &Path) -> PathBuf {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("png") || e.eq_ignore_ascii_case("svg") => path.with_extension(""),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Checks up front that a plot can be written to `<stem>.png` and `<stem>.svg` (the checks
 /// of the plotting functions, the parent folder created, each file opened for writing; a
 /// file that did not exist is removed again), so that a long run does not fail at its end.

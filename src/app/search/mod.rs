@@ -32,7 +32,7 @@ use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
 use crate::net::build::{arch_seed, build_model};
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
-use crate::report::plot::check_writable;
+use crate::report::plot::{check_writable, stem_of};
 use crate::report::progress::{stdout_line, Progress};
 use crate::search::{BatchScorer, Cache, Fitness, Outcome, Search, StepView, Strategy};
 use crate::space::mbv2::DEFAULT_FLOPS_LIMIT;
@@ -66,10 +66,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     }
     // `--plot curve.png` writes curve.png and curve.svg, not curve.png.png; checked before
     // the search so that a long run does not fail at its end.
-    let plot_stem = a.plot.as_ref().map(|p| match p.extension().and_then(|e| e.to_str()) {
-        Some("png" | "svg") => p.with_extension(""),
-        _ => p.clone(),
-    });
+    let plot_stem = a.plot.as_deref().map(stem_of);
     if let Some(p) = &plot_stem {
         check_writable(p).with_context(|| {
             format!("--plot {}", a.plot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
