@@ -43,6 +43,7 @@ pub fn stdout_line(line: &str) -> std::io::Result<()> {
         writeln!(o, "{line}")?;
         o.flush()
     })
+    .map_err(|e| std::io::Error::new(e.kind(), format!("writing to standard output: {e}")))
 }
 
 /// Writes `line` to stderr with the progress bar suspended, ignoring write errors.
