@@ -36,7 +36,7 @@ fn score_csv_is_flat_with_float_columns_votes_and_truth() {
     assert!(err.contains("note: votes and aggregates (rank) rank the scored set as a whole"), "{err}");
     let mut rdr = csv::Reader::from_reader(out.as_bytes());
     let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&h[..4], ["arch", "canonical", "index", "space"]);
+    assert_eq!(&h[..6], ["arch", "canonical", "index", "hash", "arch_resolution", "space"]);
     for c in ["batch_size", "batch_md5", "data", "seed", "version", "naswot", "params", "jacob_cov", "params_live"] {
         assert!(h.contains(&c.to_string()), "no column {c} in {h:?}");
     }

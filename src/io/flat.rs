@@ -35,9 +35,11 @@ pub struct TruthColumn {
     pub values: Vec<Option<f64>>,
 }
 
-/// Writes `lines` as CSV to `out`: `arch`, `canonical`, `index`, `space`, the setup's
-/// fields (`augment`, `batch_md5`, `batch_size`, `data`, `dataset`, `device`,
-/// `num_classes`, `resolution`, `seed`, `weights`, `weights_md5`), `version`, then one column per
+/// Writes `lines` as CSV to `out`: `arch`, `canonical`, `index` (NAS-Bench-201), `hash`
+/// (NAS-Bench-101's module hash), `arch_resolution` (an mbv2 architecture's input side in
+/// pixels, which its FLOPs count), `space`, the setup's fields (`augment`, `batch_md5`,
+/// `batch_size`, `data`, `dataset`, `device`, `num_classes`, `resolution` (the batch's),
+/// `seed`, `weights`, `weights_md5`), `version`, then one column per
 /// proxy of `proxies` (its score in each line), one per vote/aggregate of `combos`
 /// (computed over all `lines` together, [`Target::values`]; NaN when fewer than 2 lines,
 /// which give no ranking) and one per truth column.
@@ -63,7 +65,8 @@ pub fn write_score_csv(
         "weights_md5",
     ];
     let mut w = csv::Writer::from_writer(out);
-    let mut head: Vec<String> = ["arch", "canonical", "index", "space"].iter().map(|s| s.to_string()).collect();
+    let mut head: Vec<String> =
+        ["arch", "canonical", "index", "hash", "arch_resolution", "space"].iter().map(|s| s.to_string()).collect();
     head.extend(SETUP.iter().map(|s| s.to_string()));
     head.push("version".into());
     head.extend(proxies.iter().cloned());
@@ -80,6 +83,8 @@ pub fn write_score_csv(
             l.arch.clone(),
             l.canonical.clone().unwrap_or_default(),
             l.index.map(|x| x.to_string()).unwrap_or_default(),
+            l.hash.clone().unwrap_or_default(),
+            l.resolution.map(|x| x.to_string()).unwrap_or_default(),
             l.space.clone().unwrap_or_default(),
         ];
         let setup = l.setup.as_ref().map(serde_json::to_value).transpose()?;
@@ -134,7 +139,8 @@ mod tests {
             space: Some("nb201".into()),
             version: Some("0.2.0".into()),
         };
-        let lines = vec![line("a", f64::NEG_INFINITY, 1.0), line("b", 2.0, f64::NAN), line("c", 3.0, 5.0)];
+        let mut lines = vec![line("a", f64::NEG_INFINITY, 1.0), line("b", 2.0, f64::NAN), line("c", 3.0, 5.0)];
+        (lines[2].hash, lines[2].resolution) = (Some("9d2f".into()), Some(160));
         let t = crate::proxy::spec::parse_target("logrank:wrcor,synflow", crate::space::SpaceKind::Nb201).unwrap();
         let truth = TruthColumn { name: "test_acc_200ep".into(), values: vec![Some(90.5), None, Some(93.25)] };
         let mut out = Vec::new();
@@ -143,16 +149,18 @@ mod tests {
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(
             rows[0],
-            "arch,canonical,index,space,augment,batch_md5,batch_size,data,dataset,device,num_classes,resolution,seed,weights,weights_md5,version,wrcor,synflow,\"logrank:wrcor,synflow\",test_acc_200ep"
+            "arch,canonical,index,hash,arch_resolution,space,augment,batch_md5,batch_size,data,dataset,device,num_classes,resolution,seed,weights,weights_md5,version,wrcor,synflow,\"logrank:wrcor,synflow\",test_acc_200ep"
         );
         let cells: Vec<Vec<&str>> = rows[1..].iter().map(|r| r.split(',').collect()).collect();
-        assert_eq!(&cells[0][16..], ["-inf", "1", cells[0][18], "90.5"]);
-        assert_eq!(cells[1][17], "nan");
-        assert_eq!(cells[1][19], "");
+        assert_eq!(&cells[0][18..], ["-inf", "1", cells[0][20], "90.5"]);
+        assert_eq!(cells[1][19], "nan");
+        assert_eq!(cells[1][21], "");
         // logrank (rank 1 = worst, ln(rank/3)): c is best on both members → 0.
-        assert_eq!(cells[2][18], "0");
+        assert_eq!(cells[2][20], "0");
+        // NAS-Bench-101's hash and an mbv2 architecture's own resolution have columns.
+        assert_eq!((cells[2][3], cells[2][4], cells[0][3], cells[0][4]), ("9d2f", "160", "", ""));
         for c in &cells {
-            for v in &c[16..19] {
+            for v in &c[18..21] {
                 assert!(v.parse::<f64>().is_ok(), "{v} is not a float");
             }
         }
