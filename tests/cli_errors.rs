@@ -189,6 +189,16 @@ fn jobs_give_the_lines_of_one_at_a_time() {
             }
         }
     }
+    // One architecture left (a resumed run, or a single --arch): still one thread. It ran
+    // on --threads' count, and synflow of this cell moves in its last digit with it.
+    let cell = "|avg_pool_3x3~0|+|avg_pool_3x3~0|none~1|+|nor_conv_3x3~0|skip_connect~1|nor_conv_3x3~2|";
+    let one_arch = |pre: &[&str], post: &[&str]| {
+        let a = [pre, &["score", "--arch", cell, "--proxies", "synflow,naswot"][..], post].concat();
+        let (code, out, err) = zsnas(&a);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["scores"].clone()
+    };
+    assert_eq!(one_arch(&["--threads", "2"], &["--jobs", "2"]), one_arch(&["--threads", "1"], &[]));
     assert_error(&["score", "--jobs", "0", "--arch", A], "--jobs");
 }
 
@@ -210,6 +220,32 @@ fn flag_counts_negative_or_too_large_and_fitness_of_another_space() {
         err.contains("--fitness flops_reference: proxy 'flops_reference' is only defined for the mbv2 space"),
         "{err}"
     );
+    // Negative seeds and resample counts name their flag (clap said "unexpected argument").
+    assert_error(&["score", "--arch", A, "--seed", "-1"], "invalid value '-1' for '--seed <SEED>'");
+    assert_error(&["demo", "--seed", "-1"], "invalid value '-1' for '--seed <SEED>'");
+    assert_error(&["correlate", "--sample", "2", "--bootstrap", "-1"], "'-1' is negative");
+    assert_error(&["train", "--arch", A, "--data", "x", "--output", "y", "--lr", "-0.1"], "--lr must be positive");
+    // A proxy the space lacks, alone or in a vote, fails before any scoring and leaves no
+    // output file (meco on nb101 failed at the first network, after the file was made).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("me.jsonl");
+    for list in ["synflow,meco", "vote:meco,synflow,naswot"] {
+        let (code, _, err) = zsnas(&[
+            "score",
+            "--space",
+            "nb101",
+            "--sample",
+            "3",
+            "--proxies",
+            list,
+            "--output",
+            out.to_str().unwrap(),
+        ]);
+        assert_ne!(code, 0);
+        assert_eq!(err.trim().lines().count(), 1, "one line, no progress before it: {err}");
+        assert!(err.contains("proxy 'meco' is only defined for nb201 (yet), not for --space nb101"), "{err}");
+        assert!(!out.exists(), "{list}: an output file was made");
+    }
 }
 
 /// A lower-is-better fitness may follow `--fitness` as its own word (`--fitness -params`,
@@ -321,6 +357,7 @@ fn flag_correlate_scores_refuses_scoring_flags() {
         &["--num-classes", "5"],
         &["--data", "x.bin"],
         &["--output", o.to_str().unwrap()],
+        &["--jobs", "2"],
     ] {
         let args = [&["correlate", "--scores", f, "--bootstrap", "0"][..], extra].concat();
         assert_error(&args, &format!("{} applies to scoring on the fly", extra[0]));

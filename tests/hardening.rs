@@ -365,6 +365,50 @@ fn demo_refuses_batches_too_small_for_its_proxy() {
     );
 }
 
+/// The rows of `demo`'s top-10 table: (rank, score text, index).
+fn demo_rows(out: &str) -> Vec<(usize, String, String)> {
+    out.lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            let rank = c.first()?.parse::<usize>().ok()?;
+            (c.len() == 5 && c[4].starts_with('|')).then(|| (rank, c[1].to_string(), c[3].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn demo_ranks_a_degenerate_cell_last_and_scores_canonical_cells_as_score_does() {
+    // Seed 1's 8 cells hold index 9437, a dead cell whose jacob_cov is NaN: it was printed
+    // at rank 1 and named the proxy's top-1 pick.
+    let (code, out, err) = zsnas(&["--threads", "1", "demo", "--sample", "8", "--seed", "1", "--proxy", "jacob_cov"]);
+    assert_eq!(code, 0, "{err}");
+    let rows = demo_rows(&out);
+    assert_eq!(rows.len(), 8, "{out}");
+    assert!(rows[0].1.parse::<f64>().unwrap().is_finite(), "{out}");
+    let last = rows.iter().rposition(|r| r.1 == "nan").expect("the NaN cell is in the sample");
+    assert!(rows[..last].iter().all(|r| r.1 != "nan") && last == 7, "{out}");
+    // Cells with dead edges are scored on their canonical cell, as `zsnas score` does (the
+    // raw cell gave 1.8305e35 for index 14651 where `score` gives 1.9604e35).
+    let (code, out, err) = zsnas(&["--threads", "1", "demo", "--sample", "30", "--seed", "3", "--proxy", "synflow"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, lines, err) =
+        zsnas(&["--threads", "1", "score", "--sample", "30", "--seed", "3", "--proxies", "synflow"]);
+    assert_eq!(code, 0, "{err}");
+    let by_index: std::collections::HashMap<String, f64> = lines
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["index"].to_string(), v["scores"]["synflow"].as_f64().unwrap())
+        })
+        .collect();
+    let rows = demo_rows(&out);
+    assert_eq!(rows.len(), 10, "{out}");
+    for (_, text, index) in &rows {
+        assert_eq!(text, &zsnas::report::table::fmt_f64(by_index[index], 3), "index {index}\n{out}");
+    }
+    assert!(rows.iter().any(|r| r.2 == "14651"), "the sample's dead-edge cell 14651 is in the top 10\n{out}");
+}
+
 #[test]
 fn bench_sample_is_at_most_the_space_size() {
     for n in ["15626", "99999999", "1000000000000", "18446744073709551615"] {
@@ -465,6 +509,7 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
             "json",
         ],
         vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
+        vec!["table"],
         vec!["export", "--space", "nb201", "--arch", skip, "--output", ex.to_str().unwrap()],
         vec![
             "--threads",
@@ -484,7 +529,7 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
     ] {
         let (out, err) = zsnas_sh(&args, "> /dev/full");
         assert_eq!(out.trim(), "status 1", "{args:?}: {err}");
-        assert_eq!(err.trim(), "error: No space left on device (os error 28)", "{args:?}");
+        assert_eq!(err.trim(), "error: writing to standard output: No space left on device (os error 28)", "{args:?}");
     }
     // A closed pipe still ends quietly (SIGPIPE, status 141): `true` exits long before
     // zsnas writes its first line.
