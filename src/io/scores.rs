@@ -182,6 +182,18 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
                 let first = &mut archs[i];
                 for (p, &v) in &r.scores {
                     if let Some(&w) = first.scores.get(p) {
+                        if !same_score_of(p, v, w) && first.arch != r.arch {
+                            bail!(
+                                "{} ({}) and {} ({}) are two specs of one network (hash {}) with different '{p}' scores, {w} and {v}: \
+                                 a NAS-Bench-101 network's scores depend on how its spec is written (vertex order, unpruned \
+                                 vertices); keep one spec per network",
+                                first.arch,
+                                first.origin,
+                                r.arch,
+                                r.origin,
+                                r.dedup_key(space)
+                            );
+                        }
                         if !same_score_of(p, v, w) {
                             bail!(
                                 "architecture {} is scored twice with different '{p}' scores: {w} ({}) and {v} ({}); \
@@ -309,6 +321,34 @@ mod tests {
             setup: None,
             origin: origin.into(),
         }
+    }
+
+    #[test]
+    fn two_specs_of_one_nb101_network_scored_differently_say_so() {
+        let spec = |arch: &str, v: f64, origin: &str| ScoredArch {
+            arch: arch.into(),
+            index: None,
+            hash: Some("7c65f6bd01b87407734781b6038050bc".into()),
+            canonical: None,
+            scores: [("synflow".to_string(), v)].into_iter().collect(),
+            setup: None,
+            origin: origin.into(),
+        };
+        let a = "input,conv3x3-bn-relu,maxpool3x3,output|0110|0001|0001|0000";
+        let b = "input,maxpool3x3,conv3x3-bn-relu,output|0110|0001|0001|0000";
+        let e = merge_records(SpaceKind::Nb101, vec![spec(a, 2.367e26, "s:1"), spec(b, 2.322e26, "s:2")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{a} (s:1) and {b} (s:2) are two specs of one network (hash 7c65f6bd01b87407734781b6038050bc) with \
+                 different 'synflow' scores, 236700000000000000000000000 and 232200000000000000000000000: a NAS-Bench-101 \
+                 network's scores depend on how its spec is written (vertex order, unpruned vertices); keep one spec per \
+                 network"
+            )
+        );
+        // The same spec twice with equal scores merges.
+        let set = merge_records(SpaceKind::Nb101, vec![spec(a, 1.0, "s:1"), spec(a, 1.0, "s:2")]).unwrap();
+        assert_eq!((set.archs.len(), set.duplicates), (1, 1));
     }
 
     #[test]
