@@ -52,6 +52,10 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let kind = SpaceKind::parse(&a.space)?;
     let mut strategy = Strategy::parse(&a.strategy)?;
     let fitness = Fitness::parse(&a.fitness, kind)?;
+    // Before any note, batch or file: a proxy the space lacks failed inside the first run.
+    for p in fitness.proxies()? {
+        p.check_space(kind).with_context(|| format!("--fitness {}", fitness.name()))?;
+    }
     if a.budget == 0 {
         bail!("--budget must be at least 1 evaluation (got 0)");
     }
@@ -84,11 +88,11 @@ pub fn run(a: SearchArgs) -> Result<()> {
     };
     a.strategy_args.apply(&mut strategy)?;
     match &strategy {
-        Strategy::Evolution(c) if a.budget <= c.population => eprintln!(
+        Strategy::Evolution(c) if a.budget <= c.population => crate::note!(
             "note: --budget {} is not above --population {}: aging evolution only fills its random initial population, so this run is a random search",
             a.budget, c.population
         ),
-        Strategy::Reinforce(c) if a.strategy_args.warmup.is_some() && c.effective_warmup(a.budget) < c.warmup => eprintln!(
+        Strategy::Reinforce(c) if a.strategy_args.warmup.is_some() && c.effective_warmup(a.budget) < c.warmup => crate::note!(
             "note: the REINFORCE warm-up is at most half the budget: {} random architectures, not --warmup {}",
             c.effective_warmup(a.budget),
             c.warmup
@@ -100,12 +104,6 @@ pub fn run(a: SearchArgs) -> Result<()> {
         tch::set_num_threads(1);
     }
     let proxies = fitness.proxies()?;
-    if proxies.contains(&Proxy::FlopsReference) && kind != SpaceKind::Mbv2 {
-        bail!(
-            "--fitness {}: proxy 'flops_reference' is only defined for the mbv2 space (--space mbv2)",
-            fitness.name()
-        );
-    }
     let space = Space::new(kind, flops_limit);
     let truth = a.truth.load_optional(kind, a.setup.dataset, a.no_truth)?;
     let nb201_index = match kind {
@@ -157,7 +155,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     }
     let resumed: usize = replay.iter().filter(|(r, _)| **r < a.runs).map(|(_, v)| v.len()).sum();
     if resumed > 0 {
-        eprintln!("resuming: {resumed} steps in the history file are replayed from the cache");
+        crate::note!("resuming: {resumed} steps in the history file are replayed from the cache");
     }
 
     let opts = ProxyOptions::default();
