@@ -8,7 +8,7 @@ use zsnas::report::progress::stdout_line;
 #[command(name = "zsnas", version, about = "Zero-shot NAS with training-free proxies (WRCor and friends) on libtorch")]
 struct Cli {
     /// libtorch intra-op threads, 1 to 1024 (default: all cores).
-    #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
     threads: Option<i32>,
     #[command(subcommand)]
     cmd: Cmd,
@@ -72,7 +72,9 @@ fn main() {
         Cmd::Train(a) => app::train::run(a).map(|_| ()),
     };
     if let Err(e) = r {
-        eprintln!("error: {e:#}");
+        // Not eprintln!, which panics (exit 101) when stderr cannot be written either.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
         std::process::exit(1);
     }
 }

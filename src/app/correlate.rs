@@ -268,6 +268,16 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
 
 /// Writes the results to stdout in the requested format.
 fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, stats: &[ProxyStats]) -> Result<()> {
+    write_results_to_stdout(a, set, truth, j, stats).context("writing to standard output")
+}
+
+fn write_results_to_stdout(
+    a: &CorrelateArgs,
+    set: &ScoreSet,
+    truth: &Truth,
+    j: &Joined,
+    stats: &[ProxyStats],
+) -> Result<()> {
     let stdout = std::io::stdout();
     let mut o = stdout.lock();
     match a.format {
@@ -291,7 +301,7 @@ fn write_results(a: &CorrelateArgs, set: &ScoreSet, truth: &Truth, j: &Joined, s
             )?;
             write!(o, "{}", render_table(stats))?;
             for n in nan_notes(stats) {
-                eprintln!("{n}");
+                crate::note!("{n}");
             }
         }
         Format::Json => {

@@ -192,6 +192,6 @@ pub fn run(a: PlotArgs) -> Result<()> {
         "architectures evaluated (search steps)",
         &[StepPanel { caption: String::new(), y_label: y.text, curves }],
     )?;
-    eprintln!("plot: {} history file(s) drawn to {}.png and .svg", files.len(), stem.display());
+    crate::note!("plot: {} history file(s) drawn to {}.png and .svg", files.len(), stem.display());
     Ok(())
 }

@@ -146,7 +146,7 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         }
     }
     if let Some(f) = file.as_ref().filter(|f| !f.is_empty()) {
-        eprintln!(
+        crate::note!(
             "resuming: {} architectures in the output ({} of this selection complete), {completing} to complete, {} to score",
             f.len(),
             reused,

@@ -242,7 +242,7 @@ impl SetupArgs {
                     bail!("{flag} needs --data with --space mbv2 (without it the batch is random Gaussian noise)");
                 }
             }
-            eprintln!(
+            crate::note!(
                 "note: no --data given for mbv2: using a random Gaussian batch of {} at 224x224 with random labels (seed {seed})",
                 self.batch_size
             );

@@ -276,7 +276,7 @@ pub fn evaluate_targets(
                 let has = |s: &ScoreMap| members.iter().all(|m| s.contains_key(*m));
                 let present: Vec<usize> = canonical.iter().copied().filter(|&k| has(&j.scores[k])).collect();
                 if present.len() < j.scores.len() {
-                    eprintln!(
+                    crate::note!(
                         "note: {}: {} of {} architectures have no score of it in the files; they are left out",
                         t.name(),
                         j.scores.len() - present.len(),

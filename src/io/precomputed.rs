@@ -192,7 +192,7 @@ impl Precomputed {
             } else {
                 "raw (--raw), not on canonical cells"
             };
-            eprintln!(
+            crate::note!(
                 "note: --scores: {} lines of cells with dead edges were scored {how}; they are scored again",
                 self.other_form
             );
@@ -200,7 +200,7 @@ impl Precomputed {
         let mut partial: HashMap<String, ScoreMap> = HashMap::new();
         if self.is_empty() {
             if given {
-                eprintln!(
+                crate::note!(
                     "note: --scores: none of the {} lines has a score of the proxies of '{fitness}'; nothing is reused",
                     self.lines
                 );
@@ -219,7 +219,7 @@ impl Precomputed {
                 partial.insert(e.arch.key(), e.scores.clone());
             }
         }
-        eprintln!(
+        crate::note!(
             "--scores: {} lines, {complete} architectures with every proxy of '{fitness}', {} with some; {}",
             self.lines,
             partial.len(),

@@ -45,7 +45,7 @@ pub fn load_state_dict(vs: &mut VarStore, path: &Path) -> Result<()> {
         map.keys().filter(|k| !k.ends_with("num_batches_tracked") && !vars.iter().any(|(n, _)| n == *k)).collect();
     if !extra.is_empty() {
         extra.sort();
-        eprintln!(
+        crate::note!(
             "note: weights file '{}': {} tensors are not in this network and are ignored (first: '{}'); were the weights made for another architecture?",
             path.display(),
             extra.len(),

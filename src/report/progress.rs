@@ -285,6 +285,15 @@ impl Drop for Progress {
     }
 }
 
+/// `eprintln!` for notes and warnings, with the progress bar suspended and a failed write
+/// (a full or closed stderr) ignored instead of a panic: `crate::note!("…{x}")`.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::report::progress::stderr_line(&format!($($arg)*))
+    };
+}
+
 /// Writes one line to stderr, ignoring write errors (unlike `eprintln!`,
 /// which panics when stderr is e.g. a closed pipe).
 fn say(msg: &str) {

@@ -450,7 +450,7 @@ fn export_final(spec: &TrainSpec, model: &Model, out: &Path, opts: &TrainOptions
         let p = dir.join(files::TORCHSCRIPT);
         match crate::net::torchscript::save_torchscript(m, spec.input_size.0, spec.input_size.1, &spec.class_name, &p) {
             Ok(()) => written.push(p),
-            Err(e) => eprintln!("warning: TorchScript export to '{}' failed: {e:#}", p.display()),
+            Err(e) => crate::note!("warning: TorchScript export to '{}' failed: {e:#}", p.display()),
         }
     };
     ts(model, &last, &mut written);

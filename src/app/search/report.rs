@@ -81,7 +81,7 @@ impl Finished<'_> {
             let finite =
                 o.distinct.iter().any(|(_, s)| terms.iter().any(|(n, _)| s.get(n).is_some_and(|v| v.is_finite())));
             if !finite {
-                eprintln!(
+                crate::note!(
                     "note: run {r}: no architecture had a finite fitness ('{}' is non-finite for all {} evaluated), so its best is arbitrary",
                     fitness.name(),
                     o.distinct.len()
@@ -157,7 +157,7 @@ impl Finished<'_> {
                 if found.len() < a.runs { format!(" ({} runs with truth)", found.len()) } else { String::new() }
             );
             if json_out {
-                eprintln!("{msg}");
+                crate::note!("{msg}");
             } else {
                 stdout_line(&msg)?;
             }
