@@ -95,7 +95,7 @@ pub struct ScoreArgs {
     /// mbv2: reject --arch and --archs-file architectures above this many FLOPs
     /// (multiply-accumulates at their resolution, 1,000 classes), e.g. 600e6 (not with
     /// --sample/--all).
-    #[arg(long, value_parser = super::setup::positive)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::setup::positive)]
     pub flops_limit: Option<f64>,
 }
 

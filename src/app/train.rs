@@ -49,25 +49,25 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = super::setup::count)]
     pub batch_size: Option<usize>,
     /// Initial learning rate.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<f64>,
     /// Weight decay (on every parameter).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub weight_decay: Option<f64>,
     /// SGD momentum.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub momentum: Option<f64>,
     /// Nesterov momentum (true or false).
     #[arg(long)]
     pub nesterov: Option<bool>,
     /// Label smoothing ε.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub label_smoothing: Option<f64>,
     /// mixup α (0: off).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub mixup: Option<f64>,
     /// Gradient clipping: largest global L2 norm (0: off).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub clip_grad: Option<f64>,
     /// Seed of initialisation, data order, augmentation and mixup.
     #[arg(long, allow_negative_numbers = true)]

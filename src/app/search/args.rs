@@ -69,7 +69,7 @@ pub struct SearchArgs {
     #[arg(long, default_value = "table")]
     pub format: String,
     /// mbv2: FLOPs limit (multiply-accumulates of one image at its resolution), e.g. 600e6.
-    #[arg(long, value_parser = super::super::setup::positive)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::super::setup::positive)]
     pub flops_limit: Option<f64>,
     /// Strategy settings.
     #[command(flatten)]
