@@ -149,6 +149,17 @@ fn scan(content: &[u8]) -> Result<Scan> {
     }
 
     let (s, e, terminated) = segments[last];
+    // A complete record followed by NUL bytes (a crash with delayed allocation after the
+    // record was written): the record is kept, the NULs cut and the newline added.
+    let body_end = s + content[s..e].iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    if !terminated && body_end < e {
+        if let Ok(v) = serde_json::from_slice::<Value>(&content[s..body_end]) {
+            if v.is_object() || v.is_array() {
+                records.push(v);
+                return Ok(Scan { records, keep_len: body_end, needs_newline: true, repaired_line: Some(last + 1) });
+            }
+        }
+    }
     let parsed = serde_json::from_slice::<Value>(&content[s..e]);
     let parsed = match parsed {
         Ok(v) if terminated || v.is_object() || v.is_array() => Some(v),
@@ -217,9 +228,12 @@ impl JsonlLog {
     /// reading it may never end.
     pub fn open(path: impl AsRef<Path>) -> Result<(JsonlLog, Vec<Value>)> {
         let path = path.as_ref();
-        if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("gz")) {
+        const COMPRESSED: [&str; 7] = ["gz", "bz2", "xz", "zst", "zstd", "lz4", "zip"];
+        if let Some(x) =
+            path.extension().and_then(|x| x.to_str()).filter(|x| COMPRESSED.iter().any(|c| x.eq_ignore_ascii_case(c)))
+        {
             bail!(
-                "{}: zsnas writes plain JSON lines (appended line by line, so a killed run can resume); name the file without .gz and compress it afterwards (readers take .gz)",
+                "{}: zsnas writes plain JSON lines (appended line by line, so a killed run can resume); name the file without .{x} and compress it afterwards (readers take .gz)",
                 path.display()
             );
         }
@@ -474,10 +488,12 @@ mod tests {
     #[test]
     fn a_path_named_gz_is_refused_and_not_created() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.jsonl.GZ");
-        let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
-        assert!(msg.contains("s.jsonl.GZ: zsnas writes plain JSON lines"), "{msg}");
-        assert!(!p.exists());
+        for name in ["s.jsonl.GZ", "s.jsonl.bz2", "s.jsonl.zst", "s.xz"] {
+            let p = dir.path().join(name);
+            let msg = format!("{:#}", JsonlLog::open(&p).unwrap_err());
+            assert!(msg.contains(&format!("{name}: zsnas writes plain JSON lines")), "{msg}");
+            assert!(!p.exists());
+        }
     }
 
     #[test]
@@ -511,6 +527,17 @@ mod tests {
             assert_eq!(log.repair().map(|r| r.line), Some(2), "cut at {cut}");
             assert_eq!(read(&p), "{\"a\":1}\n");
         }
+    }
+
+    #[test]
+    fn a_complete_record_followed_by_nuls_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        std::fs::write(&p, b"{\"a\":1}\n{\"a\":2}\0\0").unwrap();
+        let (log, recs) = JsonlLog::open(&p).unwrap();
+        assert_eq!(recs, vec![json!({"a": 1}), json!({"a": 2})]);
+        assert_eq!(log.repair(), Some(&Repair { line: 2, removed_bytes: 2, added_newline: true }));
+        assert_eq!(read(&p), "{\"a\":1}\n{\"a\":2}\n");
     }
 
     #[test]
