@@ -225,9 +225,22 @@ fn flag_counts_negative_or_too_large_and_fitness_of_another_space() {
     assert_error(&["demo", "--seed", "-1"], "invalid value '-1' for '--seed <SEED>'");
     assert_error(&["correlate", "--sample", "2", "--bootstrap", "-1"], "'-1' is negative");
     assert_error(&["train", "--arch", A, "--data", "x", "--output", "y", "--lr", "-0.1"], "--lr must be positive");
+    assert_error(&["train", "--arch", A, "--data", "x", "--output", "y", "--lr", "-1e-3"], "--lr must be positive");
+    assert_error(&["--threads", "-1", "score", "--arch", A], "invalid value '-1' for '--threads <THREADS>'");
+    assert_error(&["score", "--space", "mbv2", "--arch", "x", "--flops-limit", "-600e6"], "--flops-limit");
+    // search checks its fitness against the space before any note, batch or history file.
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("h.jsonl");
+    for fitness in ["meco", "vote:synflow,meco,naswot", "logrank:synflow,meco"] {
+        let args = ["search", "--space", "nb101", "--strategy", "evolution", "--budget", "5", "--fitness", fitness];
+        let (code, _, err) = zsnas(&[&args[..], &["--history", h.to_str().unwrap()]].concat());
+        assert_ne!(code, 0);
+        assert_eq!(err.trim().lines().count(), 1, "{fitness}: one line, nothing before it: {err}");
+        assert!(err.contains("proxy 'meco' is only defined for nb201 (yet), not for --space nb101"), "{err}");
+        assert!(!h.exists(), "{fitness}: a history file was made");
+    }
     // A proxy the space lacks, alone or in a vote, fails before any scoring and leaves no
     // output file (meco on nb101 failed at the first network, after the file was made).
-    let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("me.jsonl");
     for list in ["synflow,meco", "vote:meco,synflow,naswot"] {
         let (code, _, err) = zsnas(&[

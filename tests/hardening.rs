@@ -510,6 +510,7 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
         ],
         vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
         vec!["table"],
+        vec!["correlate", "--sample", "3", "--proxies", "params", "--bootstrap", "0"],
         vec!["export", "--space", "nb201", "--arch", skip, "--output", ex.to_str().unwrap()],
         vec![
             "--threads",
@@ -530,6 +531,12 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
         let (out, err) = zsnas_sh(&args, "> /dev/full");
         assert_eq!(out.trim(), "status 1", "{args:?}: {err}");
         assert_eq!(err.trim(), "error: writing to standard output: No space left on device (os error 28)", "{args:?}");
+    }
+    // Stdout and stderr both full: status 1, not a panic's 101 (the error line itself
+    // cannot be written).
+    for args in [vec!["table"], vec!["proxies"], vec!["correlate", "--sample", "3", "--proxies", "params"]] {
+        let (out, err) = zsnas_sh(&args, "> /dev/full 2>&1");
+        assert_eq!(out.trim(), "status 1", "{args:?}: {err}");
     }
     // A closed pipe still ends quietly (SIGPIPE, status 141): `true` exits long before
     // zsnas writes its first line.
