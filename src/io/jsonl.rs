@@ -97,17 +97,11 @@ fn begins_like_a_record(line: &[u8]) -> bool {
     line.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r')).is_some_and(|b| matches!(b, b'{' | b'['))
 }
 
-/// Whether the unterminated `line` (which failed to parse) is what a killed write leaves:
-/// a prefix of a record, possibly followed by NUL bytes (a crash with delayed allocation).
-/// Without its trailing NULs it then parses, or fails only at its end: `serde_json`'s EOF
-/// category, or a multi-byte UTF-8 character cut at the end.
-fn is_cut_at_end(line: &[u8]) -> bool {
-    let end = line.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let line = &line[..end];
-    match serde_json::from_slice::<Value>(line) {
-        Ok(_) => true,
-        Err(err) => err.is_eof() || std::str::from_utf8(line).err().is_some_and(|u| u.error_len().is_none()),
-    }
+/// Whether `err`, from parsing the unterminated `line` (trailing NULs cut), is what a
+/// killed write leaves, a prefix of a record: `serde_json` ran out of input (its EOF
+/// category), or the line ends inside a multi-byte UTF-8 character.
+fn is_cut_at_end(err: &serde_json::Error, line: &[u8]) -> bool {
+    err.is_eof() || std::str::from_utf8(line).err().is_some_and(|u| u.error_len().is_none())
 }
 
 /// Pure parser behind [`JsonlLog::open`]: decides which records are valid and
@@ -149,19 +143,11 @@ fn scan(content: &[u8]) -> Result<Scan> {
     }
 
     let (s, e, terminated) = segments[last];
-    // A complete record followed by NUL bytes (a crash with delayed allocation after the
-    // record was written): the record is kept, the NULs cut and the newline added.
-    let body_end = s + content[s..e].iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    if !terminated && body_end < e {
-        if let Ok(v) = serde_json::from_slice::<Value>(&content[s..body_end]) {
-            if v.is_object() || v.is_array() {
-                records.push(v);
-                return Ok(Scan { records, keep_len: body_end, needs_newline: true, repaired_line: Some(last + 1) });
-            }
-        }
-    }
-    let parsed = serde_json::from_slice::<Value>(&content[s..e]);
-    let parsed = match parsed {
+    // An unterminated last line is judged without its trailing NUL bytes (a crash with
+    // delayed allocation leaves them after whatever was written).
+    let end = if terminated { e } else { s + content[s..e].iter().rposition(|&b| b != 0).map_or(0, |i| i + 1) };
+    let line = &content[s..end];
+    let parsed = match serde_json::from_slice::<Value>(line) {
         Ok(v) if terminated || v.is_object() || v.is_array() => Some(v),
         // zsnas writes each record and its newline in one write, so a killed run leaves a
         // prefix of a record without the newline. A complete bad line, or an unterminated
@@ -171,13 +157,13 @@ fn scan(content: &[u8]) -> Result<Scan> {
             "corrupt JSON on line {} (a complete line, so not a torn write; fix or remove it by hand): {err}",
             last + 1
         ),
-        _ if !begins_like_a_record(&content[s..e]) => bail!(
+        _ if !begins_like_a_record(line) => bail!(
             "line {} is not JSON lines (it does not begin with '{{'): not a file zsnas wrote, or corrupt; give another file",
             last + 1
         ),
         // A prefix of a record fails only at its end (or inside a UTF-8 character cut at
         // its end); text after a complete value, or a syntax error, is no torn write.
-        Err(err) if !is_cut_at_end(&content[s..e]) => bail!(
+        Err(err) if !is_cut_at_end(&err, line) => bail!(
             "corrupt JSON on line {} (not a prefix of a record, so not a torn write; fix or remove it by hand): {err}",
             last + 1
         ),
@@ -192,10 +178,10 @@ fn scan(content: &[u8]) -> Result<Scan> {
             Scan { records, keep_len, needs_newline: false, repaired_line: None }
         }
         // A complete object/array cannot be a truncated prefix of a longer
-        // object/array, so it is kept and only the newline is added.
+        // object/array, so it is kept (any NULs after it cut) and the newline is added.
         Some(v) if v.is_object() || v.is_array() => {
             records.push(v);
-            Scan { records, keep_len: content.len(), needs_newline: true, repaired_line: Some(last + 1) }
+            Scan { records, keep_len: end, needs_newline: true, repaired_line: Some(last + 1) }
         }
         _ => Scan { records, keep_len: s, needs_newline: false, repaired_line: Some(last + 1) },
     };
