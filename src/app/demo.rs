@@ -7,7 +7,7 @@ use super::setup::Nb201SetupArgs;
 use crate::data::batch::Batch;
 use crate::data::dataset::{Dataset, Epochs};
 use crate::eval::stats::{finite_pairs, kendall_tau_b, spearman};
-use crate::net::build::{arch_seed, build_model};
+use crate::net::build::build_seeded;
 use crate::proxy::{check_batch_size, compute, rank_key, Proxy, ProxyOptions};
 use crate::report::progress::{stdout_line, Progress};
 use crate::report::table::{fmt_f64, Table};
@@ -55,7 +55,7 @@ pub fn score_and_print(args: &DemoArgs, batch: &Batch, proxy: Proxy, device: Dev
         // As `zsnas score` does: the canonical cell (dead edges set to `none`), seeded by its
         // text, so a cell gets the same score here as there.
         let scored = AnyArch::Nb201(*a).canonical();
-        let m = build_model(&scored, classes, device, arch_seed(seed, &scored.text()), None)?;
+        let m = build_seeded(&scored, classes, device, seed, None)?;
         let s = compute(&m, batch, &[proxy], &ProxyOptions::default())?;
         let row = table.row_of(a).ok_or_else(|| anyhow::anyhow!("{} is not in the table", a.arch_str()))?;
         let acc = row.value(column).unwrap_or(f64::NAN);

@@ -27,7 +27,7 @@
 //!   `fc_linear.netblock.{weight,bias}`).
 
 use super::scoring::guarded_work;
-use crate::net::build::{arch_seed, build_model};
+use crate::net::build::build_seeded;
 use crate::report::cut;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{bail, Context, Result};
@@ -158,7 +158,7 @@ fn write_files(
     torchscript: bool,
 ) -> Result<(PathBuf, PathBuf)> {
     let text = arch.text();
-    let model = build_model(arch, classes, tch::Device::Cpu, arch_seed(a.seed, &text), None)?;
+    let model = build_seeded(arch, classes, tch::Device::Cpu, a.seed, None)?;
     std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create '{}'", a.output.display()))?;
     let wpath = if torchscript {
         let p = a.output.join("model.pt");

@@ -8,7 +8,7 @@ use crate::io::provenance::VERSION;
 use crate::io::record::ScoreLine;
 use crate::io::resume::ScoreFile;
 use crate::io::shard::Shard;
-use crate::net::build::{arch_seed, build_model};
+use crate::net::build::build_seeded;
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, Scores};
 use crate::report::progress::Progress;
 use crate::space::nb201_table::Nb201Table;
@@ -65,21 +65,14 @@ pub struct Builds<'a> {
     pub weights: Option<&'a Path>,
 }
 
-/// Builds the network of `scored` (seeded from `key`) and computes `which` on `batch`.
+/// Builds the network of `scored` ([`build_seeded`]) and computes `which` on `batch`.
 /// With a proxy that draws randomness, the whole computation holds [`RNG`]; otherwise
 /// only the build does.
-fn score_one(
-    builds: &Builds,
-    scored: &AnyArch,
-    key: &str,
-    which: &[Proxy],
-    batch: &Batch,
-    device: tch::Device,
-) -> Result<Scores> {
+fn score_one(builds: &Builds, scored: &AnyArch, which: &[Proxy], batch: &Batch, device: tch::Device) -> Result<Scores> {
     let opts = ProxyOptions::default();
     let exclusive = which.iter().any(|p| p.draws_randomness(&opts));
     let lock = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let m = build_model(scored, builds.num_classes, device, arch_seed(builds.seed, key), builds.weights)?;
+    let m = build_seeded(scored, builds.num_classes, device, builds.seed, builds.weights)?;
     if !exclusive {
         drop(lock);
         return compute(&m, batch, which, &opts);
@@ -230,8 +223,8 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
         let mut done: HashMap<usize, Scores> = HashMap::new();
         for (i, &w) in work_of.iter().enumerate() {
             if let std::collections::hash_map::Entry::Vacant(e) = done.entry(w) {
-                let (scored, key, which) = &work[w];
-                e.insert(guarded(scored, &batch, || score_one(&builds, scored, key, which, &batch, device))?);
+                let (scored, _, which) = &work[w];
+                e.insert(guarded(scored, &batch, || score_one(&builds, scored, which, &batch, device))?);
             }
             emit(i, &done[&w], &mut file)?;
         }
@@ -281,8 +274,8 @@ fn score_parallel(
                 if w >= work.len() || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let (scored, key, which) = &work[w];
-                let r = unwind_to_error(scored, &b, || score_one(builds, scored, key, which, &b, device));
+                let (scored, _, which) = &work[w];
+                let r = unwind_to_error(scored, &b, || score_one(builds, scored, which, &b, device));
                 if tx.send((w, r)).is_err() {
                     break;
                 }

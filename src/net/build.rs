@@ -111,6 +111,21 @@ pub fn build_model(
     Ok(m)
 }
 
+/// [`build_model`] seeded by the project's rule: `arch_seed(run_seed, arch.text())`, so a
+/// given architecture gets the same weights in `score`, `search`, `demo`, `export` and
+/// `bench` whatever the order, sharding or resumption.
+///
+/// Errors: those of [`build_model`].
+pub fn build_seeded(
+    arch: &AnyArch,
+    num_classes: i64,
+    device: Device,
+    run_seed: u64,
+    weights: Option<&Path>,
+) -> Result<Model> {
+    build_model(arch, num_classes, device, arch_seed(run_seed, &arch.text()), weights)
+}
+
 #[cfg(test)]
 mod tests {
     use super::arch_seed;

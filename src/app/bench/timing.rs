@@ -4,7 +4,7 @@
 
 use crate::app::scoring::guarded;
 use crate::data::batch::Batch;
-use crate::net::build::{arch_seed, build_model};
+use crate::net::build::build_seeded;
 use crate::net::model::Model;
 use crate::net::recorder::{Mode, Recorder};
 use crate::proxy::pass::{self, Needs};
@@ -141,7 +141,7 @@ struct Bench<'a> {
 
 impl Bench<'_> {
     fn build(&self, arch: Nb201Arch) -> Result<Model> {
-        build_model(&AnyArch::Nb201(arch), self.classes, self.device, arch_seed(self.seed, &arch.arch_str()), None)
+        build_seeded(&AnyArch::Nb201(arch), self.classes, self.device, self.seed, None)
     }
 
     /// The anchor: a bare forward + backward of `arch` (BN in training mode, mean

@@ -30,7 +30,7 @@ use crate::io::jsonl::JsonlLog;
 use crate::io::precomputed::Precomputed;
 use crate::io::provenance::VERSION;
 use crate::io::record::{BestSoFar, HistoryLine, TruthOf};
-use crate::net::build::{arch_seed, build_model};
+use crate::net::build::build_seeded;
 use crate::proxy::{check_batch_size, compute, Proxy, ProxyOptions, ScoreMap};
 use crate::report::plot::{check_writable, stem_of};
 use crate::report::progress::{stdout_line, Progress};
@@ -163,7 +163,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
     let score_some = |x: &AnyArch, which: &[Proxy]| -> Result<ScoreMap> {
         let x = if a.raw { x.clone() } else { x.canonical() };
         guarded(&x, &batch, || {
-            let m = build_model(&x, num_classes, device, arch_seed(score_seed, &x.text()), None)?;
+            let m = build_seeded(&x, num_classes, device, score_seed, None)?;
             Ok(compute(&m, &batch, which, &opts)?.values)
         })
     };
