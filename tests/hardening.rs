@@ -7,6 +7,9 @@ use std::process::Command;
 
 const A: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
 
+/// A two-step random search by parameter count on one thread: the cheapest full search.
+const SEARCH2: [&str; 9] = ["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"];
+
 #[test]
 fn labels_outside_the_head_name_the_data_and_the_first_bad_label() {
     // The embedded CIFAR-10 batch has labels up to 9; a 5-class head cannot take them.
@@ -494,20 +497,8 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
     let (ex, tr) = (dir.path().join("ex"), dir.path().join("tr"));
     let skip = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
     for args in [
-        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
-        vec![
-            "--threads",
-            "1",
-            "search",
-            "--strategy",
-            "random",
-            "--budget",
-            "2",
-            "--fitness",
-            "params",
-            "--format",
-            "json",
-        ],
+        SEARCH2.to_vec(),
+        [&SEARCH2[..], &["--format", "json"]].concat(),
         vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
         vec!["table"],
         vec!["correlate", "--sample", "3", "--proxies", "params", "--bootstrap", "0"],
@@ -540,10 +531,7 @@ fn a_full_stdout_is_a_one_line_error_in_every_command() {
     }
     // A closed pipe still ends quietly (SIGPIPE, status 141): `true` exits long before
     // zsnas writes its first line.
-    for args in [
-        vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"],
-        vec!["--threads", "1", "search", "--strategy", "random", "--budget", "2", "--fitness", "params"],
-    ] {
+    for args in [vec!["--threads", "1", "demo", "--sample", "2", "--proxy", "params"], SEARCH2.to_vec()] {
         let (out, err) = zsnas_sh(&args, "| true");
         assert_eq!(out.trim(), "status 141", "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
@@ -692,19 +680,7 @@ fn search_budget_times_runs_and_run_seeds_do_not_overflow() {
 
 #[test]
 fn search_checks_its_plot_path_before_searching() {
-    let (code, out, err) = zsnas(&[
-        "--threads",
-        "1",
-        "search",
-        "--strategy",
-        "random",
-        "--budget",
-        "2",
-        "--fitness",
-        "params",
-        "--plot",
-        "/proc/x",
-    ]);
+    let (code, out, err) = zsnas(&[&SEARCH2[..], &["--plot", "/proc/x"]].concat());
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.trim(), "error: --plot /proc/x: cannot write '/proc/x.png': No such file or directory (os error 2)");
     assert!(out.is_empty(), "the search ran: {out}");
