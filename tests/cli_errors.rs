@@ -571,3 +571,28 @@ fn a_network_larger_than_memory_is_refused_up_front() {
         "at batch 2), more than the",
     );
 }
+
+/// An architecture selected twice (here once as written, once with a zero-padded edge
+/// number, which names the same cell) is scored once, and a note says so.
+#[test]
+fn an_architecture_selected_twice_is_scored_once_with_a_note() {
+    let a = "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let padded = a.replace("avg_pool_3x3~1", "avg_pool_3x3~01");
+    let other = "|none~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let (code, out, err) =
+        zsnas(&["score", "--arch", a, "--arch", other, "--arch", &padded, "--arch", a, "--proxies", "params_live"]);
+    assert_eq!(code, 0, "{err}");
+    let archs: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["arch"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(archs, [a, other]);
+    assert!(
+        err.contains("note: 2 architecture(s) selected more than once are scored once (first: |nor_conv_3x3~0|"),
+        "{err}"
+    );
+    // Distinct architectures get no note.
+    let (code, _, err) = zsnas(&["score", "--arch", a, "--arch", other, "--proxies", "params_live"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("more than once"), "{err}");
+}

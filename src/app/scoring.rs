@@ -119,8 +119,26 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
     // The selection, once per architecture, and what each still needs: every proxy (not
     // in the file), the proxies its line lacks (completed), or nothing (reused).
     let mut seen: HashSet<String> = HashSet::new();
-    let selected: Vec<&AnyArch> =
-        job.shard.select(job.archs.iter()).map(|(_, x)| x).filter(|x| seen.insert(x.text())).collect();
+    let mut repeated: Vec<String> = Vec::new();
+    let selected: Vec<&AnyArch> = job
+        .shard
+        .select(job.archs.iter())
+        .map(|(_, x)| x)
+        .filter(|x| {
+            let text = x.text();
+            let first = seen.insert(text.clone());
+            if !first {
+                repeated.push(text);
+            }
+            first
+        })
+        .collect();
+    if let Some(first) = repeated.first() {
+        crate::note!(
+            "note: {} architecture(s) selected more than once are scored once (first: {first})",
+            repeated.len()
+        );
+    }
     let mut plan: Vec<(&AnyArch, Vec<Proxy>)> = Vec::new();
     let (mut reused, mut completing) = (0, 0);
     for &x in &selected {
