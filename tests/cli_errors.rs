@@ -596,3 +596,22 @@ fn an_architecture_selected_twice_is_scored_once_with_a_note() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("more than once"), "{err}");
 }
+
+/// A bad entry of a NAS-Bench-101 JSON archs file is named by its place in the list,
+/// counting from 1 (as lines of a text file are).
+#[test]
+fn a_bad_nb101_json_entry_is_named_counting_from_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("specs.json");
+    std::fs::write(
+        &f,
+        r#"[{"ops":["input","conv3x3-bn-relu","output"],"adjacency":[[0,1,0],[0,0,1],[0,0,0]]},
+            {"ops":["input","conv9x9","output"],"adjacency":[[0,1,0],[0,0,1],[0,0,0]]}]"#,
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    assert_error(
+        &["score", "--space", "nb101", "--archs-file", f, "--proxies", "params_live"],
+        "specs.json: entry 2 of the list (counting from 1): op 1: unknown NAS-Bench-101 op 'conv9x9'",
+    );
+}

@@ -134,7 +134,9 @@ impl AnyArch {
                 .into_iter()
                 .enumerate()
                 .map(|(i, x)| {
-                    Nb101Spec::try_from(x).map(AnyArch::Nb101).with_context(|| format!("{}: entry {i}", path.display()))
+                    Nb101Spec::try_from(x)
+                        .map(AnyArch::Nb101)
+                        .with_context(|| format!("{}: entry {} of the list (counting from 1)", path.display(), i + 1))
                 })
                 .collect();
         }
