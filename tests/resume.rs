@@ -168,3 +168,34 @@ fn nul_garbage_is_dropped_with_a_note() {
     assert!(err.contains("removed 3 trailing bytes holding NUL garbage"), "{err}");
     assert_eq!(count_lines(&f), 1);
 }
+
+/// Completing a file's missing proxies rewrites it; through a symbolic link the file it
+/// points to is rewritten and the link stays a link.
+#[test]
+fn completing_through_a_symlink_rewrites_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.jsonl");
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let run = |proxies: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
+            .args(["--threads", "1", "score", "--sample", "5", "--seed", "3", "--proxies", proxies, "--output"])
+            .arg(&link)
+            .env("ZSNAS_PROGRESS", "off")
+            .env_remove("ZSNAS_SHARD")
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("SLURM_ARRAY_TASK_COUNT")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run("params_live");
+    run("params_live,flops_live");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced");
+    let lines = read(&target);
+    assert_eq!(lines.len(), 5);
+    assert!(lines.values().all(|(_, s)| s["params_live"].is_number() && s["flops_live"].is_number()));
+    assert_eq!(count_lines(&target), 5);
+    assert!(!dir.path().join("link.jsonl.tmp").exists() && !dir.path().join("target.jsonl.tmp").exists());
+}

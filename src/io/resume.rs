@@ -140,13 +140,15 @@ impl ScoreFile {
     }
 
     /// Ends the run: when the file holds more than one line for some architecture, rewrites
-    /// it with one line each (via `<file>.tmp` and an atomic rename). Returns the number
-    /// of lines dropped.
+    /// it with one line each (via `<file>.tmp` and an atomic rename; a symbolic link's
+    /// target is rewritten, the link kept). Returns the number of lines dropped.
     pub fn finish(self) -> Result<usize> {
         if self.duplicates == 0 {
             return Ok(0);
         }
-        let tmp = self.path.with_extension("jsonl.tmp");
+        // Through a symbolic link, the file it points to is rewritten (the link stays).
+        let target = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let tmp = target.with_extension("jsonl.tmp");
         let mut text = String::new();
         for l in &self.lines {
             text.push_str(&to_line(l));
@@ -157,8 +159,8 @@ impl ScoreFile {
             .and_then(|_| f.sync_all())
             .with_context(|| format!("cannot write '{}'", tmp.display()))?;
         drop(self.log);
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot replace '{}' by '{}'", self.path.display(), tmp.display()))?;
+        std::fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot replace '{}' by '{}'", target.display(), tmp.display()))?;
         Ok(self.duplicates)
     }
 }
