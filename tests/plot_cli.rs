@@ -150,3 +150,39 @@ fn plots_against_the_recorded_truth() {
     let folder = format!("{}/", dir.path().display());
     assert_error(&["plot", &c10, "--output", &folder], "names a folder, not a file stem");
 }
+
+/// A plot path whose `.png` or `.svg` is an input (the history being plotted, a search's
+/// `--history`) is refused before anything is written, and the input is left intact.
+#[test]
+fn a_plot_that_would_overwrite_an_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("hist.svg");
+    std::fs::copy(fixture("sjw_random_2x6.jsonl"), &hist).unwrap();
+    let before = std::fs::read(&hist).unwrap();
+    let stem = dir.path().join("hist");
+    assert_error(&["plot", hist.to_str().unwrap(), "--output", stem.to_str().unwrap()], "--output ");
+    let (_, _, err) = zsnas(&["plot", hist.to_str().unwrap(), "--output", stem.to_str().unwrap()]);
+    assert!(err.contains("the plot would overwrite") && err.contains("hist.svg"), "{err}");
+    assert_eq!(std::fs::read(&hist).unwrap(), before);
+    assert!(!dir.path().join("hist.png").exists());
+    // A search whose --history is <plot stem>.png: refused before the search runs.
+    let h = dir.path().join("h.png");
+    let (code, _, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--budget",
+        "3",
+        "--fitness",
+        "params_live",
+        "--history",
+        h.to_str().unwrap(),
+        "--plot",
+        dir.path().join("h").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--plot ") && err.contains("the plot would overwrite"), "{err}");
+    // Nothing was written: no history lines, no plot.
+    assert!(std::fs::read(&h).map(|b| b.is_empty()).unwrap_or(true));
+    assert!(!dir.path().join("h.svg").exists());
+}

@@ -119,6 +119,9 @@ pub fn run(a: PlotArgs) -> Result<()> {
             bail!("--labels: label {} is empty; give a name per file", i + 1);
         }
     }
+    let mut inputs: Vec<&std::path::Path> = a.histories.iter().map(|p| p.as_path()).collect();
+    inputs.extend(a.truth.truth.as_deref());
+    super::setup::check_plot_not_input("--output", &stem_of(&a.output), &inputs)?;
     let files: Vec<HistoryFile> = a.histories.iter().map(|p| read_history_file(p)).collect::<Result<_>>()?;
     let space_name = files[0].space.clone().unwrap_or_else(|| "nb201".into());
     for (f, p) in files.iter().zip(&a.histories) {

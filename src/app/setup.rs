@@ -499,3 +499,19 @@ impl StrategyArgs {
         }
     }
 }
+
+/// Refuses a plot whose `<stem>.png` or `<stem>.svg` would overwrite one of `inputs` (the
+/// files the command reads or appends to: a history, score files, a truth table), checked
+/// before anything runs. `flag` names the plot flag in the error.
+pub fn check_plot_not_input(flag: &str, stem: &std::path::Path, inputs: &[&std::path::Path]) -> Result<()> {
+    for out in crate::report::plot::files_of(stem) {
+        if let Some(i) = inputs.iter().find(|i| crate::io::same_file(&out, i)) {
+            bail!(
+                "{flag} {}: the plot would overwrite '{}', which this command reads; choose another plot path",
+                stem.display(),
+                i.display()
+            );
+        }
+    }
+    Ok(())
+}

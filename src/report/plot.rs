@@ -161,6 +161,11 @@ pub fn stem_of(path: &Path) -> PathBuf {
     }
 }
 
+/// The two files a plot of `stem` is written to: `<stem>.png` and `<stem>.svg`.
+pub fn files_of(stem: &Path) -> [PathBuf; 2] {
+    [with_suffix(stem, "png"), with_suffix(stem, "svg")]
+}
+
 /// Checks up front that a plot can be written to `<stem>.png` and `<stem>.svg` (the checks
 /// of the plotting functions, the parent folder created, each file opened for writing; a
 /// file that did not exist is removed again), so that a long run does not fail at its end.

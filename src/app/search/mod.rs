@@ -72,6 +72,10 @@ pub fn run(a: SearchArgs) -> Result<()> {
     // the search so that a long run does not fail at its end.
     let plot_stem = a.plot.as_deref().map(stem_of);
     if let Some(p) = &plot_stem {
+        let mut inputs: Vec<&std::path::Path> = a.scores.iter().map(|x| x.as_path()).collect();
+        inputs.extend(a.history.as_deref());
+        inputs.extend(a.truth.truth.as_deref());
+        super::setup::check_plot_not_input("--plot", p, &inputs)?;
         check_writable(p).with_context(|| {
             format!("--plot {}", a.plot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
         })?;
