@@ -310,6 +310,8 @@ fn flag_shard_count_needs_an_index() {
         &["score", "--sample", "2", "--proxies", "params", "--batch-size", "8", "--shard", "1/2", "--shard-count", "3"],
         "--shard-count 3 disagrees",
     );
+    // A negative index reaches the shard parser (not clap's "unexpected argument").
+    assert_error(&["score", "--sample", "2", "--proxies", "params", "--shard", "-1/2"], "shard '-1/2': expected I/N");
     let (code, out, err) = zsnas(&[
         "score",
         "--sample",

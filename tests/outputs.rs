@@ -97,6 +97,8 @@ fn shipped_1000_cell_file_converts_to_float_columns() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(twice, out);
     assert_error(&["score", "--from", file, "--arch", CONV], "cannot be used with");
+    // The lines were scored on CIFAR-10: --dataset cannot relabel them.
+    assert_error(&["score", "--from", file, "--dataset", "cifar100"], "cannot be used with '--dataset");
     assert_error(&["score", "--from", "/nonexistent.jsonl"], "/nonexistent.jsonl");
 }
 

@@ -44,8 +44,9 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub archs: ArchArgs,
     /// Comma-separated proxies and votes (`zsnas proxies` lists them); a vote's members
-    /// are computed [default: wrcor]. With --from: the proxies must be in the files, and
-    /// votes and aggregates become columns.
+    /// are computed [default: wrcor]. With --from: every proxy in the files is a column
+    /// whatever --proxies says; its proxies must be in the files, and its votes and
+    /// aggregates are added as columns.
     #[arg(long, allow_hyphen_values = true)]
     pub proxies: Option<String>,
     /// Run seed (batch choice, per-architecture initialisation).
@@ -68,11 +69,11 @@ pub struct ScoreArgs {
     /// Convert existing score files (`score --output`, any zsnas version, plain or gzip)
     /// to --format instead of scoring: every line, in file order; votes and aggregates of
     /// --proxies become columns. Example: `--from scores.jsonl --format csv > scores.csv`.
-    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["arch", "archs_file", "sample", "all", "output", "weights", "shard", "shard_count", "seed", "data", "batch_size", "augment", "num_classes", "device", "photos", "balanced", "jobs", "raw", "resolution", "flops_limit"])]
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["arch", "archs_file", "sample", "all", "output", "weights", "shard", "shard_count", "seed", "data", "batch_size", "augment", "num_classes", "device", "dataset", "photos", "balanced", "jobs", "raw", "resolution", "flops_limit"])]
     pub from: Vec<PathBuf>,
     /// Score only slice I of N (0-based), e.g. 3/8; default from SLURM_ARRAY_TASK_ID /
     /// JOB_COMPLETION_INDEX with --shard-count.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub shard: Option<String>,
     /// Number of shards when the index comes from the environment (SLURM_ARRAY_TASK_ID,
     /// JOB_COMPLETION_INDEX); an error when no index is set there.

@@ -150,7 +150,10 @@ impl Shard {
                 None => 0,
             };
             let step = match get("SLURM_ARRAY_TASK_STEP") {
-                Some(v) => num("SLURM_ARRAY_TASK_STEP", &v)?.max(1),
+                Some(v) => match num("SLURM_ARRAY_TASK_STEP", &v)? {
+                    0 => bail!("SLURM_ARRAY_TASK_STEP=0: the array step must be at least 1"),
+                    s => s,
+                },
                 None => 1,
             };
             if id < min || (id - min) % step != 0 {
@@ -295,6 +298,18 @@ mod tests {
         );
         // Garbage.
         assert!(Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "4")]), None).is_err());
+        // A zero step has no index (it was taken as 1).
+        let e = Shard::from_vars(
+            vars(&[
+                ("SLURM_ARRAY_TASK_ID", "1"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+                ("SLURM_ARRAY_TASK_STEP", "0"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "SLURM_ARRAY_TASK_STEP=0: the array step must be at least 1");
         // ID without count.
         assert!(Shard::from_vars(vars(&[("SLURM_ARRAY_TASK_ID", "0")]), None).is_err());
         assert_eq!(
