@@ -37,8 +37,9 @@ pub struct Precomputed {
     lines: usize,
     other_form: usize,
     needed: Vec<String>,
-    /// Keys of the entries from lines without a recorded setup.
-    legacy: Vec<String>,
+    /// Keys of the entries from lines without a recorded setup, each with the first such
+    /// line (`file:line`) and the proxies those lines give (only they are re-checked).
+    legacy: Vec<(String, String, HashSet<String>)>,
 }
 
 impl Precomputed {
@@ -77,7 +78,7 @@ impl Precomputed {
         // Every line's setup, before lines of one architecture are merged (a merged record
         // keeps its first line's setup only). Lines without one (zsnas 0.1) are checked by
         // re-scoring ([`Precomputed::check`]).
-        let mut unrecorded: HashSet<String> = HashSet::new();
+        let mut unrecorded: HashMap<String, (String, HashSet<String>)> = HashMap::new();
         for (origin, v) in &lines {
             let r = ScoredArch::from_json(v, origin)?;
             match &r.setup {
@@ -87,21 +88,22 @@ impl Precomputed {
                     "use the same --score-seed, --data, --batch-size, --augment, --num-classes and --dataset, or leave --scores out",
                 )?,
                 None => {
-                    unrecorded.insert(r.dedup_key(space));
+                    let (_, names) = unrecorded.entry(r.dedup_key(space)).or_insert_with(|| (origin.clone(), HashSet::new()));
+                    names.extend(r.scores.keys().cloned());
                 }
             }
         }
         let set = records_to_set(lines, Some(space))?;
         out.lines = set.archs.len() + set.duplicates + set.merged;
         for r in set.archs {
-            let legacy = unrecorded.contains(&r.dedup_key(space));
+            let legacy = unrecorded.remove(&r.dedup_key(space));
             let scores: ScoreMap = r.scores.into_iter().filter(|(k, _)| needed.contains(&k.as_str())).collect();
             if scores.is_empty() {
                 continue;
             }
             let arch = AnyArch::parse(space, &r.arch).map_err(|e| anyhow!("{}: {e:#}", r.origin))?;
-            if legacy {
-                out.legacy.push(arch.key());
+            if let Some((origin, names)) = legacy {
+                out.legacy.push((arch.key(), origin, names));
             }
             let dead_edges = arch.canonical() != arch;
             if dead_edges && (canonical != r.canonical.is_some()) {
@@ -145,26 +147,30 @@ impl Precomputed {
 
     /// Checks that lines without a recorded setup (written before zsnas 0.2) were made
     /// with this search's scoring setup: re-scores the entry with the smallest key
-    /// (deterministic choice) with `score` and compares every
-    /// score it has. Returns the architecture checked, `None` when there is nothing to
-    /// check. Errors on any difference beyond [`super::scores::same_score_of`], naming
-    /// the file line.
+    /// (deterministic choice) with `score` and compares the scores that such lines give
+    /// (scores of lines with a recorded setup were checked by it). Returns the architecture
+    /// checked, `None` when there is nothing to check. Errors on any difference beyond
+    /// [`super::scores::same_score_of`], naming the first line without a setup.
     pub fn check(&self, score: impl FnOnce(&AnyArch, &[String]) -> Result<ScoreMap>) -> Result<Option<AnyArch>> {
-        let Some(e) =
-            self.legacy.iter().filter_map(|k| self.entries.get(k)).min_by(|a, b| a.arch.key().cmp(&b.arch.key()))
+        let Some((e, origin, given)) = self
+            .legacy
+            .iter()
+            .filter_map(|(k, origin, names)| self.entries.get(k).map(|e| (e, origin, names)))
+            .filter(|(e, _, names)| e.scores.keys().any(|k| names.contains(k)))
+            .min_by(|a, b| a.0.arch.key().cmp(&b.0.arch.key()))
         else {
             return Ok(None);
         };
-        let names: Vec<String> = e.scores.keys().cloned().collect();
+        let names: Vec<String> = e.scores.keys().filter(|k| given.contains(*k)).cloned().collect();
         let fresh = score(&e.arch, &names)?;
-        for (k, &x) in &e.scores {
+        for k in &names {
+            let x = e.scores[k];
             let y = fresh.get(k).copied().unwrap_or(f64::NAN);
             if !same_score_of(k, x, y) {
                 bail!(
-                    "--scores {}: '{k}' of {} is {x} in the file but {y} with this search's scoring setup; \
+                    "--scores {origin}: '{k}' of {} is {x} in the file but {y} with this search's scoring setup; \
                      the file was made with another --seed/--score-seed, --data, --batch-size, --augment or \
                      --num-classes (use the same ones, or leave --scores out)",
-                    e.origin,
                     e.arch.text()
                 );
             }
@@ -253,6 +259,44 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    /// The re-scoring check of lines without a setup compares only the scores such lines
+    /// give, and names such a line, when another file with a recorded setup gives other
+    /// proxies of the same architecture.
+    #[test]
+    fn check_compares_only_the_scores_of_lines_without_a_setup() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+        let setup = serde_json::to_string(&ScoringSetup::example()).unwrap();
+        let with_setup = write(
+            dir.path(),
+            "new.jsonl",
+            &format!("{{\"arch\":\"{a}\",\"scores\":{{\"jacob_cov\":-65.0}},\"setup\":{setup}}}\n"),
+        );
+        let legacy = write(dir.path(), "old.jsonl", &format!("{{\"arch\":\"{a}\",\"scores\":{{\"wrcor\":800.5}}}}\n"));
+        for files in [[with_setup.clone(), legacy.clone()], [legacy.clone(), with_setup.clone()]] {
+            let p =
+                Precomputed::load(&files, SpaceKind::Nb201, &["wrcor", "jacob_cov"], false, &ScoringSetup::example())
+                    .unwrap();
+            // The fresh jacob_cov differs (another machine), but only wrcor is re-checked.
+            let mut asked = Vec::new();
+            let checked = p
+                .check(|_, names| {
+                    asked = names.to_vec();
+                    Ok(ScoreMap::from([("wrcor".to_string(), 800.5), ("jacob_cov".to_string(), -64.0)]))
+                })
+                .unwrap();
+            assert!(checked.is_some());
+            assert_eq!(asked, ["wrcor"]);
+            // A legacy score that differs is blamed on the legacy file's line.
+            let e = p.check(|_, _| Ok(ScoreMap::from([("wrcor".to_string(), 801.5)]))).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--scores {}:1: 'wrcor'", legacy.display())), "{e}");
+        }
+        // Only lines with a setup: nothing to re-check.
+        let p = Precomputed::load(&[with_setup], SpaceKind::Nb201, &["jacob_cov"], false, &ScoringSetup::example())
+            .unwrap();
+        assert!(p.check(|_, _| panic!("nothing to re-score")).unwrap().is_none());
     }
 
     #[test]
