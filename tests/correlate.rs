@@ -447,3 +447,48 @@ fn scores_on_the_fly_like_zsnas_score() {
     ]);
     assert_eq!(again, out);
 }
+
+/// `--proxies` limits what must agree across the files: two files whose `naswot` was
+/// scored at two batch sizes still correlate `params_live`, which does not depend on the
+/// batch, while `naswot` (or all proxies) is refused; a misspelt proxy is named first.
+#[test]
+fn proxies_limit_the_setup_checks_to_the_asked_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    for (f, seed, batch) in [(&a, "1", "8"), (&b, "2", "16")] {
+        let (code, _, err) = zsnas(&[
+            "--threads",
+            "1",
+            "score",
+            "--sample",
+            "6",
+            "--seed",
+            seed,
+            "--proxies",
+            "naswot,params_live",
+            "--batch-size",
+            batch,
+            "--output",
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let files = ["correlate", "--scores", a.to_str().unwrap(), b.to_str().unwrap(), "--bootstrap", "0"];
+    let with = |extra: &[&'static str]| -> Vec<String> { files.iter().chain(extra).map(|x| x.to_string()).collect() };
+    let run = |extra: &[&'static str]| {
+        let v = with(extra);
+        zsnas(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, out, err) = run(&["--proxies", "params_live"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.starts_with("params_live  12")), "{out}");
+    for (extra, needle) in [
+        (&[][..], "'naswot' is scored with two setups"),
+        (&["--proxies", "naswot"][..], "'naswot' is scored with two setups"),
+        (&["--proxies", "params_livex"][..], "unknown proxy 'params_livex'"),
+    ] {
+        let (code, _, err) = run(extra);
+        assert_ne!(code, 0);
+        assert!(err.contains(needle) && !err.contains("panicked"), "{extra:?}: {err}");
+    }
+}

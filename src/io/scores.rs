@@ -141,7 +141,11 @@ fn same_within(a: f64, b: f64, rtol: f64) -> bool {
 /// seed, data, ...) is an error naming a line of each and the first field that differs,
 /// since one ranking cannot mix them. Different proxies may come from different setups,
 /// and the shape counts from any ([`Proxy::depends_on_batch_or_seed`]).
-pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<ScoreSet> {
+///
+/// With `checked`, only those proxies are held to both rules; another proxy keeps the
+/// value of its first line.
+pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>, checked: Option<&[String]>) -> Result<ScoreSet> {
+    let is_checked = |p: &str| checked.is_none_or(|c| c.iter().any(|x| x == p));
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut archs: Vec<ScoredArch> = Vec::new();
     let mut duplicates = 0;
@@ -158,9 +162,11 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
                     with_setup.len() - 1
                 }
             };
-            let checked =
-                r.scores.keys().filter(|p| Proxy::from_name(p).map_or(true, |x| x.depends_on_batch_or_seed()));
-            for p in checked {
+            let depend = r
+                .scores
+                .keys()
+                .filter(|p| is_checked(p) && Proxy::from_name(p).map_or(true, |x| x.depends_on_batch_or_seed()));
+            for p in depend {
                 let first = *setup_of.entry(p.clone()).or_insert(mine);
                 if first != mine {
                     let (old, origin) = &with_setup[first];
@@ -180,7 +186,7 @@ pub fn merge_records(space: SpaceKind, records: Vec<ScoredArch>) -> Result<Score
             }
             Some(&i) => {
                 let first = &mut archs[i];
-                for (p, &v) in &r.scores {
+                for (p, &v) in r.scores.iter().filter(|(p, _)| is_checked(p)) {
                     if let Some(&w) = first.scores.get(p) {
                         if !same_score_of(p, v, w) && first.arch != r.arch {
                             bail!(
@@ -268,17 +274,28 @@ pub fn read_score_file(path: &Path) -> Result<Vec<(String, Value)>> {
 
 /// Reads and merges score files (see [`read_score_file`] and [`merge_records`]). The
 /// space is `space` when given (every line must agree), else the lines' `space` field.
-pub fn load_scores(paths: &[PathBuf], space: Option<SpaceKind>) -> Result<ScoreSet> {
+/// With `checked`, only those proxies must agree across lines and setups (the proxies a
+/// command uses); the others are kept as first read.
+pub fn load_scores(paths: &[PathBuf], space: Option<SpaceKind>, checked: Option<&[String]>) -> Result<ScoreSet> {
     let mut lines = Vec::new();
     for p in paths {
         lines.extend(read_score_file(p)?);
     }
-    records_to_set(lines, space)
+    records_checked(lines, space, checked)
 }
 
 /// Turns `(origin, JSON line)` pairs into a merged [`ScoreSet`], checking that all lines
 /// are of one space.
 pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> Result<ScoreSet> {
+    records_checked(lines, space, None)
+}
+
+/// [`records_to_set`], checking only the proxies of `checked` when given ([`merge_records`]).
+fn records_checked(
+    lines: Vec<(String, Value)>,
+    space: Option<SpaceKind>,
+    checked: Option<&[String]>,
+) -> Result<ScoreSet> {
     let mut found: Option<(SpaceKind, String)> = None;
     let mut recs = Vec::with_capacity(lines.len());
     for (origin, v) in &lines {
@@ -304,7 +321,7 @@ pub fn records_to_set(lines: Vec<(String, Value)>, space: Option<SpaceKind>) -> 
         (None, Some((s, _))) => s,
         (None, None) => bail!("the score lines have no \"space\" field; give --space nb201|nb101"),
     };
-    merge_records(space, recs)
+    merge_records(space, recs, checked)
 }
 
 #[cfg(test)]
@@ -336,7 +353,8 @@ mod tests {
         };
         let a = "input,conv3x3-bn-relu,maxpool3x3,output|0110|0001|0001|0000";
         let b = "input,maxpool3x3,conv3x3-bn-relu,output|0110|0001|0001|0000";
-        let e = merge_records(SpaceKind::Nb101, vec![spec(a, 2.367e26, "s:1"), spec(b, 2.322e26, "s:2")]).unwrap_err();
+        let e = merge_records(SpaceKind::Nb101, vec![spec(a, 2.367e26, "s:1"), spec(b, 2.322e26, "s:2")], None)
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -347,7 +365,7 @@ mod tests {
             )
         );
         // The same spec twice with equal scores merges.
-        let set = merge_records(SpaceKind::Nb101, vec![spec(a, 1.0, "s:1"), spec(a, 1.0, "s:2")]).unwrap();
+        let set = merge_records(SpaceKind::Nb101, vec![spec(a, 1.0, "s:1"), spec(a, 1.0, "s:2")], None).unwrap();
         assert_eq!((set.archs.len(), set.duplicates), (1, 1));
     }
 
@@ -356,14 +374,45 @@ mod tests {
         let set = merge_records(
             SpaceKind::Nb201,
             vec![rec("synflow", 2.0, "a:1"), rec("swap", 5.0, "b:1"), rec("synflow", 2.0, "c:1")],
+            None,
         )
         .unwrap();
         assert_eq!(set.archs.len(), 1);
         assert_eq!((set.merged, set.duplicates), (1, 1));
         assert_eq!(set.archs[0].scores.len(), 2);
-        let err =
-            merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")]).unwrap_err();
+        let err = merge_records(SpaceKind::Nb201, vec![rec("synflow", 2.0, "a:1"), rec("synflow", 3.0, "b:7")], None)
+            .unwrap_err();
         assert!(format!("{err}").contains("b:7"), "{err}");
+    }
+
+    /// With `checked`, a proxy outside it neither conflicts nor mixes setups: it keeps its
+    /// first value, and the checked proxies are held to both rules as before.
+    #[test]
+    fn only_the_checked_proxies_must_agree() {
+        let with = |proxy: &str, v: f64, batch_size: usize, origin: &str| ScoredArch {
+            setup: Some(ScoringSetup { batch_size, ..ScoringSetup::example() }),
+            ..rec(proxy, v, origin)
+        };
+        let recs = || {
+            vec![
+                with("naswot", 2.0, 8, "a:1"),
+                with("params_live", 5.0, 8, "a:2"),
+                with("naswot", 3.0, 16, "b:1"),
+                with("params_live", 5.0, 16, "b:2"),
+            ]
+        };
+        let keep = ["params_live".to_string()];
+        let set = merge_records(SpaceKind::Nb201, recs(), Some(&keep)).unwrap();
+        assert_eq!(set.archs.len(), 1);
+        assert_eq!(set.archs[0].scores["naswot"], 2.0);
+        assert_eq!(set.archs[0].scores["params_live"], 5.0);
+        let err = merge_records(SpaceKind::Nb201, recs(), None).unwrap_err().to_string();
+        assert!(err.starts_with("'naswot' is scored with two setups"), "{err}");
+        let naswot = ["naswot".to_string()];
+        assert!(merge_records(SpaceKind::Nb201, recs(), Some(&naswot)).is_err());
+        // Two values of a checked proxy without setups are still refused.
+        let twice = vec![rec("params_live", 1.0, "a:1"), rec("params_live", 2.0, "b:1"), rec("naswot", 1.0, "c:1")];
+        assert!(merge_records(SpaceKind::Nb201, twice, Some(&keep)).is_err());
     }
 
     #[test]
@@ -377,10 +426,13 @@ mod tests {
             "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|",
             "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|",
         );
-        let err =
-            merge_records(SpaceKind::Nb201, vec![with("meco", a, 64, "m.jsonl:1"), with("meco", b, 8, "n.jsonl:3")])
-                .unwrap_err()
-                .to_string();
+        let err = merge_records(
+            SpaceKind::Nb201,
+            vec![with("meco", a, 64, "m.jsonl:1"), with("meco", b, 8, "n.jsonl:3")],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "'meco' is scored with two setups, which one ranking cannot mix: m.jsonl:1 has batch_size 64, n.jsonl:3 has batch_size 8; give files of one setup per proxy"
@@ -396,6 +448,7 @@ mod tests {
                 with("params_live", b, 8, "z:2"),
                 rec("meco", 1.0, "old:1"),
             ],
+            None,
         )
         .unwrap();
         assert_eq!(set.archs.len(), 3);
