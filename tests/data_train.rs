@@ -289,4 +289,49 @@ fn train_command_bad_input() {
         &["train", "--arch", SKIP, "--data", folder.to_str().unwrap(), "--output", out.to_str().unwrap()],
         "images of 30x30 pixels do not fit the NAS-Bench-201 network",
     );
+    // An export's folder is not a train run, and a train run's folder (or its last/) is
+    // not an export's: each command refuses the other's, naming what it found.
+    let export = dir.path().join("export");
+    let (code, _, err) =
+        common::zsnas(&["export", "--space", "nb201", "--arch", SKIP, "--output", export.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let data = shared_data_file("cifar10/train_4000.bin");
+    common::assert_error(
+        &[
+            "train",
+            "--arch",
+            SKIP,
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--output",
+            export.to_str().unwrap(),
+        ],
+        "holds an export (arch.json), not a train run",
+    );
+    assert!(!export.join("log.jsonl").exists());
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("last")).unwrap();
+    std::fs::write(run.join("checkpoint.safetensors"), b"").unwrap();
+    std::fs::write(run.join("last").join("model.pt"), b"trained").unwrap();
+    common::assert_error(
+        &["export", "--space", "nb201", "--arch", SKIP, "--output", run.to_str().unwrap()],
+        "is a train run's folder (it holds checkpoint.safetensors)",
+    );
+    common::assert_error(
+        &[
+            "export",
+            "--space",
+            "nb201",
+            "--arch",
+            SKIP,
+            "--format",
+            "torchscript",
+            "--output",
+            run.join("last").to_str().unwrap(),
+        ],
+        "holds model.pt, weights that are not a zsnas export (no arch.json naming them)",
+    );
+    assert_eq!(std::fs::read(run.join("last").join("model.pt")).unwrap(), b"trained");
 }

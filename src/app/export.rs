@@ -102,6 +102,21 @@ pub fn run(a: &ExportArgs) -> Result<(PathBuf, PathBuf)> {
         );
     }
     let classes = a.num_classes.unwrap_or(space.default_num_classes());
+    // A train run's folder (or its best/ and last/ weights) is not an export's.
+    for f in ["checkpoint.safetensors", "log.jsonl"] {
+        if a.output.join(f).exists() {
+            bail!("--output {} is a train run's folder (it holds {f}): give another folder", a.output.display());
+        }
+    }
+    let has_arch_json = a.output.join("arch.json").exists();
+    for f in ["weights.safetensors", "model.pt"] {
+        if !has_arch_json && a.output.join(f).exists() {
+            bail!(
+                "--output {} holds {f}, weights that are not a zsnas export (no arch.json naming them): give another folder",
+                a.output.display()
+            );
+        }
+    }
     // The other format's file of an earlier export would sit beside this arch.json.
     let other = a.output.join(if torchscript { "weights.safetensors" } else { "model.pt" });
     if other.exists() {

@@ -185,6 +185,10 @@ pub fn train(spec: &TrainSpec, recipe: &Recipe, opts: &TrainOptions) -> Result<T
         }
     }
     let out = &opts.output;
+    // An export's folder (`zsnas export`: arch.json beside initial weights) is not a run.
+    if out.join("arch.json").exists() && !out.join(files::CHECKPOINT).exists() && !out.join(files::LOG).exists() {
+        bail!("--output {} holds an export (arch.json), not a train run: give another folder", out.display());
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder '{}'", out.display()))?;
     if opts.plot {
         crate::report::plot::check_writable(&out.join(files::CURVES))?;
