@@ -492,3 +492,27 @@ fn cli_precomputed_scores_are_reused_completed_and_checked() {
     m.extend(["--fitness", "wrcor", "--scores", missing.to_str().unwrap()]);
     assert_error(&m, "none.jsonl");
 }
+
+/// A REINFORCE history extended to a larger --budget replays other warm-up draws when the
+/// warm-up follows the budget (min(--warmup, budget/2)): the error says so, and giving the
+/// warm-up the file was written with extends it.
+#[test]
+fn reinforce_extended_budget_names_the_warmup() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("r.jsonl");
+    let h = h.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args =
+            vec!["--threads", "1", "search", "--strategy", "reinforce", "--fitness", "params_live", "--history", h];
+        args.extend(extra);
+        common::zsnas(&args)
+    };
+    let (code, _, err) = run(&["--budget", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["--budget", "40"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("REINFORCE's warm-up is min(--warmup, --budget/2), 20 random architectures here"), "{err}");
+    let (code, out, err) = run(&["--budget", "40", "--warmup", "10"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("in 40 steps (20 scored in this run, 20 from the cache)"), "{out}");
+}

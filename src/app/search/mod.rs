@@ -234,12 +234,22 @@ pub fn run(a: SearchArgs) -> Result<()> {
         let (strategy_name, fitness_name, space_name) = (strategy.name(), fitness.name(), kind.name());
         let progress_ref = &progress;
         let index_ref = &index_of;
+        // REINFORCE's warm-up depends on the budget: a run written with another --budget
+        // replays other random draws.
+        let replay_hint = match &strategy {
+            Strategy::Reinforce(c) => format!(
+                "; REINFORCE's warm-up is min(--warmup, --budget/2), {} random architectures here: a file written with another --budget needs the warm-up it had, given as --warmup",
+                c.effective_warmup(a.budget)
+            ),
+            _ => String::new(),
+        };
+        let replay_hint = &replay_hint;
         let observer = Box::new(move |v: &StepView| -> Result<()> {
             progress_ref.inc(1);
             if v.step <= recorded.len() {
                 if recorded[v.step - 1] != v.arch.key() {
                     bail!(
-                        "replaying run {r} from the history: step {} evaluates {} but the file recorded another architecture; the file was written with other flags (use the same flags or another --history file)",
+                        "replaying run {r} from the history: step {} evaluates {} but the file recorded another architecture; the file was written with other flags (use the same flags or another --history file){replay_hint}",
                         v.step,
                         v.arch.text()
                     );
