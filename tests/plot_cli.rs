@@ -186,3 +186,49 @@ fn a_plot_that_would_overwrite_an_input_is_refused() {
     assert!(std::fs::read(&h).map(|b| b.is_empty()).unwrap_or(true));
     assert!(!dir.path().join("h.svg").exists());
 }
+
+/// A history with a gap in a run's steps, or with lines of two scoring setups, is refused
+/// (a curve would close the gap up, or average two searches), naming the file.
+#[test]
+fn a_history_with_a_step_gap_or_two_setups_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gap = dir.path().join("gap.jsonl");
+    let text = std::fs::read_to_string(fixture("sjw_random_2x6.jsonl")).unwrap();
+    std::fs::write(
+        &gap,
+        text.lines().filter(|l| !l.contains("\"step\":3,")).map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let out = dir.path().join("p");
+    assert_error(
+        &["plot", gap.to_str().unwrap(), "--output", out.to_str().unwrap()],
+        "gap.jsonl: run 0 has no step 3 (its steps jump to 4)",
+    );
+    let h = dir.path().join("h.jsonl");
+    let (code, _, err) = zsnas(&[
+        "search",
+        "--strategy",
+        "random",
+        "--budget",
+        "4",
+        "--fitness",
+        "params_live",
+        "--history",
+        h.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = zsnas(&["plot", h.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let edited: String = std::fs::read_to_string(&h)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 2 { l.replace("\"batch_size\":64", "\"batch_size\":8") } else { l.to_string() } + "\n")
+        .collect();
+    assert!(edited.contains("\"batch_size\":8"));
+    std::fs::write(&h, edited).unwrap();
+    assert_error(
+        &["plot", h.to_str().unwrap(), "--output", out.to_str().unwrap()],
+        "h.jsonl line 3 was scored with batch_size 8, line 1 with batch_size 64: give one search per file",
+    );
+}

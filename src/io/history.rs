@@ -166,8 +166,8 @@ impl HistoryFile {
 ///
 /// Errors, naming the file (and the 1-based line): unreadable; not a history line (not
 /// JSON, or without `run`/`step`/`arch`/`scores`/`best_so_far`, as a `zsnas score` file);
-/// lines of different spaces, strategies or fitnesses; a step recorded twice in a run;
-/// no line at all.
+/// lines of different spaces, strategies, fitnesses or scoring setups; a step recorded
+/// twice in a run; a run whose steps do not run 1, 2, ... without gaps; no line at all.
 pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
     let name = path.display();
     // A FIFO or device would block or never end: history files are regular files.
@@ -177,6 +177,7 @@ pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
         .map_err(|_| anyhow!("{name} is not a text file (not a zsnas search --history file)"))?;
     let mut by_run: BTreeMap<usize, BTreeMap<usize, HistoryLine>> = BTreeMap::new();
     let (mut space, mut strategy, mut fitness) = (None, None, None);
+    let mut setup: Option<(ScoringSetup, usize)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -205,6 +206,16 @@ pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
                 }
             }
         }
+        if let Some(s) = &h.setup {
+            match &setup {
+                Some((first, at)) => {
+                    if let Some((k, x, y)) = ScoringSetup::first_difference(first, s) {
+                        bail!("{name} line {line} was scored with {k} {y}, line {at} with {k} {x}: give one search per file");
+                    }
+                }
+                None => setup = Some((s.clone(), line)),
+            }
+        }
         let (run, step) = (h.run, h.step);
         if by_run.entry(run).or_default().insert(step, h).is_some() {
             bail!("{name} holds step {step} of run {run} twice (line {line})");
@@ -212,6 +223,16 @@ pub fn read_history_file(path: &std::path::Path) -> Result<HistoryFile> {
     }
     if by_run.is_empty() {
         bail!("{name} holds no history line (empty file)");
+    }
+    // A search writes steps 1, 2, ... of each run: a gap means lost or edited lines, which
+    // a curve over the steps would silently close up.
+    for (run, steps) in &by_run {
+        if let Some((k, &step)) = steps.keys().enumerate().find(|(k, &s)| s != k + 1) {
+            bail!(
+                "{name}: run {run} has no step {} (its steps jump to {step}); a search writes steps 1, 2, ... without gaps",
+                k + 1
+            );
+        }
     }
     let runs = by_run.into_values().map(|steps| steps.into_values().collect()).collect();
     Ok(HistoryFile { space, strategy, fitness, runs })
