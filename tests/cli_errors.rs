@@ -617,3 +617,34 @@ fn a_bad_nb101_json_entry_is_named_counting_from_1() {
         "specs.json: entry 2 of the list (counting from 1): op 1: unknown NAS-Bench-101 op 'conv9x9'",
     );
 }
+
+/// Odd but plain inputs get their own words: `--data` naming a device, an empty truth
+/// file; and an archs file with lone-CR line ends (old Mac files) is read line by line.
+#[test]
+fn device_data_empty_truth_and_lone_cr_archs_files() {
+    assert_error(
+        &["score", "--sample", "2", "--proxies", "params_live", "--data", "/dev/null"],
+        "data path '/dev/null' is neither a regular file nor a folder",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "\n").unwrap();
+    let scores = dir.path().join("s.jsonl");
+    let (code, _, err) =
+        zsnas(&["score", "--sample", "3", "--proxies", "params_live", "--output", scores.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_error(
+        &["correlate", "--scores", scores.to_str().unwrap(), "--truth", empty.to_str().unwrap()],
+        "empty.csv is empty: expected a CSV table with a header row",
+    );
+    let a = "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let b = "|none~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let cr = dir.path().join("cr.txt");
+    std::fs::write(&cr, format!("{a}\r{b}\r")).unwrap();
+    let (code, out, err) = zsnas(&["score", "--archs-file", cr.to_str().unwrap(), "--proxies", "params_live"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    // A bad line is named by its number, counting lone CRs as line ends.
+    std::fs::write(&cr, format!("{a}\r\rbad\r")).unwrap();
+    assert_error(&["score", "--archs-file", cr.to_str().unwrap(), "--proxies", "params_live"], "cr.txt:3");
+}

@@ -183,16 +183,19 @@ pub fn read_data_dir(p: &Path, opts: &ReadOptions) -> Result<(RawImages, DataFor
 
 /// Reads a data file or folder of any supported format.
 ///
-/// Errors: a path that does not exist (naming it); see [`read_data_file`] and
-/// [`read_data_dir`].
+/// Errors: a path that does not exist, or that is neither a regular file nor a folder
+/// (naming it); see [`read_data_file`] and [`read_data_dir`].
 pub fn read_data_path(p: &Path, opts: &ReadOptions) -> Result<(RawImages, DataFormat)> {
     if !p.exists() {
         bail!("data path '{}' does not exist", p.display());
     }
     if p.is_file() {
         read_data_file(p, opts)
-    } else {
+    } else if p.is_dir() {
         read_data_dir(p, opts)
+    } else {
+        // A device, FIFO or socket: reading it could block or never end.
+        bail!("data path '{}' is neither a regular file nor a folder", p.display())
     }
 }
 

@@ -75,6 +75,9 @@ impl TruthTable {
         // with CRLF line ends.
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            bail!("{name} is empty: expected a CSV table with a header row");
+        }
         let line_at = |byte: u64| {
             // With CRLF the crate's record offset can fall on the previous line's '\n'.
             let mut at = (byte as usize).min(bytes.len());

@@ -117,7 +117,8 @@ impl AnyArch {
     }
 
     /// Reads architectures from a file: one text form per line (blank lines and `#`
-    /// comments skipped, a leading UTF-8 byte-order mark ignored). Errors: an unreadable
+    /// comments skipped, a leading UTF-8 byte-order mark ignored; lines may end in `\n`,
+    /// `\r\n` or a lone `\r`). Errors: an unreadable
     /// file, a malformed line (naming `file:line`), a file without any architecture.
     pub fn read_file(space: SpaceKind, path: &Path) -> Result<Vec<AnyArch>> {
         let text =
@@ -141,6 +142,8 @@ impl AnyArch {
                 .collect();
         }
         let mut out = Vec::new();
+        // Line ends "\n", "\r\n" and a lone "\r" (old Mac files), as truth CSVs are read.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
         for (i, line) in text.lines().enumerate() {
             let l = line.trim();
             if l.is_empty() || l.starts_with('#') {
