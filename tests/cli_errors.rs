@@ -648,3 +648,36 @@ fn device_data_empty_truth_and_lone_cr_archs_files() {
     std::fs::write(&cr, format!("{a}\r\rbad\r")).unwrap();
     assert_error(&["score", "--archs-file", cr.to_str().unwrap(), "--proxies", "params_live"], "cr.txt:3");
 }
+
+/// Two NAS-Bench-101 specs of one network (same module hash; here one has a dead vertex)
+/// are both scored as written, with a note that says so.
+#[test]
+fn two_spellings_of_one_nb101_network_get_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pair.txt");
+    std::fs::write(
+        &f,
+        "input,conv1x1-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,output|010000|001011|000101|000011|000001|000000\n\
+         input,conv1x1-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,conv3x3-bn-relu,output|0100010|0010101|0001001|0000101|0000001|0000000|0000000\n",
+    )
+    .unwrap();
+    let (code, out, err) = zsnas(&[
+        "score",
+        "--space",
+        "nb101",
+        "--archs-file",
+        f.to_str().unwrap(),
+        "--proxies",
+        "params",
+        "--batch-size",
+        "8",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let hashes: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["hash"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(hashes.len(), 2);
+    assert_eq!(hashes[0], hashes[1]);
+    assert!(err.contains("note: 1 NAS-Bench-101 spec(s) are another spelling of a network already selected"), "{err}");
+}

@@ -139,6 +139,29 @@ pub fn score_all(job: &ScoreJob, mut on_new: impl FnMut(&ScoreLine) -> Result<()
             repeated.len()
         );
     }
+    // NAS-Bench-101 specs written differently can be one network (one module hash); each
+    // is built and seeded as written, so their scores differ and `correlate` refuses them.
+    if space == SpaceKind::Nb101 {
+        let mut by_hash: std::collections::HashMap<String, &AnyArch> = std::collections::HashMap::new();
+        let twins: Vec<(String, String)> = selected
+            .iter()
+            .filter_map(|x| match by_hash.entry(x.key()) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    Some((cut(&e.get().text(), 100), cut(&x.text(), 100)))
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(x);
+                    None
+                }
+            })
+            .collect();
+        if let Some((a, b)) = twins.first() {
+            crate::note!(
+                "note: {} NAS-Bench-101 spec(s) are another spelling of a network already selected (same hash; first: {a} and {b}): each is scored as written, so their scores differ, and correlate refuses a file holding both",
+                twins.len()
+            );
+        }
+    }
     let mut plan: Vec<(&AnyArch, Vec<Proxy>)> = Vec::new();
     let (mut reused, mut completing) = (0, 0);
     for &x in &selected {
