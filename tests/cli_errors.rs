@@ -647,6 +647,15 @@ fn device_data_empty_truth_and_lone_cr_archs_files() {
     // A bad line is named by its number, counting lone CRs as line ends.
     std::fs::write(&cr, format!("{a}\r\rbad\r")).unwrap();
     assert_error(&["score", "--archs-file", cr.to_str().unwrap(), "--proxies", "params_live"], "cr.txt:3");
+    // A device never ends: refused as an archs file or a truth table, naming it.
+    assert_error(
+        &["score", "--archs-file", "/dev/zero", "--proxies", "params_live"],
+        "archs file '/dev/zero' is a device, not a file or pipe",
+    );
+    assert_error(
+        &["correlate", "--scores", scores.to_str().unwrap(), "--truth", "/dev/zero"],
+        "truth file '/dev/zero' is a device, not a file or pipe",
+    );
 }
 
 /// Two NAS-Bench-101 specs of one network (same module hash; here one has a dead vertex)

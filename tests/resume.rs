@@ -10,17 +10,23 @@ use std::time::{Duration, Instant};
 
 const SAMPLE: usize = 12;
 
-fn score_cmd(output: &Path, extra: &[&str]) -> Command {
+/// `zsnas` with progress output off and without the scheduler variables, which would turn
+/// on sharding.
+fn zsnas_cmd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zsnas"));
-    c.args(["--threads", "1", "score", "--sample", "12", "--batch-size", "8", "--proxies", "wrcor,naswot", "--output"])
-        .arg(output)
-        .args(extra)
-        .env("ZSNAS_PROGRESS", "off")
-        // The scheduler variables would turn on sharding.
+    c.env("ZSNAS_PROGRESS", "off")
         .env_remove("ZSNAS_SHARD")
         .env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("SLURM_ARRAY_TASK_COUNT")
         .env_remove("JOB_COMPLETION_INDEX");
+    c
+}
+
+fn score_cmd(output: &Path, extra: &[&str]) -> Command {
+    let mut c = zsnas_cmd();
+    c.args(["--threads", "1", "score", "--sample", "12", "--batch-size", "8", "--proxies", "wrcor,naswot", "--output"])
+        .arg(output)
+        .args(extra);
     c
 }
 
@@ -153,14 +159,10 @@ fn nul_garbage_is_dropped_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("nul.jsonl");
     std::fs::write(&f, [0u8; 3]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
+    let out = zsnas_cmd()
         .args(["score", "--arch", "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "params"])
         .arg("--output")
         .arg(&f)
-        .env_remove("ZSNAS_SHARD")
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("SLURM_ARRAY_TASK_COUNT")
-        .env_remove("JOB_COMPLETION_INDEX")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -178,14 +180,9 @@ fn completing_through_a_symlink_rewrites_its_target() {
     let link = dir.path().join("link.jsonl");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let run = |proxies: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        let out = zsnas_cmd()
             .args(["--threads", "1", "score", "--sample", "5", "--seed", "3", "--proxies", proxies, "--output"])
             .arg(&link)
-            .env("ZSNAS_PROGRESS", "off")
-            .env_remove("ZSNAS_SHARD")
-            .env_remove("SLURM_ARRAY_TASK_ID")
-            .env_remove("SLURM_ARRAY_TASK_COUNT")
-            .env_remove("JOB_COMPLETION_INDEX")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -198,4 +195,16 @@ fn completing_through_a_symlink_rewrites_its_target() {
     assert!(lines.values().all(|(_, s)| s["params_live"].is_number() && s["flops_live"].is_number()));
     assert_eq!(count_lines(&target), 5);
     assert!(!dir.path().join("link.jsonl.tmp").exists() && !dir.path().join("target.jsonl.tmp").exists());
+    // The rewrite keeps the file's permissions, and a file with another hard link is
+    // rewritten in place, so both names hold the new lines.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run("params_live,flops_live,params");
+    assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+    let other = dir.path().join("other.jsonl");
+    std::fs::hard_link(&target, &other).unwrap();
+    run("params_live,flops_live,params,flops");
+    assert_eq!(count_lines(&target), 5);
+    assert_eq!(std::fs::read(&other).unwrap(), std::fs::read(&target).unwrap());
+    assert!(read(&other).values().all(|(_, s)| s["params"].is_number() && s["flops"].is_number()));
 }

@@ -241,6 +241,11 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
         }
         return Ok(Truth { source: EMBEDDED_SOURCE.into(), column, key, map });
     };
+    // A device would never end (`/dev/zero`); a pipe (`--truth <(zcat t.csv.gz)`) is read
+    // to its end.
+    if let Some(kind) = crate::space::arch::not_a_text_source(&path) {
+        bail!("truth file '{}' is {kind}, not a file or pipe", path.display());
+    }
     let is_json = path.extension().is_some_and(|e| e == "json")
         || std::fs::read(&path).ok().is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));
     if is_json {

@@ -140,8 +140,9 @@ impl ScoreFile {
     }
 
     /// Ends the run: when the file holds more than one line for some architecture, rewrites
-    /// it with one line each (via `<file>.tmp` and an atomic rename; a symbolic link's
-    /// target is rewritten, the link kept). Returns the number of lines dropped.
+    /// it with one line each (via `<file>.tmp` and an atomic rename, keeping the file's
+    /// permissions; a symbolic link's target is rewritten, the link kept; a file with
+    /// other hard links is rewritten in place). Returns the number of lines dropped.
     pub fn finish(self) -> Result<usize> {
         if self.duplicates == 0 {
             return Ok(0);
@@ -154,11 +155,34 @@ impl ScoreFile {
             text.push_str(&to_line(l));
             text.push('\n');
         }
+        let meta = std::fs::metadata(&target).ok();
+        #[cfg(unix)]
+        let hard_linked = meta.as_ref().is_some_and(|m| std::os::unix::fs::MetadataExt::nlink(m) > 1);
+        #[cfg(not(unix))]
+        let hard_linked = false;
+        drop(self.log);
+        if hard_linked {
+            // A rename would leave the file's other names holding the old lines: rewrite it
+            // in place (a kill meanwhile leaves a prefix, which the next run repairs).
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&target)
+                .with_context(|| format!("cannot rewrite '{}'", target.display()))?;
+            f.write_all(text.as_bytes())
+                .and_then(|_| f.sync_all())
+                .with_context(|| format!("cannot rewrite '{}'", target.display()))?;
+            return Ok(self.duplicates);
+        }
         let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write '{}'", tmp.display()))?;
         f.write_all(text.as_bytes())
             .and_then(|_| f.sync_all())
             .with_context(|| format!("cannot write '{}'", tmp.display()))?;
-        drop(self.log);
+        // The rewritten file keeps the permissions of the one it replaces.
+        if let Some(m) = &meta {
+            std::fs::set_permissions(&tmp, m.permissions())
+                .with_context(|| format!("cannot set the permissions of '{}'", tmp.display()))?;
+        }
         std::fs::rename(&tmp, &target)
             .with_context(|| format!("cannot replace '{}' by '{}'", target.display(), tmp.display()))?;
         Ok(self.duplicates)

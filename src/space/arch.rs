@@ -121,6 +121,11 @@ impl AnyArch {
     /// `\r\n` or a lone `\r`). Errors: an unreadable
     /// file, a malformed line (naming `file:line`), a file without any architecture.
     pub fn read_file(space: SpaceKind, path: &Path) -> Result<Vec<AnyArch>> {
+        // A device would never end (`/dev/zero`); a pipe (`--archs-file <(...)`) is read to
+        // its end.
+        if let Some(kind) = not_a_text_source(path) {
+            bail!("archs file '{}' is {kind}, not a file or pipe", path.display());
+        }
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read archs file '{}'", path.display()))?;
         // A byte-order mark (editors on Windows write one) is not part of the first line.
@@ -202,4 +207,23 @@ impl AnyArch {
             _ => bail!("--all is only available for nb201"),
         }
     }
+}
+
+/// What `path` is when it is something a small text input (an archs file, a truth table)
+/// cannot be read from to its end: "a folder", "a device" or "a socket"; `None` for a
+/// regular file, a pipe or FIFO, and a path that does not exist (its reader says so).
+pub fn not_a_text_source(path: &Path) -> Option<&'static str> {
+    let m = std::fs::metadata(path).ok()?;
+    let t = m.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    t.is_dir().then_some("a folder")
 }
