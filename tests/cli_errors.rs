@@ -647,6 +647,29 @@ fn device_data_empty_truth_and_lone_cr_archs_files() {
     // A bad line is named by its number, counting lone CRs as line ends.
     std::fs::write(&cr, format!("{a}\r\rbad\r")).unwrap();
     assert_error(&["score", "--archs-file", cr.to_str().unwrap(), "--proxies", "params_live"], "cr.txt:3");
+    // A pipe is read once to its end: a truth table written into a FIFO by another
+    // process (as `--truth <(zcat t.csv.gz)` does) gives the table's figures.
+    let fifo = dir.path().join("truth.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (_, table, _) = zsnas(&["table", "--format", "csv"]);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, table).unwrap())
+    };
+    let (code, piped, err) = zsnas(&[
+        "correlate",
+        "--scores",
+        scores.to_str().unwrap(),
+        "--truth",
+        fifo.to_str().unwrap(),
+        "--bootstrap",
+        "0",
+    ]);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let (_, embedded, _) = zsnas(&["correlate", "--scores", scores.to_str().unwrap(), "--bootstrap", "0"]);
+    let rows = |t: &str| t.lines().skip(1).map(String::from).collect::<Vec<_>>();
+    assert_eq!(rows(&piped), rows(&embedded));
     // A device never ends: refused as an archs file or a truth table, naming it.
     assert_error(
         &["score", "--archs-file", "/dev/zero", "--proxies", "params_live"],

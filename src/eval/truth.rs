@@ -4,7 +4,7 @@
 //! mapped to a numeric column such as `test_acc_200ep`, optionally gzipped).
 
 use crate::io::gz::read_maybe_gz;
-use crate::space::nb101::load_records;
+use crate::space::nb101::parse_records;
 use crate::space::nb201_table::Nb201Table;
 use crate::space::{AnyArch, SpaceKind};
 use anyhow::{anyhow, bail, Context, Result};
@@ -246,13 +246,17 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
     if let Some(kind) = crate::space::arch::not_a_text_source(&path) {
         bail!("truth file '{}' is {kind}, not a file or pipe", path.display());
     }
-    let is_json = path.extension().is_some_and(|e| e == "json")
-        || std::fs::read(&path).ok().is_some_and(|b| b.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['));
+    // Read once: a pipe (`--truth <(zcat t.csv.gz)`) cannot be read twice.
+    let bytes = read_maybe_gz(&path)?;
+    let is_json =
+        path.extension().is_some_and(|e| e == "json") || bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[');
     if is_json {
         if key != "hash" {
             bail!("'{}' is a NAS-Bench-101 records JSON, keyed by hash, not '{key}'", path.display());
         }
-        let recs = load_records(&path)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow!("reading NAS-Bench-101 records from {}: not UTF-8 text", path.display()))?;
+        let recs = parse_records(&text).with_context(|| format!("in {}", path.display()))?;
         let col = NB101_COLUMNS.iter().position(|c| *c == column).ok_or_else(|| {
             anyhow!("'{}' has no column '{column}' (available: {})", path.display(), NB101_COLUMNS.join(", "))
         })?;
@@ -273,7 +277,7 @@ pub fn load_truth(space: SpaceKind, path: Option<&Path>, column: Option<&str>, k
         }
         return Ok(Truth { source: path.display().to_string(), column, key, map });
     }
-    let t = TruthTable::load_csv(&path, &key, &column)?;
+    let t = TruthTable::from_csv_reader(&bytes[..], &path.display().to_string(), &key, &column)?;
     let map = t.iter().map(|(k, v)| (k.to_string(), v)).collect();
     Ok(Truth { source: path.display().to_string(), column, key, map })
 }
