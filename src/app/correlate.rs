@@ -174,26 +174,21 @@ pub fn run(a: CorrelateArgs) -> Result<()> {
                 "{flag} applies to scoring on the fly, not to --scores files (their lines record how they were scored)"
             );
         }
-        // With --proxies, only its proxies (and their members) are read, so that another
-        // proxy of the files (scored twice, or with two setups) does not stop the run. The
-        // list is checked against the files' space afterwards ([`resolve_present`]).
+        // With --proxies, only its proxies (and their members) must agree across the files'
+        // lines and setups ([`load_scores`]); another proxy there (scored twice, or with two
+        // setups) does not stop the run. Without --space the files' space is not known yet:
+        // a list that parses in any space will do here (`resolve_present` checks it against
+        // the files' space afterwards); a malformed list is refused now.
         let keep: Option<Vec<String>> = match a.proxies.as_deref() {
             None => None,
             Some(l) => {
-                // Without --space the files' space is not known yet: a list valid in any
-                // space will do here; a malformed list is refused now.
-                let spaces = match space_flag {
-                    Some(s) => vec![s],
-                    None => vec![SpaceKind::Nb201, SpaceKind::Nb101, SpaceKind::Mbv2],
+                let spaces = space_flag.map_or(vec![SpaceKind::Nb201, SpaceKind::Nb101, SpaceKind::Mbv2], |s| vec![s]);
+                let mut parsed = spaces.into_iter().map(|s| parse_list(l, "--proxies", s));
+                let t = match parsed.next().expect("one space at least") {
+                    Ok(t) => t,
+                    Err(e) => parsed.find_map(Result::ok).ok_or(e)?,
                 };
-                let tries: Vec<Result<Vec<_>>> = spaces.iter().map(|&s| parse_list(l, "--proxies", s)).collect();
-                match tries.iter().position(Result::is_ok) {
-                    Some(i) => {
-                        let t = tries.into_iter().nth(i).expect("an Ok entry")?;
-                        Some(proxies_needed(&t).iter().map(|p| p.name().to_string()).collect())
-                    }
-                    None => return Err(tries.into_iter().next().expect("one space at least").unwrap_err()),
-                }
+                Some(proxies_needed(&t).iter().map(|p| p.name().to_string()).collect())
             }
         };
         load_scores(&a.scores, space_flag, keep.as_deref())?
