@@ -72,11 +72,14 @@ fn zen(m: &Model, images: &Tensor, reduction: Reduction, guard: f64) -> Result<f
         if let Reduction::MeanOverBatch = reduction {
             diff /= images.size()[0] as f64;
         }
+        // Summed in name order: `variables()` is a hash map whose order changes from process
+        // to process, which moved the score's last bits from run to run.
+        let mut vars: Vec<(String, Tensor)> =
+            m.vs.variables().into_iter().filter(|(name, _)| name.ends_with("running_var")).collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
         let mut s = (diff + guard).ln();
-        for (name, v) in m.vs.variables() {
-            if name.ends_with("running_var") {
-                s += (v.mean(Kind::Float).double_value(&[]).sqrt() + guard).ln();
-            }
+        for (_, v) in vars {
+            s += (v.mean(Kind::Float).double_value(&[]).sqrt() + guard).ln();
         }
         Ok(s)
     })
