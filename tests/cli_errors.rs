@@ -46,7 +46,11 @@ fn weights_with_a_missing_tensor() {
 #[test]
 fn unknown_space_and_device() {
     assert_error(&["score", "--space", "nb999", "--arch", A], "unknown search space 'nb999'");
-    assert_error(&["score", "--arch", A, "--device", "tpu"], "unknown device 'tpu'");
+    assert_error(&["score", "--arch", A, "--device", "tpu"], "--device 'tpu': unknown device");
+    assert_error(
+        &["score", "--arch", A, "--device", "cuda:x"],
+        "--device 'cuda:x': the GPU index after 'cuda:' must be a number",
+    );
 }
 
 #[test]
