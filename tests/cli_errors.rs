@@ -290,6 +290,31 @@ fn bench_rejects_zero_repeats_and_unknown_proxies() {
     assert_error(&["bench", "--proxies", "nope"], "unknown proxy 'nope'");
 }
 
+/// A shard taken from the environment (a job array) is said on stderr, with what it keeps
+/// and how to score everything, so that a job array run for another reason does not lose
+/// lines unnoticed.
+#[test]
+fn a_shard_from_the_environment_is_said() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(["--threads", "1", "score", "--sample", "5", "--proxies", "params"])
+        .env("ZSNAS_PROGRESS", "off")
+        .env_remove("ZSNAS_SHARD")
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "2")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "positions 1 and 3 of 5");
+    assert!(
+        err.contains(
+            "note: scoring shard 1/2 (from SLURM_ARRAY_TASK_ID): 2 of the 5 selected architectures; --shard 0/1 scores them all"
+        ),
+        "{err}"
+    );
+}
+
 /// `--shard-count` without an index in the environment is an error, not a silent
 /// "score everything"; with `--shard` it must agree with the shard's count.
 #[test]

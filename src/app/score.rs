@@ -150,7 +150,16 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             s
         }
         (None, count) => match Shard::from_env(count)? {
-            Some(s) => s,
+            Some(s) => {
+                // Said, so that a job array run for another reason does not lose lines unnoticed.
+                stderr_line(&format!(
+                    "note: scoring shard {s} (from {}): {} of the {} selected architectures; --shard 0/1 scores them all",
+                    Shard::env_source().unwrap_or("the environment"),
+                    s.len_of(archs.len()),
+                    archs.len()
+                ));
+                s
+            }
             None if count.is_some() => anyhow::bail!(
                 "--shard-count takes the shard index from the environment (ZSNAS_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX), and none is set: give --shard I/N"
             ),

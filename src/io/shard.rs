@@ -115,6 +115,15 @@ impl Shard {
         Self::from_vars(|name| std::env::var(name).ok(), count)
     }
 
+    /// The variable [`from_env`](Self::from_env) reads the shard from (`ZSNAS_SHARD`,
+    /// `SLURM_ARRAY_TASK_ID` or `JOB_COMPLETION_INDEX`, first set and non-blank in that
+    /// order), for the note that says where a shard came from; `None` when none is set.
+    pub fn env_source() -> Option<&'static str> {
+        ["ZSNAS_SHARD", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]
+            .into_iter()
+            .find(|n| std::env::var(n).is_ok_and(|v| !v.trim().is_empty()))
+    }
+
     /// [`from_env`](Self::from_env) with a custom variable lookup (for tests
     /// or for reading a saved environment).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>, count: Option<usize>) -> Result<Option<Shard>> {
