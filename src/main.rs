@@ -1,6 +1,6 @@
 //! The `zsnas` command line: parses flags and hands each command to `app::<cmd>::run`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use zsnas::app;
 use zsnas::report::progress::stdout_line;
 
@@ -54,6 +54,14 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    if threads_given_twice(std::env::args_os()) {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "'--threads' given twice (before and after the command name); give it once",
+            )
+            .exit();
+    }
     let cli = Cli::parse();
     if let Some(t) = cli.threads {
         tch::set_num_threads(t);
@@ -77,4 +85,18 @@ fn main() {
         let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Whether `--threads` occurs more than once before a `--`. The flag is global, so clap
+/// takes it before or after the command name, and a second one after the name silently
+/// won over the first (two at one level clap refuses itself).
+fn threads_given_twice(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.skip(1)
+        .take_while(|a| a != "--")
+        .filter(|a| {
+            let a = a.to_string_lossy();
+            a == "--threads" || a.starts_with("--threads=")
+        })
+        .count()
+        > 1
 }

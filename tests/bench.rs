@@ -69,6 +69,44 @@ fn bench_rejects_an_unknown_proxy_in_one_line() {
     assert!(out.is_empty(), "{out}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.starts_with("error: unknown proxy 'nope'"), "{err}");
+    // A proxy of another space: the message points to the command that computes it, not to
+    // a --space flag bench does not have.
+    let (code, _, err) = zsnas(&["bench", "--proxies", "wrcor,flops_reference"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--proxies flops_reference: only defined for the mbv2 space"), "{err}");
+    assert!(!err.contains("--space mbv2)"), "{err}");
+}
+
+/// A second `--threads` after the command name is refused, as two before it are: clap
+/// takes the global flag at either level and the later one silently won.
+#[test]
+fn threads_given_twice_is_refused() {
+    for args in [
+        &["--threads", "1", "bench", "--threads", "2", "--sample", "0", "--repeats", "1", "--proxies", "params"][..],
+        &["--threads=1", "bench", "--threads=2", "--sample", "0", "--repeats", "1", "--proxies", "params"][..],
+    ] {
+        let (code, out, err) = zsnas(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains("'--threads' given twice"), "{err}");
+    }
+}
+
+/// A failed write to standard output names it (`> /dev/full`).
+#[test]
+fn bench_names_standard_output_when_it_cannot_write() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // no /dev/full on this system
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zsnas"))
+        .args(["--threads", "1", "bench", "--sample", "0", "--repeats", "1", "--proxies", "params"])
+        .env("ZSNAS_PROGRESS", "off")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: writing to standard output: "), "{err}");
 }
 
 /// `zsnas bench --proxies wrcor` at batch 64: the three fixed cases, each with its ratio to

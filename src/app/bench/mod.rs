@@ -15,7 +15,7 @@ use crate::proxy::spec::{parse_list, proxies_needed};
 use crate::proxy::Proxy;
 use crate::space::nb201::NB201_SIZE;
 use crate::space::SpaceKind;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::io::Write;
 use timing::{measure, standard_cases, Measured, Row, Stages};
 
@@ -123,7 +123,17 @@ pub fn run(a: BenchArgs) -> Result<()> {
         );
     }
     let repeats = a.repeats as usize;
-    let proxies = proxies_needed(&parse_list(&a.proxies, "--proxies", SpaceKind::Nb201)?);
+    let targets = match parse_list(&a.proxies, "--proxies", SpaceKind::Nb201) {
+        Ok(t) => t,
+        // The space check's message suggests --space, which bench does not have.
+        Err(e) => match parse_list(&a.proxies, "--proxies", SpaceKind::Mbv2) {
+            Ok(t) if proxies_needed(&t).contains(&Proxy::FlopsReference) => anyhow::bail!(
+                "--proxies flops_reference: only defined for the mbv2 space, and bench times NAS-Bench-201 cells (`zsnas score --space mbv2` computes it)"
+            ),
+            _ => return Err(e),
+        },
+    };
+    let proxies = proxies_needed(&targets);
     let (dev, batch) = a.data.batch()?;
     check_batch_size(&proxies, batch.len())?;
     let cases = standard_cases(a.sample, a.data.seed);
@@ -133,59 +143,61 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let threads = tch::get_num_threads();
     let device = a.data.setup.device.as_str();
     let results = measure(&cases, &rows, &batch, repeats, dev, classes, a.data.seed)?;
-    let stdout = std::io::stdout();
-    let mut o = stdout.lock();
-    match a.format {
-        Format::Json => {
-            for m in &results {
-                let j = JsonRow {
-                    case: &m.case,
-                    proxy: &m.proxy,
-                    seconds_median: m.seconds_median,
-                    bare_median: m.bare_median,
-                    ratio_median: m.ratio_median,
-                    timings: m.timings,
-                    threads,
-                    batch: batch.len(),
-                    device,
-                    stages: m.stages,
-                };
-                writeln!(o, "{}", serde_json::to_string(&j)?)?;
+    let write = || -> std::io::Result<()> {
+        let stdout = std::io::stdout();
+        let mut o = stdout.lock();
+        match a.format {
+            Format::Json => {
+                for m in &results {
+                    let j = JsonRow {
+                        case: &m.case,
+                        proxy: &m.proxy,
+                        seconds_median: m.seconds_median,
+                        bare_median: m.bare_median,
+                        ratio_median: m.ratio_median,
+                        timings: m.timings,
+                        threads,
+                        batch: batch.len(),
+                        device,
+                        stages: m.stages,
+                    };
+                    writeln!(o, "{}", serde_json::to_string(&j)?)?;
+                }
             }
-        }
-        Format::Table => {
-            let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
-            writeln!(
-                o,
-                "zsnas bench: {} at batch {} on {} ({}), NAS-Bench-201, {} repeat(s)",
-                names.join(","),
-                batch.len(),
-                device,
-                match threads {
-                    1 => "1 thread".to_string(),
-                    t => format!("{t} threads"),
-                },
-                repeats
-            )?;
-            writeln!(
-                o,
-                "s/arch: median seconds per architecture, network build + scoring; bare s/arch: median seconds of a bare forward + loss.backward() of the same network, timed just before each scoring; ratio: median of the per-pair ratios (compare ratios across machines, not seconds)"
-            )?;
-            write!(o, "{}", render_table(&results))?;
-            if let Some(s) = results.iter().find(|m| m.case == cases[0].name && m.stages.is_some()) {
-                let st = s.stages.unwrap_or_default();
+            Format::Table => {
+                let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
                 writeln!(
                     o,
-                    "{} breakdown: build {:.4} s, forward + ReLU-input gradients {:.4} s, correlations + log-det {:.4} s",
-                    s.case, st.build, st.pass, st.correlations
+                    "zsnas bench: {} at batch {} on {} ({}), NAS-Bench-201, {} repeat(s)",
+                    names.join(","),
+                    batch.len(),
+                    device,
+                    match threads {
+                        1 => "1 thread".to_string(),
+                        t => format!("{t} threads"),
+                    },
+                    repeats
                 )?;
-            } else if proxies.contains(&Proxy::Wrcor) {
-                writeln!(o, "(the wrcor stage breakdown needs --batch-size 64)")?;
+                writeln!(
+                    o,
+                    "s/arch: median seconds per architecture, network build + scoring; bare s/arch: median seconds of a bare forward + loss.backward() of the same network, timed just before each scoring; ratio: median of the per-pair ratios (compare ratios across machines, not seconds)"
+                )?;
+                write!(o, "{}", render_table(&results))?;
+                if let Some(s) = results.iter().find(|m| m.case == cases[0].name && m.stages.is_some()) {
+                    let st = s.stages.unwrap_or_default();
+                    writeln!(
+                        o,
+                        "{} breakdown: build {:.4} s, forward + ReLU-input gradients {:.4} s, correlations + log-det {:.4} s",
+                        s.case, st.build, st.pass, st.correlations
+                    )?;
+                } else if proxies.contains(&Proxy::Wrcor) {
+                    writeln!(o, "(the wrcor stage breakdown needs --batch-size 64)")?;
+                }
             }
         }
-    }
-    o.flush()?;
-    Ok(())
+        o.flush()
+    };
+    write().context("writing to standard output")
 }
 
 #[cfg(test)]
