@@ -11,41 +11,42 @@ use anyhow::Result;
 
 /// Typical cost of each proxy computed alone: median seconds per NAS-Bench-201
 /// architecture over a seeded sample of 6 cells, batch 64 of real CIFAR-10 images, one
-/// CPU thread, on the project's 2-core AMD EPYC VM (libtorch 2.13.0; two such benches at a
-/// time, one per core, nothing else running), measured on 2026-12-04 with `zsnas --threads
-/// 1 bench --data ../shared/data/cifar10/train_4000.bin --proxies P --sample 6 --repeats
-/// 1`. An orientation, not a promise: other machines differ; run `zsnas bench` there.
+/// CPU thread, on the project's 2-core Intel Xeon VM with AVX-512 (libtorch 2.13.0; two
+/// such benches at a time, one per core, nothing else running), measured on 2026-12-06
+/// at 8c9b978 with `zsnas --threads 1 bench --data ../shared/data/cifar10/train_4000.bin
+/// --proxies P --sample 6 --repeats 1` (`results/speed/issue15_final/`). An orientation,
+/// not a promise: other machines differ; run `zsnas bench` there.
 const COST_S: [(&str, f64); 30] = [
-    ("wrcor", 1.5305),
-    ("rcor", 1.6041),
-    ("acor", 0.59),
-    ("gcor", 1.4841),
-    ("wrcor_official", 1.6493),
-    ("naswot", 0.7657),
-    ("naswot_paper", 0.7578),
-    ("jacob_cov", 1.3003),
-    ("synflow", 0.0734),
-    ("log_synflow", 0.0705),
-    ("grad_norm", 1.7017),
-    ("snip", 1.9881),
-    ("grasp", 7.1941),
-    ("fisher", 2.0779),
-    ("plain", 1.7121),
-    ("l2_norm", 0.0036),
-    ("zen", 1.3375),
-    ("zen_nas", 1.3418),
-    ("params", 0.0032),
-    ("flops", 0.0132),
-    ("params_live", 0.0048),
-    ("flops_live", 0.0142),
+    ("wrcor", 0.3417),
+    ("rcor", 0.3457),
+    ("acor", 0.1555),
+    ("gcor", 0.2981),
+    ("wrcor_official", 0.3928),
+    ("naswot", 0.2246),
+    ("naswot_paper", 0.2144),
+    ("jacob_cov", 0.3606),
+    ("synflow", 0.02317),
+    ("log_synflow", 0.02275),
+    ("grad_norm", 0.4455),
+    ("snip", 0.4458),
+    ("grasp", 2.209),
+    ("fisher", 0.4022),
+    ("plain", 0.442),
+    ("l2_norm", 0.002253),
+    ("zen", 0.3316),
+    ("zen_nas", 0.3342),
+    ("params", 0.001905),
+    ("flops", 0.005605),
+    ("params_live", 0.002279),
+    ("flops_live", 0.005533),
     ("flops_reference", f64::NAN),
-    ("az_expressivity", 1.684),
-    ("az_progressivity", 1.6781),
-    ("az_trainability", 1.7356),
-    ("az_complexity", 0.0157),
-    ("meco", 0.1565),
-    ("zico", 1.9394),
-    ("swap", 5.8684),
+    ("az_expressivity", 0.523),
+    ("az_progressivity", 0.52),
+    ("az_trainability", 0.5211),
+    ("az_complexity", 0.005579),
+    ("meco", 0.05579),
+    ("zico", 0.43),
+    ("swap", 1.935),
 ];
 
 /// The cost cell of `p`: seconds with 2 significant digits, `—` where not measured
@@ -67,7 +68,7 @@ pub fn run() -> Result<()> {
         "Every proxy is higher-is-better as zsnas reports it ('-name' reverses one in a vote, aggregate or fitness).",
         "\n"
     ));
-    o.push_str(concat!("cost: median s per NAS-Bench-201 architecture computed alone, batch 64, 1 CPU thread, 2-core AMD EPYC VM (`zsnas bench` measures yours).", "\n"));
+    o.push_str(concat!("cost: median s per NAS-Bench-201 architecture computed alone, batch 64, 1 CPU thread, 2-core Intel Xeon VM, December 2026 (`zsnas bench` measures yours).", "\n"));
     o.push('\n');
     let mut t = Table::new(["name", "direction", "pass it needs", "cost (s)", "definition (source)"]);
     t.set_align(3, Align::Right);
