@@ -58,7 +58,7 @@ fn main() {
         Cli::command()
             .error(
                 clap::error::ErrorKind::ArgumentConflict,
-                "'--threads' given twice (before and after the command name); give it once",
+                "'--threads' given more than once (one global flag, before or after the command name); give it once",
             )
             .exit();
     }

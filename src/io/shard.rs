@@ -182,7 +182,9 @@ impl Shard {
             let Some(n) = count else {
                 bail!("JOB_COMPLETION_INDEX={index} is set but the shard count is unknown; pass it explicitly (the Job's `completions`)");
             };
-            return Shard::new(index, n).map(Some);
+            return Shard::new(index, n)
+                .map(Some)
+                .map_err(|e| anyhow!("from JOB_COMPLETION_INDEX={index} and shard count {n}: {e}"));
         }
         Ok(None)
     }
@@ -335,6 +337,7 @@ mod tests {
         );
         let e = Shard::from_vars(vars(&[("JOB_COMPLETION_INDEX", "3")]), None).unwrap_err();
         assert!(e.to_string().contains("shard count is unknown"), "{e}");
-        assert!(Shard::from_vars(vars(&[("JOB_COMPLETION_INDEX", "8")]), Some(8)).is_err());
+        let e = Shard::from_vars(vars(&[("JOB_COMPLETION_INDEX", "8")]), Some(8)).unwrap_err().to_string();
+        assert!(e.contains("from JOB_COMPLETION_INDEX=8 and shard count 8"), "{e}");
     }
 }

@@ -123,16 +123,17 @@ pub fn run(a: BenchArgs) -> Result<()> {
         );
     }
     let repeats = a.repeats as usize;
-    let targets = match parse_list(&a.proxies, "--proxies", SpaceKind::Nb201) {
-        Ok(t) => t,
+    let targets = parse_list(&a.proxies, "--proxies", SpaceKind::Nb201).map_err(|e| {
         // The space check's message suggests --space, which bench does not have.
-        Err(e) => match parse_list(&a.proxies, "--proxies", SpaceKind::Mbv2) {
-            Ok(t) if proxies_needed(&t).contains(&Proxy::FlopsReference) => anyhow::bail!(
+        let names_it = a.proxies.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|t| t == "flops_reference");
+        if names_it {
+            anyhow::anyhow!(
                 "--proxies flops_reference: only defined for the mbv2 space, and bench times NAS-Bench-201 cells (`zsnas score --space mbv2` computes it)"
-            ),
-            _ => return Err(e),
-        },
-    };
+            )
+        } else {
+            e
+        }
+    })?;
     let proxies = proxies_needed(&targets);
     let (dev, batch) = a.data.batch()?;
     check_batch_size(&proxies, batch.len())?;
