@@ -150,11 +150,10 @@ pub fn run(a: ScoreArgs) -> Result<()> {
             s
         }
         (None, count) => match Shard::from_env(count)? {
-            Some(s) => {
+            Some((s, source)) => {
                 // Said, so that a job array run for another reason does not lose lines unnoticed.
                 stderr_line(&format!(
-                    "note: scoring shard {s} (from {}): {} of the {} selected architectures; --shard 0/1 scores them all",
-                    Shard::env_source().unwrap_or("the environment"),
+                    "note: scoring shard {s} (from {source}): {} of the {} selected architectures; --shard 0/1 scores them all",
                     s.len_of(archs.len()),
                     archs.len()
                 ));

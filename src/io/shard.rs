@@ -110,23 +110,24 @@ impl Shard {
     ///    given as `count`.
     ///
     /// When `count` is given it must agree with the count found in the
-    /// environment (cases 1 and 2), otherwise this is an error.
-    pub fn from_env(count: Option<usize>) -> Result<Option<Shard>> {
-        Self::from_vars(|name| std::env::var(name).ok(), count)
-    }
-
-    /// The variable [`from_env`](Self::from_env) reads the shard from (`ZSNAS_SHARD`,
-    /// `SLURM_ARRAY_TASK_ID` or `JOB_COMPLETION_INDEX`, first set and non-blank in that
-    /// order), for the note that says where a shard came from; `None` when none is set.
-    pub fn env_source() -> Option<&'static str> {
-        ["ZSNAS_SHARD", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]
-            .into_iter()
-            .find(|n| std::env::var(n).is_ok_and(|v| !v.trim().is_empty()))
+    /// environment (cases 1 and 2), otherwise this is an error. The shard comes with the
+    /// name of the variable it was read from, for the note that says so.
+    pub fn from_env(count: Option<usize>) -> Result<Option<(Shard, &'static str)>> {
+        Self::from_vars_sourced(|name| std::env::var(name).ok(), count)
     }
 
     /// [`from_env`](Self::from_env) with a custom variable lookup (for tests
-    /// or for reading a saved environment).
+    /// or for reading a saved environment), without the variable's name.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>, count: Option<usize>) -> Result<Option<Shard>> {
+        Ok(Self::from_vars_sourced(get, count)?.map(|(s, _)| s))
+    }
+
+    /// [`from_vars`](Self::from_vars) with the name of the variable the shard was read from
+    /// (`ZSNAS_SHARD`, `SLURM_ARRAY_TASK_ID` or `JOB_COMPLETION_INDEX`).
+    fn from_vars_sourced(
+        get: impl Fn(&str) -> Option<String>,
+        count: Option<usize>,
+    ) -> Result<Option<(Shard, &'static str)>> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let num = |name: &str, v: &str| -> Result<usize> {
             v.trim().parse::<usize>().map_err(|_| anyhow!("{name}='{v}' is not a non-negative integer"))
@@ -140,7 +141,7 @@ impl Shard {
 
         if let Some(v) = get("ZSNAS_SHARD") {
             let s = Shard::parse(&v).map_err(|e| anyhow!("ZSNAS_SHARD: {e}"))?;
-            return check_count(s, "ZSNAS_SHARD").map(Some);
+            return check_count(s, "ZSNAS_SHARD").map(|s| Some((s, "ZSNAS_SHARD")));
         }
 
         if let Some(id) = get("SLURM_ARRAY_TASK_ID") {
@@ -174,7 +175,7 @@ impl Shard {
                     "from SLURM_ARRAY_TASK_ID={id} (index {index}) and count {n}: {e}; use a contiguous --array range"
                 )
             })?;
-            return check_count(s, "SLURM_ARRAY_TASK_COUNT").map(Some);
+            return check_count(s, "SLURM_ARRAY_TASK_COUNT").map(|s| Some((s, "SLURM_ARRAY_TASK_ID")));
         }
 
         if let Some(v) = get("JOB_COMPLETION_INDEX") {
@@ -183,7 +184,7 @@ impl Shard {
                 bail!("JOB_COMPLETION_INDEX={index} is set but the shard count is unknown; pass it explicitly (the Job's `completions`)");
             };
             return Shard::new(index, n)
-                .map(Some)
+                .map(|s| Some((s, "JOB_COMPLETION_INDEX")))
                 .map_err(|e| anyhow!("from JOB_COMPLETION_INDEX={index} and shard count {n}: {e}"));
         }
         Ok(None)
